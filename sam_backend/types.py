@@ -1,0 +1,65 @@
+"""Value types exchanged through the sam_backend public API.
+
+Coordinate frame everywhere: original-image pixels, x to the right, y down, pixel centres at
+integer coordinates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+
+@dataclass
+class ImageEmbedding:
+    """The encoder's output for one image: everything `predict` needs, nothing else.
+
+    Attributes:
+        model_id: registry id of the model that produced it (e.g. "mobile_sam").
+        features: float tensor (1, 256, 64, 64) on the predictor's device (float32, or float16
+            when restored from the disk cache before being cast back).
+        original_size: (H, W) of the image given to `encode`.
+        input_size: (h, w) of the resized image before padding to 1024x1024 (longest side 1024).
+        early_features: SAM-HQ only: tuple of float tensors (1, 64, 64, C) — the ViT's first
+            global-attention block output, or TinyViT's second-stage output as (1, 64, 64, 160);
+            empty tuple for other models.
+        preprocess_version: bumps when preprocessing changes; part of every cache key.
+    """
+
+    model_id: str
+    features: torch.Tensor
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+    early_features: tuple[torch.Tensor, ...] = ()
+    preprocess_version: int = 1
+
+    def nbytes(self) -> int:
+        """Bytes held by the tensors (used by the memory LRU)."""
+        total = self.features.element_size() * self.features.nelement()
+        for t in self.early_features:
+            total += t.element_size() * t.nelement()
+        return int(total)
+
+
+@dataclass
+class Prediction:
+    """Result of one `predict` call.
+
+    Attributes:
+        masks: bool array (C, H, W) at the original resolution; C = 3 with multimask else 1.
+        scores: float32 array (C,) — predicted IoU of each candidate.
+        low_res_logits: float32 array (C, 256, 256) — suitable as the next `mask_input`.
+    """
+
+    masks: np.ndarray
+    scores: np.ndarray
+    low_res_logits: np.ndarray
+    _logits_fn: Callable[[int], np.ndarray] | None = field(default=None, repr=False)
+
+    def logits(self, k: int) -> np.ndarray:
+        """Full-resolution float32 logits (H, W) of candidate k, computed on demand."""
+        if self._logits_fn is None:
+            raise RuntimeError("this prediction was made without full-resolution logits support")
+        return self._logits_fn(k)

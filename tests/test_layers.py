@@ -1,0 +1,58 @@
+"""The layer rules of design.md, checked by importing every module in a clean interpreter."""
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _modules(package: str) -> list[str]:
+    pkg_dir = ROOT / package.replace(".", "/")
+    names = [package]
+    for info in pkgutil.walk_packages([str(pkg_dir)], prefix=package + "."):
+        names.append(info.name)
+    return names
+
+
+def _imported_after(modules: list[str]) -> set[str]:
+    code = (
+        "import sys, importlib\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def _offenders(loaded: set[str], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in forbidden))
+
+
+@pytest.mark.parametrize(
+    "package, forbidden",
+    [
+        ("sam_backend", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app", "plugins")),
+        ("app.core", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services", "sam_backend")),
+    ],
+)
+def test_layer_imports(package: str, forbidden: tuple[str, ...]) -> None:
+    loaded = _imported_after(_modules(package))
+    assert package in loaded
+    assert _offenders(loaded, forbidden) == []
+
+
+def test_services_never_import_ui() -> None:
+    loaded = _imported_after(_modules("app.services"))
+    assert _offenders(loaded, ("app.ui",)) == []
+
+
+def test_rule_detects_a_violation() -> None:
+    """The checker itself must catch a module that pulls in a forbidden package."""
+    loaded = _imported_after(["json"]) | {"PySide6.QtCore"}
+    assert _offenders(loaded, ("PySide6",)) == ["PySide6.QtCore"]
