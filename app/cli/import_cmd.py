@@ -1,0 +1,80 @@
+"""`sam-labeler import SRC --format coco|labelme [--project P.samlabel] [--images DIR]`.
+
+SRC: a COCO JSON file, or a LabelMe JSON file or folder (searched recursively).
+--project: the project to import into; created when it does not exist. Default: the project the
+GUI opens for the image folder, i.e. ``F/<name of F>.samlabel`` where F is --images when given,
+else SRC's folder (SRC itself when it is a folder).
+--images: where the images are. COCO: ``file_name`` is looked up under it (default: the JSON's
+folder, then the project folder). LabelMe: looked up there when ``imagePath`` (relative to the
+JSON) does not exist.
+The import is one transaction: on any error nothing is stored (and a project this command created
+is removed again). The summary and every skipped item's reason are printed on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+from app.cli.export_cmd import ProgressLine, print_report
+
+NAME = "import"
+HELP = "Import COCO or LabelMe annotations into a project (the project is created when missing)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `import`."""
+    parser.add_argument("src", help="COCO JSON file, or LabelMe JSON file or folder")
+    parser.add_argument("--format", required=True, choices=("coco", "labelme"), help="input format")
+    parser.add_argument("--project", default=None,
+                        help="the .samlabel project (created when missing; default: "
+                             "<images folder>/<folder name>.samlabel)")
+    parser.add_argument("--images", default=None, help="folder holding the images")
+
+
+def default_project_path(src: Path, images: Path | None) -> Path:
+    """``F/<F's name>.samlabel`` with F = images, else src's folder (src when it is a folder)."""
+    folder = images if images is not None else (src if src.is_dir() else src.parent)
+    folder = folder.absolute()
+    return folder / f"{folder.name}.samlabel"
+
+
+def _remove_project_files(path: Path) -> None:
+    for leftover in (path, Path(str(path) + "-wal"), Path(str(path) + "-shm"), Path(str(path) + ".lock")):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import; 0 on success (skipped items are reported, not errors)."""
+    from app.core.formats import import_coco, import_labelme
+    from app.core.project import Project
+
+    src = Path(args.src).absolute()
+    if not src.exists():
+        raise ValueError(f"{src} does not exist.")
+    if args.format == "coco" and not src.is_file():
+        raise ValueError(f"{src} is not a file; COCO annotations are one JSON file.")
+    images = Path(args.images).absolute() if args.images else None
+    if images is not None and not images.is_dir():
+        raise ValueError(f"{images} is not a folder.")
+    path = Path(args.project).absolute() if args.project else default_project_path(src, images)
+    created = not path.exists()
+    project = Project.create(path) if created else Project.open(path)
+    progress = ProgressLine("importing annotations" if args.format == "coco" else "importing files")
+    ok = False
+    try:
+        if args.format == "coco":
+            report = import_coco(project, src, images, progress=progress)
+        else:
+            report = import_labelme(project, src, images, progress=progress)
+        ok = True
+    finally:
+        progress.finish()
+        project.close()
+        if created and not ok:
+            _remove_project_files(path)
+    print_report(report)
+    if created:
+        print(f"Created the project {path}.")
+    return 0

@@ -1,0 +1,132 @@
+"""Compact storage encoding of annotation geometry and masks (used by the project store).
+
+Geometry blob (little-endian):
+    b"G1" + typecode (b"f" float32 or b"d" float64) + uint32 n_ints + uint32 ints[n_ints] + coords
+    ints = [n_parts, then for each part: n_rings, len(ring_0), ..., len(ring_{n_rings-1})]
+    (ring 0 is the exterior, the others are holes); coords = x0, y0, x1, y1, ... of every ring in
+    order. float32 is used only when every coordinate survives the float32 round trip exactly
+    (integer and half-integer contour points do), so decoding always returns the values given.
+RLE: COCO compressed counts are stored as TEXT; an uncompressed counts list as a uint32 BLOB.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from array import array
+
+from app.core.model import Part, Ring
+
+_MAGIC = b"G1"
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
+def _le(arr: array) -> bytes:
+    if _BIG_ENDIAN:
+        arr = array(arr.typecode, arr)
+        arr.byteswap()
+    return arr.tobytes()
+
+
+def _from_le(typecode: str, data: bytes | memoryview) -> array:
+    arr = array(typecode)
+    arr.frombytes(data)
+    if _BIG_ENDIAN:
+        arr.byteswap()
+    return arr
+
+
+def validate_parts(parts: tuple[Part, ...]) -> None:
+    """Raise ValueError with one sentence when a ring has < 3 points or a non-finite coordinate."""
+    for pi, part in enumerate(parts):
+        if not isinstance(part, Part):
+            raise ValueError(f"part {pi} is not a Part (got {type(part).__name__}).")
+        for ri, ring in enumerate((part.exterior, *part.holes)):
+            what = "exterior" if ri == 0 else f"hole {ri - 1}"
+            if len(ring) < 3:
+                raise ValueError(f"the {what} ring of part {pi} has {len(ring)} points; a ring needs at least 3.")
+            for pt in ring:
+                if len(pt) != 2 or not (math.isfinite(pt[0]) and math.isfinite(pt[1])):
+                    raise ValueError(f"the {what} ring of part {pi} has an invalid point {pt!r}.")
+
+
+def encode_parts(parts: tuple[Part, ...]) -> bytes:
+    """Pack polygons (pixel-centre float coordinates) into the geometry blob described above."""
+    ints = array("I", [len(parts)])
+    flat: list[float] = []
+    for part in parts:
+        rings = (part.exterior, *part.holes)
+        ints.append(len(rings))
+        for ring in rings:
+            ints.append(len(ring))
+            for x, y in ring:
+                flat.append(float(x))
+                flat.append(float(y))
+    coords32 = array("f", flat)
+    if coords32.tolist() == flat:
+        code, coords = b"f", coords32
+    else:
+        code, coords = b"d", array("d", flat)
+    return b"".join((_MAGIC, code, _le(array("I", [len(ints)])), _le(ints), _le(coords)))
+
+
+def decode_parts(blob: bytes) -> tuple[Part, ...]:
+    """Unpack a geometry blob into Parts (tuples of (x, y) float tuples)."""
+    if blob[:2] != _MAGIC or blob[2:3] not in (b"f", b"d"):
+        raise ValueError("the stored geometry is corrupt (unknown encoding).")
+    n_ints = _from_le("I", blob[3:7])[0]
+    ints_end = 7 + 4 * n_ints
+    ints = _from_le("I", blob[7:ints_end])
+    coords = _from_le(blob[2:3].decode(), blob[ints_end:]).tolist()
+    if n_ints == 3 and ints[0] == 1 and ints[1] == 1:  # fast path: one part without holes
+        it = iter(coords)
+        return (Part(exterior=tuple(zip(it, it))),)
+    parts: list[Part] = []
+    ip, cp = 1, 0
+    for _ in range(ints[0]):
+        n_rings = ints[ip]
+        ip += 1
+        rings: list[Ring] = []
+        for _ in range(n_rings):
+            n = ints[ip]
+            ip += 1
+            it = iter(coords[cp:cp + 2 * n])
+            cp += 2 * n
+            rings.append(tuple(zip(it, it)))
+        parts.append(Part(exterior=rings[0], holes=tuple(rings[1:])))
+    return tuple(parts)
+
+
+def encode_rle(rle: dict | None) -> tuple[int | None, int | None, str | bytes | None]:
+    """COCO RLE {"size": [H, W], "counts": str | bytes | list[int]} -> (h, w, stored counts).
+
+    Compressed counts (str, or bytes as pycocotools returns them) are stored as str; an
+    uncompressed list of run lengths as a uint32 blob. ValueError for anything else.
+    """
+    if rle is None:
+        return None, None, None
+    try:
+        h, w = (int(v) for v in rle["size"])
+        counts = rle["counts"]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("a mask must be COCO RLE {'size': [H, W], 'counts': ...}.") from None
+    if h < 0 or w < 0:
+        raise ValueError(f"a mask size must not be negative (got {h}x{w}).")
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    if isinstance(counts, str):
+        return h, w, counts
+    if isinstance(counts, (list, tuple)):
+        try:
+            return h, w, _le(array("I", [int(c) for c in counts]))
+        except (OverflowError, ValueError, TypeError):
+            raise ValueError("uncompressed RLE counts must be non-negative integers.") from None
+    raise ValueError(f"RLE counts must be a string or a list of integers (got {type(counts).__name__}).")
+
+
+def decode_rle(h: int | None, w: int | None, counts: str | bytes | None) -> dict | None:
+    """Inverse of encode_rle: {"size": [h, w], "counts": str | list[int]} or None."""
+    if counts is None or h is None or w is None:
+        return None
+    if isinstance(counts, bytes):
+        return {"size": [h, w], "counts": _from_le("I", counts).tolist()}
+    return {"size": [h, w], "counts": counts}

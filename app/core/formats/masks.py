@@ -1,0 +1,146 @@
+"""Mask helpers the format code needs beyond app.core.geometry: fast RLE -> cropped mask decoding.
+
+Masks are HxW bool/uint8 arrays, row = y, column = x. COCO RLE is {"size": [H, W], "counts": str |
+list[int]} over the column-major (Fortran) flattening, first run = zeros (formats.md 2.2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _compressed_counts(counts: str | bytes) -> np.ndarray:
+    """Decode COCO's LEB128-like counts string (pycocotools maskApi.c rleFrString) -> int64 runs.
+
+    Each run is 5-bit groups, least significant first; bit 0x20 of a character means "more
+    groups follow", bit 0x10 of the last one is the sign; runs after the second are stored as
+    differences to the run two places before.
+    """
+    raw = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
+    if not raw:
+        return np.zeros(0, np.int64)
+    c = np.frombuffer(raw, np.uint8).astype(np.int64) - 48
+    if c.min() < 0 or c.max() > 63:
+        raise ValueError("the RLE counts string contains characters outside COCO's alphabet.")
+    ends = (c & 0x20) == 0
+    if not ends[-1]:
+        raise ValueError("the RLE counts string is truncated.")
+    if ends.all():  # every run fits one character (small objects): no grouping needed
+        vals = c - ((c & 0x10) << 1)
+    else:
+        starts = np.flatnonzero(np.concatenate(([True], ends[:-1])))
+        tok = np.repeat(np.arange(starts.size), np.diff(np.append(starts, c.size)))
+        k = np.arange(c.size) - starts[tok]
+        vals = np.bincount(tok, weights=((c & 0x1F) << (5 * k)).astype(np.float64)).astype(np.int64)
+        last = np.flatnonzero(ends)
+        neg = (c[last] & 0x10) != 0
+        vals[neg] -= np.left_shift(np.int64(1), 5 * (k[last][neg] + 1))
+    out = vals.copy()
+    out[1::2] = np.cumsum(vals[1::2])
+    if out.size > 2:
+        out[2::2] = np.cumsum(vals[2::2])
+    return out
+
+
+def decode_counts_batch(counts: list[str | bytes]) -> list[np.ndarray]:
+    """Run lengths (int64) of many compressed counts strings at once (same result as
+    _compressed_counts on each, but the numpy work is shared, which matters for small masks).
+
+    ValueError when any string is malformed (the caller may then decode them one by one).
+    """
+    raws = [c.encode("ascii") if isinstance(c, str) else bytes(c) for c in counts]
+    lens = np.fromiter((len(r) for r in raws), np.int64, len(raws))
+    if lens.size == 0:
+        return []
+    if (lens == 0).any():
+        raise ValueError("an RLE counts string is empty.")
+    c = np.frombuffer(b"".join(raws), np.uint8).astype(np.int64) - 48
+    if c.min() < 0 or c.max() > 63:
+        raise ValueError("an RLE counts string contains characters outside COCO's alphabet.")
+    ends = (c & 0x20) == 0
+    if not ends[np.cumsum(lens) - 1].all():
+        raise ValueError("an RLE counts string is truncated.")
+    starts = np.flatnonzero(np.concatenate(([True], ends[:-1])))
+    n_tok = starts.size
+    tok = np.repeat(np.arange(n_tok), np.diff(np.append(starts, c.size)))
+    k = np.arange(c.size) - starts[tok]
+    vals = np.bincount(tok, weights=((c & 0x1F) << (5 * k)).astype(np.float64), minlength=n_tok).astype(np.int64)
+    last = np.flatnonzero(ends)
+    neg = (c[last] & 0x10) != 0
+    vals[neg] -= np.left_shift(np.int64(1), 5 * (k[last][neg] + 1))
+    per_string = np.add.reduceat(ends.astype(np.int64), np.concatenate(([0], np.cumsum(lens)[:-1])))
+    sid = np.repeat(np.arange(lens.size), per_string)
+    m = np.arange(n_tok) - np.repeat(np.cumsum(per_string) - per_string, per_string)
+    # x[m] = d[m] + x[m-2] for m > 2: running sums per (string, odd m) and per (string, even m >= 2)
+    key = sid * 3 + np.where(m == 0, 0, np.where(m % 2 == 1, 1, 2))
+    order = np.argsort(key, kind="stable")
+    ks, cs = key[order], np.cumsum(vals[order])
+    seg = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1])))
+    base = np.concatenate(([0], cs[seg[1:] - 1]))
+    out = np.empty(n_tok, np.int64)
+    out[order] = cs - np.repeat(base, np.diff(np.append(seg, n_tok)))
+    return np.split(out, np.cumsum(per_string)[:-1])
+
+
+def rle_runs(rle: dict, runs: np.ndarray | None = None) -> tuple[int, int, np.ndarray]:
+    """(H, W, run lengths int64) of a compressed or uncompressed COCO RLE (``runs``: already
+    decoded counts, e.g. from decode_counts_batch).
+
+    ValueError when the runs are negative or do not add up to H*W (pycocotools would read
+    uninitialised memory or fail).
+    """
+    h, w = (int(v) for v in rle["size"])
+    if runs is None:
+        counts = rle["counts"]
+        runs = (np.asarray(counts, np.int64) if isinstance(counts, (list, tuple, np.ndarray))
+                else _compressed_counts(counts))
+    if runs.size and runs.min() < 0:
+        raise ValueError("the RLE has a negative run length.")
+    if int(runs.sum()) != h * w:
+        raise ValueError(f"the RLE run lengths add up to {int(runs.sum())}, not {h}x{w} = {h * w}.")
+    return h, w, runs
+
+
+def rle_crop(rle: dict, runs: np.ndarray | None = None) -> tuple[np.ndarray, int, int] | None:
+    """Decode only the tight bounding box of an RLE mask (``runs``: its decoded counts, optional).
+
+    Returns (crop bool (y1-y0+1, x1-x0+1), x0, y0) with (x0, y0) the top-left pixel of the crop
+    in image pixels, or None for an empty mask. Cost is O(H * bbox width), not O(H * W).
+    """
+    h, w, runs = rle_runs(rle, runs)
+    fg = np.flatnonzero(runs[1::2]) * 2 + 1
+    if fg.size == 0:
+        return None
+    i0, i1 = int(fg[0]), int(fg[-1])
+    ends = np.cumsum(runs[:i1 + 1])
+    start, end = int(ends[i0] - runs[i0]), int(ends[i1])
+    x0, x1 = start // h, (end - 1) // h
+    flat = np.zeros((x1 - x0 + 1) * h, bool)
+    vals = np.zeros(i1 - i0 + 1, bool)
+    vals[(1 - i0 % 2)::2] = True
+    flat[start - x0 * h:end - x0 * h] = np.repeat(vals, runs[i0:i1 + 1])
+    cols = flat.reshape(x1 - x0 + 1, h)
+    rows = np.flatnonzero(cols.any(axis=0))
+    y0, y1 = int(rows[0]), int(rows[-1])
+    return np.ascontiguousarray(cols[:, y0:y1 + 1].T), x0, y0
+
+
+def crop_of_mask(mask: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """(tight crop bool, x0, y0) of an HxW mask, or None when it is empty."""
+    m = np.asarray(mask).astype(bool, copy=False)
+    rows = np.flatnonzero(m.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(m.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    return np.ascontiguousarray(m[y0:y1 + 1, x0:x1 + 1]), x0, y0
+
+
+def paste(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> np.ndarray:
+    """Full HxW bool mask with ``crop`` placed at (x0, y0), clipped to the image."""
+    out = np.zeros((height, width), bool)
+    ch, cw = crop.shape
+    ya, xa = max(0, y0), max(0, x0)
+    yb, xb = min(height, y0 + ch), min(width, x0 + cw)
+    if ya < yb and xa < xb:
+        out[ya:yb, xa:xb] = crop[ya - y0:yb - y0, xa - x0:xb - x0]
+    return out

@@ -1,0 +1,185 @@
+"""Images of a project (mixin of app.core.project.Project).
+
+Image paths are stored relative to the project folder with "/" separators. Listing and counting
+use the indexes on image(path) and image(status, path); annotations are never loaded here.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from app.core.model import IMAGE_STATUSES, ImageRecord
+from app.core.project_base import NotFoundError, ProjectBase
+from app.core.sync import SyncReport, image_extensions, scan_image_files
+
+_IMG_COLS = "id, path, width, height, sha1, status, missing"
+
+
+def _row(row: tuple) -> ImageRecord:
+    return ImageRecord(id=int(row[0]), path=str(row[1]), width=int(row[2]), height=int(row[3]),
+                       sha1=row[4], status=str(row[5]), missing=bool(row[6]))
+
+
+def check_status(status: str) -> str:
+    """Return ``status`` if it is one of IMAGE_STATUSES, else ValueError."""
+    if status not in IMAGE_STATUSES:
+        raise ValueError(f"an image status must be one of {', '.join(IMAGE_STATUSES)} (got {status!r}).")
+    return status
+
+
+class ImagesMixin(ProjectBase):
+    """image table: relative paths, decoded size, sha1, status, missing flag."""
+
+    def relative_path(self, path: str | Path) -> str:
+        """Normalise a path to the stored form: relative to root, "/" separators, no "." parts.
+
+        Absolute paths are made relative to the project folder (".." allowed for files outside it).
+        """
+        text = str(path)
+        if os.sep == "\\":
+            text = text.replace("\\", "/")
+        if os.path.isabs(text):
+            try:
+                text = os.path.relpath(text, self.root).replace(os.sep, "/")
+            except ValueError:
+                raise ValueError(f"{path} is on another drive than the project {self.path}.") from None
+        rel = posixpath.normpath(text)
+        if rel in ("", "."):
+            raise ValueError(f"{path!r} is not an image path.")
+        return rel
+
+    def image_count(self, status: str | None = None) -> int:
+        """Number of images (with this status when given)."""
+        if status is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM image").fetchone()[0])
+        check_status(status)
+        return int(self.conn.execute("SELECT COUNT(*) FROM image WHERE status = ?", (status,)).fetchone()[0])
+
+    def status_counts(self) -> dict[str, int]:
+        """{status: count} for every status in IMAGE_STATUSES (zeros included)."""
+        counts = dict.fromkeys(IMAGE_STATUSES, 0)
+        for status, n in self.conn.execute("SELECT status, COUNT(*) FROM image GROUP BY status"):
+            counts[str(status)] = int(n)
+        return counts
+
+    def images(self, offset: int = 0, limit: int | None = None, status: str | None = None) -> list[ImageRecord]:
+        """A page of images ordered by path (optionally only one status).
+
+        Deep pages skip ``offset`` entries in a covering index (paths only), then read the page
+        from its first path on, so a page far down a 100k-image list costs milliseconds.
+        """
+        lim = -1 if limit is None else max(0, int(limit))
+        off = max(0, int(offset))
+        where, args = ("", ()) if status is None else ("status = ? AND ", (check_status(status),))
+        start = ""
+        if off:
+            row = self.conn.execute(f"SELECT path FROM image WHERE {where}1 ORDER BY path LIMIT 1 OFFSET ?",
+                                    (*args, off)).fetchone()
+            if row is None:
+                return []
+            start = str(row[0])
+        rows = self.conn.execute(
+            f"SELECT {_IMG_COLS} FROM image WHERE {where}path >= ? ORDER BY path LIMIT ?", (*args, start, lim)
+        )
+        return [_row(r) for r in rows]
+
+    def image(self, image_id: int) -> ImageRecord:
+        """The image with this id; NotFoundError otherwise."""
+        row = self.conn.execute(f"SELECT {_IMG_COLS} FROM image WHERE id = ?", (image_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"{self.path} has no image with id {image_id}.")
+        return _row(row)
+
+    def image_by_path(self, rel: str) -> ImageRecord | None:
+        """The image with this (relative or absolute) path, or None."""
+        row = self.conn.execute(f"SELECT {_IMG_COLS} FROM image WHERE path = ?",
+                                (self.relative_path(rel),)).fetchone()
+        return None if row is None else _row(row)
+
+    def image_path(self, rec: ImageRecord) -> Path:
+        """Absolute path of an image file."""
+        return Path(os.path.normpath(self.root / rec.path))
+
+    def add_image(self, rel_path: str, width: int = 0, height: int = 0, sha1: str | None = None) -> ImageRecord:
+        """Add an image (status "new"); ValueError if its path is already in the project."""
+        rel = self.relative_path(rel_path)
+        w, h = self._check_size(width, height)
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM image WHERE path = ?", (rel,)).fetchone():
+                raise ValueError(f"{rel} is already in the project.")
+            cur = conn.execute("INSERT INTO image(path, width, height, sha1) VALUES (?, ?, ?, ?)", (rel, w, h, sha1))
+            new_id = int(cur.lastrowid)
+        return ImageRecord(id=new_id, path=rel, width=w, height=h, sha1=sha1)
+
+    @staticmethod
+    def _check_size(width: int, height: int) -> tuple[int, int]:
+        w, h = int(width), int(height)
+        if w < 0 or h < 0:
+            raise ValueError(f"an image size must not be negative (got {w}x{h}).")
+        return w, h
+
+    def _update_image(self, image_id: int, sql: str, params: tuple) -> None:
+        with self.transaction() as conn:
+            if conn.execute(f"UPDATE image SET {sql} WHERE id = ?", (*params, image_id)).rowcount == 0:
+                raise NotFoundError(f"{self.path} has no image with id {image_id}.")
+
+    def set_image_size(self, image_id: int, width: int, height: int) -> None:
+        """Record the decoded size (after EXIF rotation)."""
+        self._update_image(image_id, "width = ?, height = ?", self._check_size(width, height))
+
+    def set_image_sha1(self, image_id: int, sha1: str) -> None:
+        """Record the hex sha1 of the file bytes."""
+        self._update_image(image_id, "sha1 = ?", (str(sha1),))
+
+    def set_image_status(self, image_id: int, status: str) -> None:
+        """Set "new" | "in_progress" | "done"."""
+        self._update_image(image_id, "status = ?", (check_status(status),))
+
+    def bulk_insert_images(self, records: Iterable[ImageRecord]) -> int:
+        """Insert many images in one transaction (ids assigned by the store); returns the count.
+
+        Paths are normalised; a duplicate path rolls the whole batch back (ValueError).
+        """
+        rows = ((self.relative_path(r.path), *self._check_size(r.width, r.height), r.sha1,
+                 check_status(r.status), int(r.missing)) for r in records)
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT INTO image(path, width, height, sha1, status, missing) VALUES (?, ?, ?, ?, ?, ?)", rows
+            )
+            return conn.total_changes - before
+
+    def sync_images(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        """Match the image table with the files under root, in one transaction.
+
+        New files are added (size 0x0, status "new"; nothing is decoded), files that vanished are
+        marked missing (their annotations are kept), missing ones that came back are un-marked.
+        ``progress(done, total)``: (found, 0) while scanning, then (total, total) at the end.
+        """
+        found = scan_image_files(self.root, progress=progress)
+        on_disk = set(found)
+        known: dict[str, tuple[int, bool]] = {
+            str(p): (int(i), bool(m)) for i, p, m in self.conn.execute("SELECT id, path, missing FROM image")
+        }
+        exts = image_extensions()
+
+        def present(rel: str) -> bool:
+            if rel in on_disk:
+                return True
+            scan_could_see = not rel.startswith("../") and rel.lower().endswith(exts) and not any(
+                part.startswith(".") for part in rel.split("/"))
+            return not scan_could_see and os.path.isfile(self.root / rel)
+
+        new = [p for p in found if p not in known]
+        gone = [i for p, (i, m) in known.items() if not m and not present(p)]
+        back = [i for p, (i, m) in known.items() if m and present(p)]
+        if new or gone or back:
+            with self.transaction() as conn:
+                conn.executemany("INSERT INTO image(path) VALUES (?)", ((p,) for p in new))
+                conn.executemany("UPDATE image SET missing = 1 WHERE id = ?", ((i,) for i in gone))
+                conn.executemany("UPDATE image SET missing = 0 WHERE id = ?", ((i,) for i in back))
+        if progress is not None:
+            progress(len(found), len(found))
+        return SyncReport(added=len(new), missing=len(gone), returned=len(back), total=len(found))

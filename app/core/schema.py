@@ -1,0 +1,139 @@
+"""SQLite schema of a project file: DDL, the project marker, validation and migrations.
+
+A project file is an SQLite database with the table ``samlabel_meta`` holding the row
+``application = sam-labeler`` (the marker), and ``PRAGMA user_version`` = schema version.
+Migrations are a list of functions: ``MIGRATIONS[k]`` upgrades a file from version ``k`` to
+``k + 1`` inside the caller's transaction. Version 0 means "empty database" (freshly created).
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from app.core.errors import ProjectError
+
+APPLICATION = "sam-labeler"
+MARKER_TABLE = "samlabel_meta"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v0_to_v1(conn: sqlite3.Connection) -> None:
+    """Create the version-1 tables and indexes in an empty database."""
+    for stmt in _V1_DDL:
+        conn.execute(stmt)
+    conn.execute(f"INSERT INTO {MARKER_TABLE}(key, value) VALUES ('application', ?)", (APPLICATION,))
+
+
+_V1_DDL: tuple[str, ...] = (
+    f"CREATE TABLE {MARKER_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE label_class (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        color TEXT NOT NULL,
+        ord INTEGER NOT NULL)""",
+    """CREATE TABLE image (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        width INTEGER NOT NULL DEFAULT 0,
+        height INTEGER NOT NULL DEFAULT 0,
+        sha1 TEXT,
+        status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'in_progress', 'done')),
+        missing INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE INDEX image_status_path ON image(status, path)",
+    """CREATE TABLE annotation (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id INTEGER NOT NULL REFERENCES image(id) ON DELETE CASCADE,
+        label_id INTEGER NOT NULL REFERENCES label_class(id),
+        group_id INTEGER,
+        z INTEGER NOT NULL DEFAULT 0,
+        geometry BLOB NOT NULL,
+        rle_h INTEGER,
+        rle_w INTEGER,
+        rle_counts,
+        source TEXT NOT NULL,
+        score REAL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        extra TEXT)""",
+    "CREATE INDEX annotation_image_z ON annotation(image_id, z, id)",
+    "CREATE INDEX annotation_label ON annotation(label_id)",
+)
+
+# MIGRATIONS[k] upgrades version k -> k + 1. Append only; never edit a released step.
+MIGRATIONS: list[Migration] = [_v0_to_v1]
+
+
+def schema_version() -> int:
+    """The schema version this code writes (= number of registered migrations)."""
+    return len(MIGRATIONS)
+
+
+def check_header(path: Path) -> None:
+    """Refuse (ProjectError) a file that is empty or not an SQLite database, by its first bytes.
+
+    Reads only; the file is never modified.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise ProjectError(f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise ProjectError(f"{path} is a folder, not a project file.") from None
+    except OSError as exc:
+        raise ProjectError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    if not head:
+        raise ProjectError(f"{path} is empty, not a SAM Labeler project.")
+    if head != SQLITE_MAGIC:
+        raise ProjectError(f"{path} is not a SAM Labeler project (not an SQLite database).")
+
+
+def read_version(conn: sqlite3.Connection, path: Path) -> int:
+    """Check the marker table and return ``PRAGMA user_version``; ProjectError if not a project.
+
+    Issues only reads.
+    """
+    try:
+        row = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", (MARKER_TABLE,)
+        ).fetchone()
+        if row is None:
+            raise ProjectError(f"{path} is an SQLite database but not a SAM Labeler project.")
+        app_row = conn.execute(f"SELECT value FROM {MARKER_TABLE} WHERE key = 'application'").fetchone()
+        if app_row is None or app_row[0] != APPLICATION:
+            raise ProjectError(f"{path} is an SQLite database but not a SAM Labeler project.")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"{path} cannot be read as a project: {exc}.") from None
+    if version > schema_version():
+        raise ProjectError(
+            f"{path} was written by a newer SAM Labeler (schema version {version}, this version "
+            f"understands up to {schema_version()}); update the application to open it."
+        )
+    return version
+
+
+def migrate(conn: sqlite3.Connection, current: int, migrations: list[Migration] | None = None) -> int:
+    """Apply ``migrations[current:]`` in ONE transaction and set user_version; return the new version.
+
+    ``conn`` must be in autocommit mode (isolation_level=None) and outside a transaction.
+    ``migrations`` defaults to MIGRATIONS (tests pass their own list to exercise the runner).
+    A failing step rolls everything back, leaving the file at ``current``.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    target = len(steps)
+    if current >= target:
+        return current
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in steps[current:]:
+            step(conn)
+        conn.execute(f"PRAGMA user_version = {int(target)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return target

@@ -1,0 +1,197 @@
+"""Every user action with its default shortcuts (design.md "Interaction"), conflicts, and QActions.
+
+Key sequences are strings in QKeySequence PortableText form ("Ctrl+Shift+Z", "Return", "Del").
+Space is not an action shortcut: the canvas handles it (a tap accepts, Space+drag pans).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from app.services.settings import Settings
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: stable id, menu text, default key sequences (may be empty), group for menus/cheat sheet."""
+
+    id: str
+    text: str
+    default_keys: tuple[str, ...]
+    group: str
+
+
+def _specs() -> dict[str, ActionSpec]:
+    rows: list[tuple[str, str, tuple[str, ...], str]] = [
+        ("prev_image", "Previous image", ("A",), "navigate"),
+        ("next_image", "Next image", ("D",), "navigate"),
+        ("tool_point", "SAM point tool", ("S",), "tools"),
+        ("tool_box", "SAM box tool", ("B",), "tools"),
+        ("tool_scribble", "SAM scribble tool", ("R",), "tools"),
+        ("tool_polygon", "Polygon tool", ("P",), "tools"),
+        ("tool_edit", "Edit tool", ("E",), "tools"),
+        ("next_candidate", "Next candidate mask", ("Tab",), "candidates"),
+        ("prev_candidate", "Previous candidate mask", ("Shift+Tab",), "candidates"),
+        ("accept", "Accept candidate", ("Return", "Enter"), "candidates"),
+        ("clear", "Clear prompts / cancel", ("Esc",), "candidates"),
+    ]
+    rows += [(f"label_{i}", f"Label class {i}", (str(i),), "labels") for i in range(1, 10)]
+    rows += [
+        ("undo", "Undo", ("Ctrl+Z",), "edit"),
+        ("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "edit"),
+        ("delete", "Delete annotation", ("Del",), "edit"),
+        ("save", "Save", ("Ctrl+S",), "file"),
+        ("open", "Open project…", ("Ctrl+O",), "file"),
+        ("open_folder", "Open image folder…", ("Ctrl+Shift+O",), "file"),
+        ("import", "Import annotations…", ("Ctrl+I",), "file"),
+        ("export", "Export…", ("Ctrl+E",), "file"),
+        ("quit", "Quit", ("Ctrl+Q",), "file"),
+        ("zoom_in", "Zoom in", ("+", "="), "view"),
+        ("zoom_out", "Zoom out", ("-",), "view"),
+        ("fit", "Fit image to window", ("F",), "view"),
+        ("model_manager", "Model manager…", ("Ctrl+M",), "tools_menu"),
+        ("settings", "Settings…", ("Ctrl+,",), "tools_menu"),
+        ("cheatsheet", "Keyboard shortcuts", ("F1",), "help"),
+    ]
+    return {r[0]: ActionSpec(*r) for r in rows}
+
+
+ACTIONS: dict[str, ActionSpec] = _specs()
+
+
+def normalize_keys(keys: str) -> str:
+    """Canonical PortableText of one key sequence ("ctrl+shift+z" -> "Ctrl+Shift+Z"); "" when invalid/empty."""
+    if not keys.strip():
+        return ""
+    seq = QKeySequence.fromString(keys.strip(), QKeySequence.SequenceFormat.PortableText)
+    if seq.isEmpty() or seq.count() == 0:
+        return ""
+    text = seq.toString(QKeySequence.SequenceFormat.PortableText)
+    # Qt renders unknown keys as a private code; treat those as invalid
+    return "" if "\ufffd" in text else text
+
+
+def effective_shortcuts(overrides: Mapping[str, Sequence[str] | str] | None = None) -> dict[str, tuple[str, ...]]:
+    """Every action id -> its key sequences: defaults replaced by `overrides` (unknown ids ignored)."""
+    out = {aid: spec.default_keys for aid, spec in ACTIONS.items()}
+    for aid, keys in (overrides or {}).items():
+        if aid in out:
+            out[aid] = _as_tuple(keys)
+    return out
+
+
+def find_conflicts(mapping: Mapping[str, Sequence[str] | str]) -> list[tuple[str, list[str]]]:
+    """Key sequences bound to more than one action: [(keys, sorted action ids)], sorted by keys.
+
+    `mapping` is action id -> key sequence strings (or one string); comparison is on the
+    normalised form, so "ctrl+z" and "Ctrl+Z" clash.
+    """
+    owners: dict[str, set[str]] = {}
+    for aid, keys in mapping.items():
+        for k in _as_tuple(keys):
+            norm = normalize_keys(k) or k
+            owners.setdefault(norm, set()).add(aid)
+    return sorted((k, sorted(ids)) for k, ids in owners.items() if len(ids) > 1)
+
+
+def check_shortcuts(mapping: Mapping[str, Sequence[str] | str]) -> str | None:
+    """None when `mapping` (full or partial, merged over the defaults) is acceptable, else one sentence why not."""
+    unknown = sorted(set(mapping) - set(ACTIONS))
+    if unknown:
+        return f"Unknown action '{unknown[0]}'."
+    for aid, keys in mapping.items():
+        for k in _as_tuple(keys):
+            if not normalize_keys(k):
+                return f"'{k}' is not a valid shortcut for {ACTIONS[aid].text}."
+    conflicts = find_conflicts(effective_shortcuts(mapping))
+    if conflicts:
+        keys, ids = conflicts[0]
+        names = " and ".join(ACTIONS[i].text for i in ids)
+        return f"The shortcut {keys} would be used by both {names}."
+    return None
+
+
+def cheatsheet_rows(mapping: Mapping[str, Sequence[str]] | None = None) -> list[tuple[str, str, str]]:
+    """(group, action text, keys joined by ' / ') for every action, in ACTIONS order (for the F1 sheet)."""
+    eff = effective_shortcuts(mapping)
+    return [(s.group, s.text, " / ".join(eff[s.id])) for s in ACTIONS.values()]
+
+
+def _as_tuple(keys: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(keys, str):
+        return (keys,) if keys else ()
+    return tuple(k for k in keys if k)
+
+
+class ActionRegistry(QObject):
+    """One QAction per ACTIONS entry, added to `parent_widget` so the shortcuts work without menus.
+
+    Shortcuts are the defaults overridden by `settings.shortcuts`; `apply_shortcuts` remaps and
+    persists. Signal `failed(str)`: one sentence when a remap is refused.
+    """
+
+    failed = Signal(str)
+
+    def __init__(self, parent_widget: QWidget, settings: Settings) -> None:
+        super().__init__(parent_widget)
+        self._settings = settings
+        self._actions: dict[str, QAction] = {}
+        for spec in ACTIONS.values():
+            act = QAction(spec.text, parent_widget)
+            act.setObjectName(f"action_{spec.id}")
+            parent_widget.addAction(act)
+            self._actions[spec.id] = act
+        overrides = {k: v for k, v in settings.shortcuts.items() if k in ACTIONS}
+        if check_shortcuts(overrides) is not None:
+            overrides = {}  # a hand-edited settings file with clashes: fall back to the defaults
+        self._set_keys(effective_shortcuts(overrides))
+
+    def action(self, action_id: str) -> QAction:
+        """The QAction of `action_id` (KeyError for an unknown id)."""
+        return self._actions[action_id]
+
+    def actions(self) -> dict[str, QAction]:
+        """All actions by id."""
+        return dict(self._actions)
+
+    def shortcuts(self) -> dict[str, tuple[str, ...]]:
+        """The current key sequences of every action (PortableText)."""
+        return {aid: tuple(s.toString(QKeySequence.SequenceFormat.PortableText) for s in act.shortcuts())
+                for aid, act in self._actions.items()}
+
+    def apply_shortcuts(self, mapping: Mapping[str, Sequence[str] | str]) -> bool:
+        """Remap the actions in `mapping` (others keep their current keys) and save to settings.
+
+        Returns False and emits `failed` (nothing changes) on an unknown id, an invalid key or a conflict.
+        """
+        merged: dict[str, tuple[str, ...]] = {k: v for k, v in self._settings.shortcuts.items() if k in ACTIONS}
+        merged.update({k: _as_tuple(v) for k, v in mapping.items()})
+        problem = check_shortcuts(merged)
+        if problem is not None:
+            self.failed.emit(problem)
+            return False
+        eff = effective_shortcuts(merged)
+        overrides = {aid: tuple(normalize_keys(k) for k in keys) for aid, keys in eff.items()
+                     if tuple(normalize_keys(k) for k in keys) != tuple(normalize_keys(k) for k in ACTIONS[aid].default_keys)}
+        self._set_keys(eff)
+        self._settings.shortcuts = overrides
+        try:
+            self._settings.save()
+        except OSError as exc:
+            self.failed.emit(f"Shortcuts changed but the settings could not be saved: {exc}")
+        return True
+
+    def reset_shortcuts(self) -> bool:
+        """Back to the defaults of design.md (saved)."""
+        self._settings.shortcuts = {}
+        return self.apply_shortcuts({})
+
+    def _set_keys(self, mapping: Mapping[str, tuple[str, ...]]) -> None:
+        for aid, keys in mapping.items():
+            seqs = [QKeySequence.fromString(normalize_keys(k), QKeySequence.SequenceFormat.PortableText)
+                    for k in keys if normalize_keys(k)]
+            self._actions[aid].setShortcuts(seqs)

@@ -1,0 +1,427 @@
+"""The inference worker: ONE thread that owns the predictor and serves requests by priority (Qt-free).
+
+Priorities, highest first:
+  1. model load (or installing a given predictor);
+  2. encode of the current image (posted by `post_encode`, jumps ahead of everything below);
+  3. decode: only the newest request is kept; one for an image without an embedding encodes it first;
+  4. prefetch: encode the `prefetch_count` neighbours on each side of the current image (nearest first)
+     into the cache, re-planned whenever the current image changes;
+  5. batch encode (`post_encode_all`), one image per turn so decodes stay responsive.
+Image loading (app.core.images.load_image) and sha1 hashing happen in this thread. Embeddings live in
+a sam_backend EmbeddingCache (memory LRU + optional disk) keyed by (model id, file sha1, preprocess
+version); the current image's embedding is also held directly ("hot"). Every exception is turned into
+one sentence for the sink; the thread never dies of one. Reports go to a WorkerSink.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from app.core.images import load_image
+from app.services.requests import DecodeRequest, DecodeResult, ImageItem, WorkerSink, describe_error
+from sam_backend import load_predictor
+from sam_backend.cache import CacheKey, EmbeddingCache, sha1_of_file
+from sam_backend.types import ImageEmbedding
+
+log = logging.getLogger(__name__)
+Job = Callable[[], None]
+BATCH_TEXT = "Encoding images"
+
+
+class InferenceWorker:
+    """Owns the worker thread. Public `post_*` methods are called from the GUI thread and never block."""
+
+    def __init__(self, sink: WorkerSink, cache: EmbeddingCache, prefetch_count: int = 2,
+                 loader: Callable[..., Any] = load_predictor) -> None:
+        self._sink = sink
+        self._cache = cache
+        self._loader = loader
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="sam-inference-worker", daemon=True)
+        # --- guarded by _cond
+        self._stop = False
+        self._load: tuple[Any, ...] | None = None
+        self._install_next: tuple[Any, str] | None = None
+        self._current: ImageItem | None = None
+        self._encode_pending = False
+        self._decode: DecodeRequest | None = None
+        self._latest_decode = 0
+        self._paths: dict[str, Path] = {}
+        self._items: list[ImageItem] = []
+        self._index_of: dict[str, int] = {}
+        self._prefetch_count = max(0, int(prefetch_count))
+        self._prefetch_done: set[str] = set()
+        self._settled: str | None = None  # key of the current image once its encode ended (any outcome)
+        self._batch: deque[ImageItem] = deque()
+        self._batch_total = 0
+        self._batch_done = 0
+        self._batch_failures: list[str] = []
+        self._batch_gen = 0  # bumped by cancel: items of an older generation no longer report
+        self._has_predictor = False
+        self._new_cache: EmbeddingCache | None = None
+        self._load_cancel = threading.Event()
+        # --- worker thread only
+        self._predictor: Any = None
+        self._model_id = ""
+        self._device = "cpu"
+        self._hot: tuple[str, CacheKey, ImageEmbedding] | None = None
+        self._fallback_seen: str | None = None
+        self._sha1: dict[str, tuple[Path, int, int, str]] = {}
+
+    # ------------------------------------------------------------------ GUI-thread API (non-blocking)
+    def start(self) -> None:
+        """Start the thread (once)."""
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> bool:
+        """Ask the thread to stop after its current step, join it; True when it has ended."""
+        with self._cond:
+            self._stop = True
+            self._load_cancel.set()
+            self._cond.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def is_alive(self) -> bool:
+        """True while the thread runs."""
+        return self._thread.is_alive()
+
+    def post_load(self, model_id: str, checkpoint: str | None, device: str) -> None:
+        """Load a model with sam_backend.load_predictor (replaces a pending load)."""
+        with self._cond:
+            self._load_cancel.clear()
+            self._load = ("load", model_id, checkpoint, device)
+            self._cond.notify_all()
+
+    def post_install(self, predictor: Any, model_id: str) -> None:
+        """Use an already built predictor (tests, fake predictor); a pending model load is dropped."""
+        with self._cond:
+            self._load = None
+            self._install_next = (predictor, model_id)
+            self._cond.notify_all()
+
+    def set_image_list(self, items: Sequence[ImageItem], current: int) -> None:
+        """The project's images in navigation order and the current index.
+
+        Prefetch plans around the current image, and starts only once that image has been encoded
+        (`post_encode`); this call alone encodes nothing.
+        """
+        with self._cond:
+            self._items = [(str(k), Path(p)) for k, p in items]
+            self._index_of = {k: i for i, (k, _) in enumerate(self._items)}
+            self._paths.update(dict(self._items))
+            if 0 <= current < len(self._items):
+                if self._current is None or self._current[0] != self._items[current][0]:
+                    self._prefetch_done.clear()  # a new current image: re-plan the neighbours
+                self._current = self._items[current]
+            self._cond.notify_all()
+
+    def set_prefetch_count(self, count: int) -> None:
+        """Neighbours on each side to pre-encode when idle."""
+        with self._cond:
+            self._prefetch_count = max(0, int(count))
+            self._cond.notify_all()
+
+    def post_cache(self, cache: EmbeddingCache, prefetch_count: int | None = None) -> None:
+        """Replace the embedding cache (settings changed) before the next job; optionally the prefetch count too."""
+        with self._cond:
+            self._new_cache = cache
+            if prefetch_count is not None:
+                self._prefetch_count = max(0, int(prefetch_count))
+            self._cond.notify_all()
+
+    def post_encode(self, image_key: str, path: Path) -> None:
+        """Make `image_key` the current image and encode it before anything but a model load."""
+        with self._cond:
+            if self._current is None or self._current[0] != image_key:
+                self._prefetch_done.clear()  # re-plan: neighbours are re-checked (cheap when cached)
+            self._current = (image_key, Path(path))
+            self._paths[image_key] = Path(path)
+            self._encode_pending = True
+            self._cond.notify_all()
+
+    def post_decode(self, request: DecodeRequest) -> None:
+        """Queue a decode; it replaces any queued decode (only the newest is ever served)."""
+        with self._cond:
+            self._latest_decode = max(self._latest_decode, request.request_id)
+            self._decode = request
+            self._cond.notify_all()
+
+    def drop_decodes(self, newest_id: int) -> None:
+        """Forget queued decodes older than or equal to `newest_id` (e.g. the prompts were cleared)."""
+        with self._cond:
+            self._latest_decode = max(self._latest_decode, newest_id)
+            if self._decode is not None and self._decode.request_id <= newest_id:
+                self._decode = None
+
+    def post_encode_all(self, items: Sequence[ImageItem]) -> None:
+        """Pre-compute embeddings of `items` into the cache (batch job with progress)."""
+        with self._cond:
+            for k, p in items:
+                self._batch.append((str(k), Path(p)))
+                self._paths.setdefault(str(k), Path(p))
+            self._batch_total += len(items)
+            done, total = self._batch_done, self._batch_total
+            self._cond.notify_all()
+        self._sink.progress(BATCH_TEXT, done, total)
+
+    def cancel(self) -> None:
+        """Cancel a pending/running model load and the batch job."""
+        with self._cond:
+            self._load_cancel.set()
+            self._load = None
+            had_batch = bool(self._batch) or self._batch_total > 0
+            self._batch.clear()
+            self._batch_gen += 1
+            done = self._batch_done
+            self._batch_total = self._batch_done = 0
+            self._batch_failures = []
+        if had_batch:
+            self._sink.progress("Encoding cancelled", done, done)
+
+    # ------------------------------------------------------------------------------ worker loop
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                job = self._take_job_locked()
+                while job is None and not self._stop:
+                    self._cond.wait()
+                    job = self._take_job_locked()
+                if self._stop:
+                    break
+            try:
+                job()
+                self._check_fallback()
+            except Exception as exc:  # the worker must survive everything
+                log.exception("inference job failed")
+                self._sink.failed(describe_error(exc, "running an inference job"))
+        self._predictor = None
+        self._hot = None
+
+    def _take_job_locked(self) -> Job | None:
+        if self._stop:
+            return None
+        if self._new_cache is not None:
+            self._cache, self._new_cache = self._new_cache, None
+            self._hot = None
+            self._prefetch_done.clear()
+        if self._install_next is not None:
+            (predictor, model_id), self._install_next = self._install_next, None
+            return partial(self._install, predictor, model_id)
+        if self._load is not None:
+            job, self._load = self._load, None
+            return partial(self._do_load, job)
+        if not self._has_predictor:
+            if self._decode is not None:
+                self._decode = None
+                return partial(self._sink.failed, "No model is loaded; choose one in the model manager.")
+            return None
+        if self._encode_pending and self._current is not None:
+            self._encode_pending = False
+            key, path = self._current
+            return partial(self._do_encode, key, path, True)
+        if self._decode is not None:
+            req, self._decode = self._decode, None
+            return partial(self._do_decode, req)
+        nxt = self._next_prefetch_locked()
+        if nxt is not None:
+            self._prefetch_done.add(nxt[0])
+            return partial(self._do_encode, nxt[0], nxt[1], False)
+        if self._batch:
+            return partial(self._do_batch_item, self._batch.popleft(), self._batch_gen)
+        return None
+
+    def _next_prefetch_locked(self) -> ImageItem | None:
+        if self._current is None or self._prefetch_count <= 0 or self._settled != self._current[0]:
+            return None
+        idx = self._index_of.get(self._current[0])
+        if idx is None:
+            return None
+        for d in range(1, self._prefetch_count + 1):
+            for j in (idx + d, idx - d):
+                if 0 <= j < len(self._items):
+                    key = self._items[j][0]
+                    if key not in self._prefetch_done and key != self._current[0]:
+                        return self._items[j]
+        return None
+
+    # ------------------------------------------------------------------------------------ jobs
+    def _do_load(self, job: tuple[Any, ...]) -> None:
+        _, model_id, checkpoint, device = job
+        text = f"Loading {model_id}"
+        self._sink.progress(text, 0, -1)
+        try:
+            predictor = self._loader(model=model_id, checkpoint=checkpoint, device=device)
+        except Exception as exc:
+            msg = describe_error(exc, f"loading {model_id}")
+            log.warning("model load failed: %s", msg)
+            self._sink.progress(text, 1, 1)
+            if self._predictor is not None:  # the previous model stays in service
+                self._sink.model_state("ready", self._model_text())
+            else:
+                self._sink.model_state("error", msg)
+            self._sink.failed(msg)
+            return
+        self._sink.progress(text, 1, 1)
+        if self._load_cancel.is_set():
+            if self._predictor is not None:
+                self._sink.model_state("ready", self._model_text())
+            else:
+                self._sink.model_state("none", f"Loading {model_id} was cancelled.")
+            return
+        self._install(predictor, model_id)
+        self._sink.model_state("ready", self._model_text())
+
+    def _install(self, predictor: Any, model_id: str) -> None:
+        reencode = self._hot is not None
+        self._predictor = predictor
+        self._fallback_seen = getattr(predictor, "fallback_reason", None)
+        self._model_id = model_id
+        self._device = str(getattr(predictor, "device", "cpu"))
+        self._hot = None
+        with self._cond:
+            self._settled = None  # prefetch waits until the current image is encoded by this model
+            self._has_predictor = True
+            self._prefetch_done.clear()
+            if self._current is not None and reencode:
+                self._encode_pending = True  # re-encode the current image with the new model
+
+    def _check_fallback(self) -> None:
+        """Report once when the predictor moved itself to the CPU (CUDA out of memory)."""
+        reason = getattr(self._predictor, "fallback_reason", None)
+        if not reason or reason == self._fallback_seen:
+            return
+        self._fallback_seen = reason
+        self._device = str(getattr(self._predictor, "device", "cpu"))
+        self._hot = None  # embeddings on the old device are re-read from the cache on the new one
+        self._sink.model_state("ready", self._model_text())
+        self._sink.failed(f"The model now runs on the CPU: {str(reason).rstrip('.')}.")
+
+    def _model_text(self) -> str:
+        return f"{self._model_id} on {self._device}"
+
+    def _do_encode(self, key: str, path: Path, current: bool) -> None:
+        """Make sure `key` has an embedding (hot when current); report encodeState; errors -> "error"."""
+        try:
+            self._embedding(key, path, hot=current)
+        except Exception as exc:
+            msg = describe_error(exc, f"encoding {path.name}")
+            log.warning("encode failed: %s", msg)
+            with self._cond:
+                self._prefetch_done.add(key)  # do not retry a broken neighbour forever
+            self._sink.encode_state(key, "error")
+            if current:
+                self._sink.failed(msg)
+        if current:
+            self._settle(key)
+
+    def _do_decode(self, req: DecodeRequest) -> None:
+        if self._is_stale(req):
+            return
+        with self._cond:
+            path = self._paths.get(req.image_key)
+            is_current = self._current is not None and self._current[0] == req.image_key
+        if path is None:
+            self._sink.failed(f"Image {req.image_key} was never opened; it cannot be segmented.")
+            return
+        waited = not (self._hot is not None and self._hot[0] == req.image_key)
+        try:
+            emb = self._embedding(req.image_key, path, hot=is_current, quiet_hit=True)
+        except Exception as exc:
+            self._sink.encode_state(req.image_key, "error")
+            self._sink.failed(describe_error(exc, f"encoding {path.name}"))
+            return
+        finally:
+            if is_current:
+                self._settle(req.image_key)
+        if self._is_stale(req):
+            return
+        p = req.prompts
+        t0 = time.perf_counter()
+        try:
+            pred = self._predictor.predict(
+                emb, points=list(p.points) or None, labels=list(p.labels) or None, box=p.box,
+                mask_input=req.mask_input, multimask=True)
+        except Exception as exc:
+            self._sink.failed(describe_error(exc, "computing the mask"))
+            return
+        t1 = time.perf_counter()
+        self._sink.decoded(DecodeResult(
+            request_id=req.request_id, image_key=req.image_key, prompts=p, prediction=pred,
+            elapsed_ms=(t1 - req.posted_at) * 1000.0, decode_ms=(t1 - t0) * 1000.0,
+            posted_at=req.posted_at, finished_at=t1, waited_for_encode=waited))
+
+    def _settle(self, key: str) -> None:
+        with self._cond:
+            if self._current is not None and self._current[0] == key:
+                self._settled = key
+
+    def _is_stale(self, req: DecodeRequest) -> bool:
+        with self._cond:
+            return req.request_id < self._latest_decode
+
+    def _do_batch_item(self, item: ImageItem, gen: int) -> None:
+        key, path = item
+        failure = None
+        try:
+            ck = self._cache_key(path)
+            if not self._cache.on_disk(ck):  # on disk: done without loading it into memory
+                self._embedding(key, path, hot=False)
+        except Exception as exc:
+            failure = describe_error(exc, f"encoding {path.name}")
+        with self._cond:
+            if gen != self._batch_gen:
+                return  # cancelled meanwhile; cancel() already reported the end
+            if failure is not None:
+                self._batch_failures.append(failure)
+            self._batch_done += 1
+            done, total = self._batch_done, self._batch_total
+            failures = list(self._batch_failures)
+            finished = not self._batch
+            if finished:
+                self._batch_total = self._batch_done = 0
+                self._batch_failures = []
+        self._sink.progress(BATCH_TEXT, done, total)
+        if finished and failures:
+            self._sink.failed(f"{len(failures)} of {total} images could not be encoded; first: {failures[0]}")
+
+    # -------------------------------------------------------------------------------- embedding
+    def _embedding(self, key: str, path: Path, hot: bool, quiet_hit: bool = False) -> ImageEmbedding:
+        """The embedding of `key`: hot copy, cache (memory, then disk), else load + encode + cache.
+
+        Emits encodeState "encoding" before a real encode and "ready" after success (not for a hot
+        hit when `quiet_hit`, so that every decode does not repeat "ready").
+        """
+        ck = self._cache_key(path)
+        if self._hot is not None and self._hot[0] == key and self._hot[1] == ck:
+            if not quiet_hit:
+                self._sink.encode_state(key, "ready")
+            return self._hot[2]
+        emb = self._cache.get(ck, self._device)
+        if emb is None:
+            self._sink.encode_state(key, "encoding")
+            image = load_image(path).array
+            emb = self._predictor.encode(image)
+            self._cache.put(ck, emb)
+        if hot:
+            self._hot = (key, ck, emb)
+        self._sink.encode_state(key, "ready")
+        return emb
+
+    def _cache_key(self, path: Path) -> CacheKey:
+        st = os.stat(path)
+        memo = self._sha1.get(str(path))
+        if memo is not None and memo[1] == st.st_mtime_ns and memo[2] == st.st_size:
+            sha1 = memo[3]
+        else:
+            sha1 = sha1_of_file(path)
+            self._sha1[str(path)] = (path, st.st_mtime_ns, st.st_size, sha1)
+        version = int(getattr(self._predictor, "preprocess_version", 1))
+        return CacheKey(self._model_id, sha1, version)

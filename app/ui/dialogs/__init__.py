@@ -1,0 +1,1 @@
+"""Dialogs: model manager, export, import, settings (shortcuts), cheat sheet."""

@@ -1,0 +1,209 @@
+"""Model manager: registry models with size / licence / install state, download with progress and
+cancel, import of a local checkpoint file, device choice with the device self-check report.
+
+Downloads, imports and the device report run in background threads (app.ui.jobs.BackgroundJob); the
+dialog only reads registry facts and cheap install states (no hashing) on the GUI thread. Loading a
+model is the inference service's job: the dialog emits `useRequested(model_id, device)`.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QHeaderView,
+                               QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from app.ui.jobs import BackgroundJob
+from sam_backend.checkpoints import import_checkpoint, install_state
+from sam_backend.registry import MODELS
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+STATE_TEXT = {"verified": "installed", "unverified": "present, not verified", "missing": "not installed"}
+
+
+def human_size(n: int) -> str:
+    """Bytes as "40.7 MB" / "2.56 GB"."""
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def model_state(model_id: str) -> str:
+    """Human install state of a model ("installed", "not installed", ...; partial downloads noted)."""
+    try:
+        st = install_state(model_id)
+    except OSError as exc:
+        return f"unknown ({exc})"
+    text = STATE_TEXT.get(st.status, st.status)
+    if st.status == "missing" and st.partial_bytes:
+        text += f" ({human_size(st.partial_bytes)} downloaded, resumable)"
+    return text
+
+
+def _device_report_text(_progress: Callable[[int, int], None], _cancel: threading.Event) -> str:
+    from sam_backend.device import device_report, format_report
+
+    return format_report(device_report())
+
+
+class ModelManagerDialog(QDialog):
+    """Lists MODELS; `useRequested(model_id, device)` asks the window to load one."""
+
+    useRequested = Signal(str, str)
+
+    def __init__(self, current_model: str, current_device: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Model manager")
+        self.resize(820, 560)
+        self._ids = list(MODELS)
+        self.job: BackgroundJob | None = None
+        lay = QVBoxLayout(self)
+        self.table = QTableWidget(len(self._ids), 5, self)
+        self.table.setHorizontalHeaderLabels(["Model", "Id", "Size", "Licence", "State"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        lay.addWidget(self.table, 2)
+        row = QHBoxLayout()
+        self.download_button = QPushButton("Download", self)
+        self.import_button = QPushButton("Import file…", self)
+        self.cancel_button = QPushButton("Cancel download", self)
+        self.cancel_button.setEnabled(False)
+        self.use_button = QPushButton("Use this model", self)
+        self.use_button.setDefault(True)
+        for b in (self.download_button, self.import_button, self.cancel_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(QLabel("Device:", self))
+        self.device_box = QComboBox(self)
+        self.device_box.addItems(list(DEVICES))
+        if current_device and current_device not in DEVICES:
+            self.device_box.addItem(current_device)
+        self.device_box.setCurrentText(current_device or "auto")
+        row.addWidget(self.device_box)
+        row.addWidget(self.use_button)
+        lay.addLayout(row)
+        self.progress = QProgressBar(self)
+        self.progress.setVisible(False)
+        lay.addWidget(self.progress)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.report = QPlainTextEdit(self)
+        self.report.setReadOnly(True)
+        self.report.setPlaceholderText("Checking devices…")
+        lay.addWidget(self.report, 1)
+        self.refresh()
+        if current_model in self._ids:
+            self.table.selectRow(self._ids.index(current_model))
+        self.download_button.clicked.connect(self.download_selected)
+        self.import_button.clicked.connect(self.import_selected)
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.use_button.clicked.connect(self._use)
+        self._report_job = BackgroundJob(_device_report_text, "Device check", self, show_dialog=False)
+        self._report_job.succeeded.connect(lambda text: self.report.setPlainText(str(text)))
+        self._report_job.failed.connect(lambda msg: self.report.setPlainText(f"Device check failed: {msg}"))
+        self._report_job.start()
+
+    def refresh(self) -> None:
+        """Re-read install states into the table."""
+        for r, model_id in enumerate(self._ids):
+            spec = MODELS[model_id]
+            cells = (spec.title, spec.id, human_size(spec.size_bytes), spec.licence, model_state(model_id))
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+
+    def selected_model(self) -> str | None:
+        """Id of the selected row."""
+        r = self.table.currentRow()
+        return self._ids[r] if 0 <= r < len(self._ids) else None
+
+    def state_text(self, model_id: str) -> str:
+        """The State column of a model."""
+        return self.table.item(self._ids.index(model_id), 4).text()
+
+    def download_selected(self) -> None:
+        """Download the selected model in the background (progress bar; Cancel keeps the part file)."""
+        model_id = self.selected_model()
+        if model_id is None or self._busy():
+            return
+
+        def work(progress: Callable[[int, int], None], cancel: threading.Event) -> Path:
+            from sam_backend.download import download
+
+            return download(model_id, progress=progress, cancel=cancel)
+
+        self._start(BackgroundJob(work, f"Downloading {model_id}", self, show_dialog=False),
+                    f"Downloading {MODELS[model_id].title}…")
+
+    def import_selected(self, file: str | None = None) -> None:
+        """Import a local checkpoint file for the selected model (verified, then copied into the cache)."""
+        model_id = self.selected_model()
+        if model_id is None or self._busy():
+            return
+        if not file:
+            file, _ = QFileDialog.getOpenFileName(self, f"Checkpoint for {model_id}", str(Path.home()),
+                                                  "Checkpoints (*.pth *.pt);;All files (*)")
+        if not file:
+            return
+        src = str(file)
+
+        def work(progress: Callable[[int, int], None], _cancel: threading.Event) -> Path:
+            return import_checkpoint(model_id, src, progress=progress)
+
+        self._start(BackgroundJob(work, f"Importing {model_id}", self, show_dialog=False),
+                    f"Verifying and importing {Path(src).name}…")
+
+    def jobs(self) -> list[BackgroundJob]:
+        """The background jobs this dialog started (for joining at shutdown)."""
+        return [j for j in (self.job, self._report_job) if j is not None]
+
+    def cancel_job(self) -> None:
+        """Cancel the running download."""
+        if self.job is not None:
+            self.job.cancel()
+
+    def _busy(self) -> bool:
+        if self.job is not None and self.job.is_running():
+            self.status.setText("Another download or import is running; wait for it or cancel it.")
+            return True
+        return False
+
+    def _start(self, job: BackgroundJob, text: str) -> None:
+        self.job = job
+        self.status.setText(text)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.cancel_button.setEnabled(True)
+        job.progressed.connect(self._on_progress)
+        job.succeeded.connect(lambda path: self._finished(f"Installed {path}."))
+        job.failed.connect(lambda msg: self._finished(msg))
+        job.cancelled.connect(lambda: self._finished("Cancelled; a later download resumes where it stopped."))
+        job.start()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.progress.setFormat(f"{human_size(done)} of {human_size(total)}")
+        else:
+            self.progress.setRange(0, 0)
+
+    def _finished(self, text: str) -> None:
+        self.status.setText(text)
+        self.progress.setVisible(False)
+        self.cancel_button.setEnabled(False)
+        self.refresh()
+
+    def _use(self) -> None:
+        model_id = self.selected_model()
+        if model_id is not None:
+            self.useRequested.emit(model_id, self.device_box.currentText())
+            self.accept()
+

@@ -1,0 +1,132 @@
+"""Settings dialog: remappable shortcuts (conflicts shown live, OK refused while any), prefetch count,
+embedding cache size and disk cache switch.
+
+Shortcut cells hold key sequences in Qt's portable text ("Ctrl+Shift+Z"); several alternatives are
+separated by ";" (e.g. "Ctrl+Shift+Z; Ctrl+Y"); an empty cell removes the shortcut.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
+                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.services.actions import ACTIONS, find_conflicts
+
+SEPARATOR = ";"
+
+
+def parse_keys(text: str) -> tuple[str, ...]:
+    """"Ctrl+Shift+Z; Ctrl+Y" -> ("Ctrl+Shift+Z", "Ctrl+Y") normalised to portable text.
+
+    Raises ValueError naming the part Qt does not understand.
+    """
+    out: list[str] = []
+    for part in (p.strip() for p in text.split(SEPARATOR)):
+        if not part:
+            continue
+        seq = QKeySequence.fromString(part, QKeySequence.SequenceFormat.PortableText)
+        norm = seq.toString(QKeySequence.SequenceFormat.PortableText)
+        if seq.isEmpty() or not norm:
+            raise ValueError(f"“{part}” is not a key sequence Qt understands")
+        out.append(norm)
+    return tuple(out)
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the values; `mapping()` / `values()` give the result after exec()."""
+
+    def __init__(self, registry: Any, settings: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.resize(640, 720)
+        self._ids = list(ACTIONS)
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.prefetch = QSpinBox(self)
+        self.prefetch.setRange(0, 10)
+        self.prefetch.setValue(int(settings.prefetch_count))
+        self.prefetch.setToolTip("Images on each side of the current one that are pre-encoded while idle")
+        self.cache_mb = QSpinBox(self)
+        self.cache_mb.setRange(0, 65536)
+        self.cache_mb.setSuffix(" MB")
+        self.cache_mb.setValue(int(settings.memory_cache_mb))
+        self.disk_cache = QCheckBox("Keep embeddings on disk between sessions", self)
+        self.disk_cache.setChecked(bool(settings.disk_cache))
+        form.addRow("Prefetch neighbours", self.prefetch)
+        form.addRow("Embedding memory cache", self.cache_mb)
+        form.addRow("", self.disk_cache)
+        lay.addLayout(form)
+        lay.addWidget(QLabel("Shortcuts (double-click to edit; separate alternatives with “;”):", self))
+        self.table = QTableWidget(len(self._ids), 2, self)
+        self.table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        for r, action_id in enumerate(self._ids):
+            name = QTableWidgetItem(ACTIONS[action_id].text)
+            name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            name.setToolTip(action_id)
+            self.table.setItem(r, 0, name)
+            seqs = registry.action(action_id).shortcuts()
+            text = f"{SEPARATOR} ".join(s.toString(QKeySequence.SequenceFormat.PortableText) for s in seqs)
+            self.table.setItem(r, 1, QTableWidgetItem(text))
+        lay.addWidget(self.table, 1)
+        self.conflicts_label = QLabel(self)
+        self.conflicts_label.setWordWrap(True)
+        self.conflicts_label.setStyleSheet("color: #e53935;")
+        lay.addWidget(self.conflicts_label)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        defaults = QPushButton("Restore default shortcuts", self)
+        self.buttons.addButton(defaults, QDialogButtonBox.ButtonRole.ResetRole)
+        defaults.clicked.connect(self.restore_defaults)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.table.itemChanged.connect(lambda _it: self.check())
+        self.check()
+
+    def set_keys(self, action_id: str, text: str) -> None:
+        """Set the shortcut cell of an action (as if typed)."""
+        self.table.item(self._ids.index(action_id), 1).setText(text)
+
+    def restore_defaults(self) -> None:
+        """Fill every shortcut cell with the action's default keys."""
+        for r, action_id in enumerate(self._ids):
+            self.table.item(r, 1).setText(f"{SEPARATOR} ".join(ACTIONS[action_id].default_keys))
+
+    def mapping(self) -> dict[str, tuple[str, ...]]:
+        """action id -> key sequences (portable text). Raises ValueError for an unreadable cell."""
+        return {a: parse_keys(self.table.item(r, 1).text()) for r, a in enumerate(self._ids)}
+
+    def values(self) -> dict[str, Any]:
+        """The non-shortcut settings: prefetch_count, memory_cache_mb, disk_cache."""
+        return {"prefetch_count": self.prefetch.value(), "memory_cache_mb": self.cache_mb.value(),
+                "disk_cache": self.disk_cache.isChecked()}
+
+    def check(self) -> bool:
+        """Validate the table: unreadable keys or conflicts are listed, highlighted, and OK disabled."""
+        problems: list[str] = []
+        bad_rows: set[int] = set()
+        try:
+            mapping = self.mapping()
+        except ValueError as exc:
+            problems.append(str(exc) + ".")
+            mapping = None
+        if mapping is not None:
+            for keys, ids in find_conflicts(mapping):
+                names = " and ".join(f"“{ACTIONS[i].text}”" for i in ids)
+                problems.append(f"{keys} is used by {names}.")
+                bad_rows |= {self._ids.index(i) for i in ids if i in self._ids}
+        self.table.blockSignals(True)
+        for r in range(self.table.rowCount()):
+            colour = QColor("#5c1f1f") if r in bad_rows else QColor(0, 0, 0, 0)
+            self.table.item(r, 1).setBackground(QBrush(colour))
+        self.table.blockSignals(False)
+        self.conflicts_label.setText(" ".join(problems))
+        ok = not problems
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+        return ok

@@ -1,0 +1,119 @@
+"""Annotations dock: the annotations of the current image (top-most first), with a visibility
+checkbox each, selection, z-order up/down and delete. Changes are emitted as requests; the
+controller turns them into undoable edits (hiding is a view setting, not an edit)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QListWidget, QListWidgetItem, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from app.core.model import Annotation, LabelClass
+from app.ui.docks.labels_dock import swatch
+
+
+class AnnotationsDock(QDockWidget):
+    """Lists annotations; emits selectionRequested(ann_id | None), hiddenChanged(set of hidden ids),
+    raiseRequested(ann_id, +1 | -1), deleteRequested(ann_id)."""
+
+    selectionRequested = Signal(object)
+    hiddenChanged = Signal(object)
+    raiseRequested = Signal(int, int)
+    deleteRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Annotations", parent)
+        self.setObjectName("AnnotationsDock")
+        self._hidden: set[int] = set()
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.list = QListWidget(body)
+        self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        lay.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        self.up_button = QToolButton(body)
+        self.up_button.setText("▲ Raise")
+        self.down_button = QToolButton(body)
+        self.down_button.setText("▼ Lower")
+        self.delete_button = QToolButton(body)
+        self.delete_button.setText("Delete")
+        for b in (self.up_button, self.down_button, self.delete_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.setWidget(body)
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.list.itemChanged.connect(self._item_changed)
+        self.up_button.clicked.connect(lambda: self._raise(+1))
+        self.down_button.clicked.connect(lambda: self._raise(-1))
+        self.delete_button.clicked.connect(self._delete)
+
+    def hidden(self) -> set[int]:
+        """Ids of annotations the user hid (view only)."""
+        return set(self._hidden)
+
+    def reset_hidden(self) -> None:
+        """Show everything again (new image)."""
+        self._hidden.clear()
+
+    def set_annotations(self, anns: list[Annotation], classes: dict[int, LabelClass], selected: int | None) -> None:
+        """Show `anns` (top-most first) and select `selected` without emitting selectionRequested."""
+        self._hidden &= {a.id for a in anns if a.id is not None}
+        self.list.blockSignals(True)
+        self.list.clear()
+        for a in sorted(anns, key=lambda a: (a.z, a.id or 0), reverse=True):
+            lc = classes.get(a.label_id)
+            name = lc.name if lc else f"label {a.label_id}"
+            score = f" {a.score:.2f}" if a.score is not None else ""
+            holes = sum(len(p.holes) for p in a.parts)
+            shape = f"{len(a.parts)} part{'s' if len(a.parts) != 1 else ''}" + (f", {holes} hole(s)" if holes else "")
+            it = QListWidgetItem(swatch(lc.color if lc else "#808080"), f"#{a.id} {name} — {a.source}{score}, {shape}")
+            it.setData(Qt.ItemDataRole.UserRole, a.id)
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            it.setCheckState(Qt.CheckState.Unchecked if a.id in self._hidden else Qt.CheckState.Checked)
+            self.list.addItem(it)
+        self.list.blockSignals(False)
+        self.select(selected)
+
+    def select(self, ann_id: int | None) -> None:
+        """Highlight `ann_id` (None: no selection), without emitting."""
+        self.list.blockSignals(True)
+        self.list.setCurrentRow(-1)
+        for k in range(self.list.count()):
+            if self.list.item(k).data(Qt.ItemDataRole.UserRole) == ann_id:
+                self.list.setCurrentRow(k)
+                break
+        self.list.blockSignals(False)
+
+    def selected_id(self) -> int | None:
+        """Id of the highlighted annotation."""
+        it = self.list.currentItem()
+        return None if it is None else int(it.data(Qt.ItemDataRole.UserRole))
+
+    def set_visible(self, ann_id: int, visible: bool) -> None:
+        """Check/uncheck an annotation (emits hiddenChanged)."""
+        for k in range(self.list.count()):
+            it = self.list.item(k)
+            if it.data(Qt.ItemDataRole.UserRole) == ann_id:
+                it.setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+
+    def _current_changed(self, cur: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
+        self.selectionRequested.emit(None if cur is None else int(cur.data(Qt.ItemDataRole.UserRole)))
+
+    def _item_changed(self, it: QListWidgetItem) -> None:
+        ann_id = int(it.data(Qt.ItemDataRole.UserRole))
+        if it.checkState() == Qt.CheckState.Checked:
+            self._hidden.discard(ann_id)
+        else:
+            self._hidden.add(ann_id)
+        self.hiddenChanged.emit(set(self._hidden))
+
+    def _raise(self, delta: int) -> None:
+        ann_id = self.selected_id()
+        if ann_id is not None:
+            self.raiseRequested.emit(ann_id, delta)
+
+    def _delete(self) -> None:
+        ann_id = self.selected_id()
+        if ann_id is not None:
+            self.deleteRequested.emit(ann_id)

@@ -1,0 +1,180 @@
+"""Images dock: a paged list model over `Project.images(offset, limit, status)` plus a status filter.
+
+The model never loads the whole image table nor any annotation: it asks the project for the row
+count of the current filter and fetches pages of PAGE_SIZE records on demand (a few pages cached),
+so a project of 100 000 images opens instantly. Rows stay stable while labeling (statuses of
+cached records are patched in place); a filter change resets the model.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QListView, QVBoxLayout, QWidget
+
+from app.core.model import ImageRecord
+
+PAGE_SIZE = 256
+MAX_PAGES = 16
+STATUS_TEXT = {"new": "new", "in_progress": "in progress", "done": "done"}
+STATUS_COLOR = {"new": "#9e9e9e", "in_progress": "#ffb300", "done": "#43a047"}
+ImageRole = Qt.ItemDataRole.UserRole + 1
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class ImageListModel(QAbstractListModel):
+    """Rows = images of the project matching `status_filter` (None = all), ordered by path."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._project: Any = None
+        self._filter: str | None = None
+        self._count = 0
+        self._pages: OrderedDict[int, list[ImageRecord]] = OrderedDict()
+
+    def set_project(self, project: Any, status_filter: str | None = None) -> None:
+        """Show the images of `project` (None empties the list)."""
+        self.beginResetModel()
+        self._project = project
+        self._filter = status_filter
+        self._pages.clear()
+        self._count = 0 if project is None else int(project.image_count(status_filter))
+        self.endResetModel()
+
+    def set_status_filter(self, status_filter: str | None) -> None:
+        """Change the filter ("new" | "in_progress" | "done" | None) and reload."""
+        self.set_project(self._project, status_filter)
+
+    def status_filter(self) -> str | None:
+        """The current filter."""
+        return self._filter
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
+        """Number of images matching the filter."""
+        return 0 if parent.isValid() else self._count
+
+    def record(self, row: int) -> ImageRecord | None:
+        """The ImageRecord at `row`, fetched with its page when needed (None when out of range)."""
+        if self._project is None or not 0 <= row < self._count:
+            return None
+        page_no = row // PAGE_SIZE
+        page = self._pages.get(page_no)
+        if page is None:
+            page = list(self._project.images(page_no * PAGE_SIZE, PAGE_SIZE, self._filter))
+            self._pages[page_no] = page
+            while len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page_no)
+        k = row - page_no * PAGE_SIZE
+        return page[k] if k < len(page) else None
+
+    def row_of(self, image_id: int) -> int:
+        """Row of an image among the CACHED pages (-1 when not cached / not matching)."""
+        for page_no, page in self._pages.items():
+            for k, rec in enumerate(page):
+                if rec.id == image_id:
+                    return page_no * PAGE_SIZE + k
+        return -1
+
+    def update_record(self, rec: ImageRecord) -> None:
+        """Patch a cached record (e.g. its status changed) and repaint its row."""
+        for page_no, page in self._pages.items():
+            for k, old in enumerate(page):
+                if old.id == rec.id:
+                    page[k] = rec
+                    idx = self.index(page_no * PAGE_SIZE + k)
+                    self.dataChanged.emit(idx, idx)
+                    return
+
+    def set_status(self, image_id: int, status: str) -> None:
+        """Patch the status of a cached record."""
+        for page in self._pages.values():
+            for old in page:
+                if old.id == image_id:
+                    self.update_record(replace(old, status=status))
+                    return
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Display: "path  [status]"; foreground: status colour; ImageRole: the ImageRecord."""
+        rec = self.record(index.row()) if index.isValid() else None
+        if rec is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            extra = "  (missing)" if rec.missing else ""
+            return f"{rec.path}{extra}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            size = f"{rec.width}x{rec.height}" if rec.width else "size not read yet"
+            return f"{rec.path}\n{size}\nstatus: {STATUS_TEXT.get(rec.status, rec.status)}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return QColor(STATUS_COLOR.get(rec.status, "#9e9e9e"))
+        if role == Qt.ItemDataRole.ForegroundRole and rec.missing:
+            return QBrush(QColor("#808080"))
+        if role == ImageRole:
+            return rec
+        return None
+
+
+class ImagesDock(QDockWidget):
+    """The images list with status filter and per-status counts; emits `imageActivated(row)`."""
+
+    imageActivated = Signal(int)
+
+    FILTERS: tuple[tuple[str, str | None], ...] = (
+        ("All images", None), ("New", "new"), ("In progress", "in_progress"), ("Done", "done"))
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Images", parent)
+        self.setObjectName("ImagesDock")
+        self.model = ImageListModel(self)
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.filter_box = QComboBox(body)
+        for text, value in self.FILTERS:
+            self.filter_box.addItem(text, value)
+        self.counts_label = QLabel("no project", body)
+        self.view = QListView(body)
+        self.view.setModel(self.model)
+        self.view.setUniformItemSizes(True)  # keeps scrolling over 100k rows cheap
+        self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        lay.addWidget(self.filter_box)
+        lay.addWidget(self.counts_label)
+        lay.addWidget(self.view, 1)
+        self.setWidget(body)
+        self.view.activated.connect(lambda idx: self.imageActivated.emit(idx.row()))
+        self.view.clicked.connect(lambda idx: self.imageActivated.emit(idx.row()))
+        self.filter_box.currentIndexChanged.connect(self._filter_changed)
+
+    def set_project(self, project: Any) -> None:
+        """Show a project's images (None clears)."""
+        self.model.set_project(project, self.filter_box.currentData())
+        self.update_counts(project)
+
+    def update_counts(self, project: Any) -> None:
+        """Refresh the "N images · new a · in progress b · done c" line."""
+        if project is None:
+            self.counts_label.setText("no project")
+            return
+        counts = project.status_counts()
+        total = sum(counts.values())
+        parts = [f"{STATUS_TEXT[s]} {counts.get(s, 0)}" for s in ("new", "in_progress", "done")]
+        self.counts_label.setText(f"{total} images · " + " · ".join(parts))
+
+    def select_row(self, row: int) -> None:
+        """Highlight `row` and scroll to it (no signal)."""
+        idx = self.model.index(row)
+        if idx.isValid():
+            self.view.blockSignals(True)
+            self.view.setCurrentIndex(idx)
+            self.view.blockSignals(False)
+            self.view.scrollTo(idx)
+
+    def _filter_changed(self, _i: int) -> None:
+        self.model.set_status_filter(self.filter_box.currentData())
+        self.imageActivated.emit(0 if self.model.rowCount() else -1)

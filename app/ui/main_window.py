@@ -1,0 +1,467 @@
+"""The main window: wires the canvas, docks, candidate strip, status bar, menus and dialogs to the
+services and the labeling controller. No labeling logic lives here (see app.ui.controller)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from app.core.errors import CoreError, ProjectLocked
+from app.core.project import Project
+from app.services.actions import ActionRegistry
+from app.services.inference import InferenceService
+from app.services.settings import Settings
+from app.services.undo import UndoService
+from app.ui.canvas import CanvasView
+from app.ui.candidate_strip import CandidateStrip
+from app.ui.controller import LabelingController, image_key
+from app.ui.dialogs.cheatsheet import CheatSheetDialog
+from app.ui.dialogs.export_dialog import ExportDialog, ImportDialog, run_export, run_import
+from app.ui.dialogs.model_manager import ModelManagerDialog
+from app.ui.dialogs.settings_dialog import SettingsDialog
+from app.ui.docks.annotations_dock import AnnotationsDock
+from app.ui.docks.images_dock import ImagesDock
+from app.ui.docks.labels_dock import LabelsDock
+from app.ui.image_loader import ImageLoader
+from app.ui.jobs import BackgroundJob
+from app.ui.menus import build_menus
+from app.ui.status import ModelBanner, StatusPanel
+
+APP_NAME = "SAM Labeler"
+TOOLS = ("point", "box", "scribble", "polygon", "edit")
+SHUTDOWN_TIMEOUT_S = 30.0  # an encode in progress cannot be interrupted (large models on CPU take long)
+
+
+class MainWindow(QMainWindow):
+    """One window = one open project (or none). `open_path` opens a folder or a .samlabel file."""
+
+    def __init__(self, settings: Settings | None = None, inference: InferenceService | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings if settings is not None else Settings.load()
+        self.project: Project | None = None
+        self.inference = inference if inference is not None else InferenceService(self.settings)
+        self.inference.setParent(self)
+        self.undo = UndoService(self)
+        self.registry = ActionRegistry(self, self.settings)
+        self.canvas = CanvasView(self)
+        self.strip = CandidateStrip(self)
+        self.banner = ModelBanner(self)
+        self.banner.setVisible(False)
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.canvas, 1)
+        lay.addWidget(self.strip)
+        self.setCentralWidget(central)
+        self.images_dock = ImagesDock(self)
+        self.labels_dock = LabelsDock(self)
+        self.annotations_dock = AnnotationsDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.images_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.labels_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.annotations_dock)
+        self.status = StatusPanel(self.statusBar())
+        self.loader = ImageLoader(parent=self)
+        self.controller = LabelingController(self.canvas, self.inference, self.undo, self.images_dock.model,
+                                             self.loader, prefetch_count=self.settings.prefetch_count, parent=self)
+        self.jobs: list[BackgroundJob] = []
+        self.manager: ModelManagerDialog | None = None
+        self.cheatsheet: CheatSheetDialog | None = None
+        self.mark_done_action = QAction("Mark image done", self)
+        self.mark_new_action = QAction("Mark image not done", self)
+        self.recent_menu = build_menus(self)
+        self._shut_down = False
+        self.confirm: Callable[[str, str], bool] = self._ask_yes_no
+        self._wire()
+        self.resize(1400, 900)
+        geometry = self.settings.get("window_geometry")
+        if isinstance(geometry, str):
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        self.update_title()
+        self.canvas.setFocus()
+
+    # ------------------------------------------------------------------ wiring
+    def _wire(self) -> None:
+        act, c = self.registry.action, self.controller
+        simple: dict[str, Callable[[], Any]] = {
+            "prev_image": c.prev_image, "next_image": c.next_image,
+            "next_candidate": lambda: c.cycle_candidate(+1), "prev_candidate": lambda: c.cycle_candidate(-1),
+            "accept": c.accept, "clear": c.clear, "delete": c.delete_selected,
+            "undo": lambda: c.after_accepts(self.undo.stack.undo),
+            "redo": lambda: c.after_accepts(self.undo.stack.redo), "save": self.save,
+            "open": self.ask_open_project, "open_folder": self.ask_open_folder, "import": self.ask_import,
+            "export": self.ask_export, "quit": self.close, "zoom_in": self.canvas.zoom_in,
+            "zoom_out": self.canvas.zoom_out, "fit": self.canvas.fit, "model_manager": self.open_model_manager,
+            "settings": self.open_settings, "cheatsheet": self.show_cheatsheet,
+        }
+        for action_id, fn in simple.items():
+            act(action_id).triggered.connect(lambda _c=False, fn=fn: fn())
+        for tool in TOOLS:
+            act(f"tool_{tool}").triggered.connect(lambda _c=False, t=tool: self.set_tool(t))
+        for n in range(1, 10):
+            act(f"label_{n}").triggered.connect(lambda _c=False, n=n: c.choose_label_number(n))
+        self.undo.stack.canUndoChanged.connect(act("undo").setEnabled)
+        self.undo.stack.canRedoChanged.connect(act("redo").setEnabled)
+        act("undo").setEnabled(False)
+        act("redo").setEnabled(False)
+        self.mark_done_action.triggered.connect(lambda: c.set_image_status("done"))
+        self.mark_new_action.triggered.connect(lambda: c.set_image_status("in_progress"))
+        self.registry.failed.connect(lambda msg: self.status.show_message(msg, error=True))
+        self.undo.failed.connect(lambda msg: self.status.show_message(msg, error=True))
+        self.undo.projectChanged.connect(self._on_project_changed)
+        inf = self.inference
+        inf.modelStateChanged.connect(self._on_model_state)
+        inf.encodeStateChanged.connect(self.status.on_encode_state)
+        inf.failed.connect(lambda msg: self.status.show_message(msg, error=True))
+        inf.progress.connect(self._on_progress)
+        c.message.connect(self.status.show_message)
+        c.imageChanged.connect(self._on_image_changed)
+        c.candidatesChanged.connect(self._on_candidates)
+        c.annotationsChanged.connect(self._refresh_annotations)
+        c.labelChanged.connect(self._on_label_changed)
+        c.selectionChanged.connect(self.annotations_dock.select)
+        self.canvas.cursorMoved.connect(self.status.set_cursor)
+        self.strip.candidateClicked.connect(c.set_candidate)
+        self.images_dock.imageActivated.connect(self._go_to_row)
+        ld = self.labels_dock
+        ld.labelChosen.connect(c.set_label)
+        ld.addRequested.connect(lambda name, color: self._push_label_edit("AddLabelClass", name, color or None))
+        ld.renameRequested.connect(lambda i, name: self._push_label_edit("RenameLabelClass", i, name))
+        ld.recolorRequested.connect(lambda i, color: self._push_label_edit("RecolorLabelClass", i, color))
+        ld.moveRequested.connect(lambda i, order: self._push_label_edit("MoveLabelClass", i, order))
+        ld.deleteRequested.connect(lambda i: self._push_label_edit("DeleteLabelClass", i))
+        ad = self.annotations_dock
+        ad.selectionRequested.connect(c.select_annotation)
+        ad.hiddenChanged.connect(c.set_hidden)
+        ad.raiseRequested.connect(c.change_z)
+        ad.deleteRequested.connect(lambda ann_id: (c.select_annotation(ann_id), c.delete_selected()))
+        self.banner.openManager.connect(self.open_model_manager)
+
+    def _push_label_edit(self, name: str, *args: Any) -> None:
+        from app.core import edits
+
+        edit = getattr(edits, name)(*args)
+        self.controller.after_accepts(lambda: self.undo.push(edit))
+
+    # ------------------------------------------------------------------ projects
+    def open_path(self, path: Path | str) -> bool:
+        """Open an image folder (creates/opens <folder>/<name>.samlabel) or a .samlabel project.
+
+        A project open elsewhere offers read-only opening. Failures become one message; returns success.
+        """
+        path = Path(path).expanduser()
+        if self.project is not None and self._same_project(path):
+            return True
+        self.controller.flush()  # accepts still being converted belong to the current project
+        try:
+            project = self._open(path, read_only=False)
+        except ProjectLocked as exc:
+            if not self.confirm("Project in use", f"{exc}\n\nOpen it read-only?"):
+                return False
+            try:
+                project = self._open(path, read_only=True)
+            except (CoreError, OSError, ValueError) as exc2:
+                self._error(f"Cannot open {path}: {exc2}")
+                return False
+        except (CoreError, OSError, ValueError) as exc:
+            self._error(f"Cannot open {path}: {exc}")
+            return False
+        self.set_project(project)
+        return True
+
+    def _same_project(self, path: Path) -> bool:
+        assert self.project is not None
+        target = path / (path.name + ".samlabel") if path.is_dir() else path
+        try:
+            return target.resolve() == self.project.path.resolve()
+        except OSError:
+            return False
+
+    @staticmethod
+    def _open(path: Path, read_only: bool) -> Project:
+        if path.is_dir():
+            return Project.open_folder(path, read_only=read_only)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist")
+        return Project.open(path, read_only=read_only)
+
+    def set_project(self, project: Project | None) -> None:
+        """Close the current project (if any) and show `project`."""
+        self.controller.flush()
+        old = self.project
+        self.project = None
+        self.controller.set_project(None)
+        if old is not None:
+            old.close()
+        self.project = project
+        self.images_dock.set_project(project)
+        self.controller.set_project(project)
+        if project is not None:
+            self.settings.add_recent_project(str(project.path))
+            self._save_settings()
+            self.status.set_saved("read-only" if project.read_only else "all changes saved")
+            self.status.show_message(f"Opened {project.path.name}: {project.image_count()} images.")
+        else:
+            self.status.set_saved("")
+        self.update_recent_menu()
+        self.update_title()
+
+    def update_title(self) -> None:
+        """"name — SAM Labeler" (+ read-only). Accepted edits are committed at once, so no unsaved marker."""
+        if self.project is None:
+            self.setWindowTitle(APP_NAME)
+            return
+        ro = " [read-only]" if self.project.read_only else ""
+        self.setWindowTitle(f"{self.project.path.stem}{ro} — {APP_NAME}")
+
+    def ask_open_folder(self) -> None:
+        """File > Open image folder."""
+        folder = QFileDialog.getExistingDirectory(self, "Open image folder", str(Path.home()))
+        if folder:
+            self.open_path(folder)
+
+    def ask_open_project(self) -> None:
+        """File > Open project."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), "Projects (*.samlabel)")
+        if path:
+            self.open_path(path)
+
+    def update_recent_menu(self) -> None:
+        """Rebuild File > Recent projects."""
+        self.recent_menu.clear()
+        for p in self.settings.recent_projects:
+            self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.settings.recent_projects))
+
+    def save(self) -> None:
+        """Ctrl+S: every accepted edit is already committed; flush the WAL into the project file."""
+        if self.project is None:
+            return
+        if not self.project.read_only:
+            self.project.checkpoint()
+        self.status.show_message("All changes are saved (each accepted edit is committed at once).")
+
+    # ------------------------------------------------------------------ import / export
+    def ask_export(self) -> None:
+        """File > Export: dialog, then a cancellable background job."""
+        if self.project is None:
+            self.status.show_message("Open a project first.")
+            return
+        dlg = ExportDialog(self.project.path, self.settings.last_export_dir, self)
+        if dlg.exec() == ExportDialog.DialogCode.Accepted:
+            self.start_export(dlg.choice())
+
+    def start_export(self, choice: Any) -> BackgroundJob | None:
+        """Export in the background (own read-only connection); progress dialog with Cancel."""
+        if self.project is None:
+            return None
+        project_path = self.project.path
+        job = BackgroundJob(lambda progress, cancel: run_export(project_path, choice, progress, cancel),
+                            "Exporting…", self)
+        job.succeeded.connect(lambda dest: self.status.show_message(f"Exported to {dest}."))
+        job.failed.connect(lambda msg: self._error(f"Export failed: {msg}"))
+        job.cancelled.connect(lambda: self.status.show_message("Export cancelled."))
+        job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
+        self.settings.last_export_dir = str(choice.destination.parent)
+        self.jobs.append(job)
+        job.start()
+        return job
+
+    def ask_import(self) -> None:
+        """File > Import annotations (runs on the GUI thread: the project connection lives here)."""
+        if self.project is None or self.project.read_only:
+            self.status.show_message("Open a writable project first.")
+            return
+        dlg = ImportDialog(self.project.root, self)
+        if dlg.exec() == ImportDialog.DialogCode.Accepted:
+            self.run_import(dlg.choice())
+
+    def run_import(self, choice: Any) -> None:
+        """Import and refresh; failures become one message."""
+        if self.project is None:
+            return
+        self.setCursor(Qt.CursorShape.WaitCursor)
+        try:
+            report = run_import(self.project, choice)
+        except (CoreError, OSError, ValueError) as exc:
+            self._error(f"Import failed: {exc}")
+            return
+        finally:
+            self.unsetCursor()
+        summary = report.summary() if hasattr(report, "summary") else "Import finished."
+        self.status.show_message(summary)
+        self.undo.stack.clear()
+        self.images_dock.set_project(self.project)
+        self.controller.go_to_row(max(0, self.controller.row))
+
+    # ------------------------------------------------------------------ model
+    def start_model(self, model_id: str | None = None, checkpoint: str | None = None,
+                    device: str | None = None) -> None:
+        """Load a model in the worker when a checkpoint is available, else show the first-run banner."""
+        model_id = model_id or self.settings.model_id
+        device = device or self.settings.device
+        if checkpoint is None:
+            from sam_backend.checkpoints import install_state
+
+            try:
+                missing = install_state(model_id).status == "missing"
+            except (KeyError, ValueError, OSError) as exc:
+                self._on_model_state("none", "")
+                self.status.show_message(f"{exc}", error=True)
+                return
+            if missing:
+                self._on_model_state("none", "")
+                return
+        self.inference.load_model(model_id, checkpoint, device)
+
+    def open_model_manager(self) -> None:
+        """Tools > Model manager."""
+        if self.manager is None:  # one dialog per window: its download keeps running while hidden
+            self.manager = ModelManagerDialog(self.settings.model_id, self.settings.device, self)
+            self.manager.useRequested.connect(self._use_model)
+        self.manager.refresh()
+        self.manager.show()
+        self.manager.raise_()
+
+    def _use_model(self, model_id: str, device: str) -> None:
+        self.settings.model_id, self.settings.device = model_id, device
+        self._save_settings()
+        self.inference.load_model(model_id, None, device)
+
+    def _on_model_state(self, state: str, text: str) -> None:
+        self.status.set_model(state, text)
+        self.banner.setVisible(state in ("none", "error"))
+        if state == "error":
+            self.banner.set_text(f"The SAM model could not be loaded ({text}) — manual tools work; "
+                                 "open the model manager.")
+        elif state == "ready":
+            self.controller.model_ready()
+
+    def _on_progress(self, text: str, done: int, total: int) -> None:
+        if total < 0:
+            self.status.show_message(f"{text}…")
+        elif done >= total:
+            self.status.show_message(f"{text}: done.")
+        else:
+            self.status.show_message(f"{text}: {done} of {total}")
+
+    # ------------------------------------------------------------------ dialogs
+    def open_settings(self) -> None:
+        """Tools > Settings (shortcuts, prefetch, cache)."""
+        dlg = SettingsDialog(self.registry, self.settings, self)
+        if dlg.exec() == SettingsDialog.DialogCode.Accepted:
+            self.apply_settings(dlg.mapping(), dlg.values())
+
+    def apply_settings(self, mapping: dict[str, tuple[str, ...]], values: dict[str, Any]) -> bool:
+        """Apply shortcuts (refused with a message on conflict) and the other values; saved."""
+        if not self.registry.apply_shortcuts(mapping):
+            return False
+        for key, value in values.items():
+            setattr(self.settings, key, value)
+        self.controller.prefetch_count = int(self.settings.prefetch_count)
+        self.inference.set_prefetch_count(int(self.settings.prefetch_count))
+        self._save_settings()
+        self.status.show_message("Settings saved.")
+        return True
+
+    def show_cheatsheet(self) -> None:
+        """F1."""
+        self.cheatsheet = CheatSheetDialog(self.registry, self)
+        self.cheatsheet.show()
+
+    def show_about(self) -> None:
+        """Help > About."""
+        from app import __version__
+
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"{APP_NAME} {__version__}\nImage labeling with masks and polygons, assisted by "
+                          "Segment Anything.\nModel: " + self.inference.model_text())
+
+    # ------------------------------------------------------------------ slots
+    def set_tool(self, tool: str) -> None:
+        """Switch the canvas tool and reflect it in the Tools menu."""
+        self.canvas.set_tool(tool)
+        for t in TOOLS:
+            self.registry.action(f"tool_{t}").setChecked(t == tool)
+        self.status.show_message(f"Tool: {tool}")
+
+    def _go_to_row(self, row: int) -> None:
+        if row >= 0:
+            self.controller.go_to_row(row)
+
+    def _on_image_changed(self, rec: Any) -> None:
+        self.annotations_dock.reset_hidden()
+        if rec is None:
+            self.status.set_keys(None, None)
+            self._refresh_annotations()
+            return
+        self.images_dock.select_row(self.controller.row)
+        nxt = self.images_dock.model.record(self.controller.row + 1)
+        self.status.set_keys(image_key(rec), image_key(nxt) if nxt is not None else None)
+        self.setWindowFilePath(str(self.controller.image_path() or ""))
+
+    def _on_candidates(self, prediction: Any, current: int) -> None:
+        color = self.controller.label_color()
+        if prediction is None:
+            self.strip.set_candidates(None, None, color, -1)
+        else:
+            self.strip.set_candidates(prediction.masks, prediction.scores, color, current)
+
+    def _refresh_annotations(self) -> None:
+        classes = {lc.id: lc for lc in self.controller.label_classes()}
+        self.annotations_dock.set_annotations(self.controller.annotations(), classes, self.controller.selected)
+
+    def _on_label_changed(self, label_id: Any) -> None:
+        self.labels_dock.set_classes(self.controller.label_classes(), label_id)
+
+    def _on_project_changed(self, _edit: Any) -> None:
+        self.images_dock.update_counts(self.project)
+        if self.project is not None and not self.project.read_only:
+            self.status.set_saved("all changes saved")
+
+    def _error(self, text: str) -> None:
+        self.status.show_message(text, error=True)
+
+    def _ask_yes_no(self, title: str, text: str) -> bool:
+        return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
+
+    def _save_settings(self) -> None:
+        try:
+            self.settings.save()
+        except OSError as exc:
+            self.status.show_message(f"Settings could not be saved: {exc}", error=True)
+
+    # ------------------------------------------------------------------ shutdown
+    def shutdown(self) -> None:
+        """Stop every thread we own (inference worker, image loader, jobs) and close the project."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        jobs = list(self.jobs)
+        if self.manager is not None:
+            jobs += self.manager.jobs()
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            job.join(10.0)
+        self.controller.shutdown()  # pushes the accepts still being converted before the project closes
+        self.inference.shutdown(SHUTDOWN_TIMEOUT_S)
+        self.loader.shutdown()
+        self.settings.set("window_geometry", bytes(self.saveGeometry().toBase64().data()).decode("ascii"))
+        self._save_settings()
+        project, self.project = self.project, None
+        self.controller.set_project(None)
+        if project is not None:
+            project.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Closing the window stops the worker cleanly and closes the project."""
+        self.shutdown()
+        super().closeEvent(event)
+
+

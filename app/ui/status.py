@@ -1,0 +1,110 @@
+"""Status bar contents and the first-run banner.
+
+StatusPanel shows: a message area (last sentence from any service; errors stay until replaced),
+the encode state of the current and next images, model + device, the saved state, cursor position.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStatusBar, QWidget
+
+ENCODE_TEXT = {"queued": "queued", "encoding": "encoding…", "ready": "ready", "error": "failed"}
+
+
+class StatusPanel:
+    """Owns the labels of a QStatusBar; all setters are cheap and GUI-thread only."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        self.bar = bar
+        self.message = QLabel("")
+        self.message.setMinimumWidth(200)
+        self.encode = QLabel("")
+        self.model = QLabel("no model")
+        self.saved = QLabel("")
+        self.cursor = QLabel("")
+        self.cursor.setMinimumWidth(110)
+        bar.addWidget(self.message, 1)
+        for w in (self.encode, self.model, self.saved, self.cursor):
+            w.setStyleSheet("padding: 0 8px; border-left: 1px solid #4a4d52;")
+            bar.addPermanentWidget(w)
+        self._model_ready = False
+        self._states: dict[str, str] = {}
+        self._current: str | None = None
+        self._next: str | None = None
+        self.history: list[str] = []
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        """Show one sentence; errors are highlighted and kept in `history` (tooltip)."""
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #ff8a80; font-weight: bold;" if error else "")
+        self.history.append(text)
+        del self.history[:-20]
+        self.message.setToolTip("\n".join(self.history[-10:]))
+
+    def set_model(self, state: str, text: str) -> None:
+        """Model state "none" | "loading" | "ready" | "error" with its human text."""
+        shown = {"none": "no model", "loading": f"loading {text}…", "ready": text, "error": "model failed"}
+        self.model.setText(shown.get(state, text))
+        self.model.setToolTip(text)
+        self._model_ready = state in ("ready", "loading")
+        self._render_encode()
+
+    def set_keys(self, current: str | None, next_key: str | None) -> None:
+        """Which image keys are the current and next image (for the encode indicator)."""
+        self._current, self._next = current, next_key
+        self._render_encode()
+
+    def on_encode_state(self, key: str, state: str) -> None:
+        """InferenceService.encodeStateChanged slot."""
+        self._states[key] = state
+        if len(self._states) > 512:
+            self._states = {k: v for k, v in self._states.items() if k in (self._current, self._next)}
+        if key in (self._current, self._next):
+            self._render_encode()
+
+    def encode_text(self) -> str:
+        """The encode indicator's text."""
+        return self.encode.text()
+
+    def _render_encode(self) -> None:
+        if self._current is None or not self._model_ready:
+            self.encode.setText("")
+            return
+        cur = ENCODE_TEXT.get(self._states.get(self._current, ""), "not encoded")
+        text = f"image: {cur}"
+        if self._next is not None:
+            text += f" · next: {ENCODE_TEXT.get(self._states.get(self._next, ''), 'not encoded')}"
+        self.encode.setText(text)
+
+    def set_saved(self, text: str) -> None:
+        """The saved-state indicator ("all changes saved", "read-only")."""
+        self.saved.setText(text)
+
+    def set_cursor(self, x: float, y: float) -> None:
+        """Cursor position in image pixels."""
+        self.cursor.setText(f"x {x:.0f}  y {y:.0f}")
+
+
+class ModelBanner(QFrame):
+    """The first-run banner: no SAM model installed — manual tools work; button opens the model manager."""
+
+    openManager = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ModelBanner")
+        self.setStyleSheet("#ModelBanner { background: #3d3413; border-bottom: 1px solid #8a7420; }"
+                           "#ModelBanner QLabel { color: #ffe9a8; }")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 10, 6)
+        self.label = QLabel("No SAM model installed — manual tools (polygon P, edit E) work; "
+                            "open the model manager to download or import one.", self)
+        self.label.setWordWrap(True)
+        self.button = QPushButton("Open model manager", self)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.button)
+        self.button.clicked.connect(self.openManager.emit)
+
+    def set_text(self, text: str) -> None:
+        """Replace the banner sentence (e.g. the reason a model failed to load)."""
+        self.label.setText(text)

@@ -1,0 +1,135 @@
+"""Speed of the sam_backend predictor with randomly initialised networks; prints JSON.
+
+For each model: encode time (1 MP and 12 MP images), prompt -> 3 boolean full-resolution masks
+(1 MP and 12 MP; decoder alone and post-processing alone too), peak memory. With --naive the same
+is measured on the textbook path (matmul attention, unfused BatchNorm, no in-place ops, two plain
+interpolations at full resolution), i.e. the reference arithmetic, and speed-ups are reported; the
+two paths are interleaved run by run so that both see the same machine load.
+Random weights make noise-like masks with very many boundary pixels (the worst case of the fast
+mask upsampling); `post_12mp_smooth_ms` times the same step on smooth, object-like logits.
+Not a test: numbers depend on the machine and its load.
+
+    python benchmarks/bench_backend.py [--device cpu] [--repeats 5] [--naive] [--models mobile_sam sam_vit_b]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sam_backend import build_model  # noqa: E402
+from sam_backend import transforms as T  # noqa: E402
+from sam_backend.device import resolve_device  # noqa: E402
+from sam_backend.models.common import fast_path  # noqa: E402
+from sam_backend.predictor import SamPredictor, validate_prompts  # noqa: E402
+
+SIZES = {"1mp": (864, 1152), "12mp": (3000, 4000)}
+
+
+def _measure(fn: Callable[[], Any], repeats: int, device: torch.device, modes: list[bool]) -> dict[str, dict[str, float]]:
+    """Time fn on each path (True = fast, False = naive), interleaving the paths run by run so that
+    both see the same machine load. Returns {path: {median_ms, p95_ms, cpu_median_ms}}."""
+    wall: dict[bool, list[float]] = {m: [] for m in modes}
+    cpu: dict[bool, list[float]] = {m: [] for m in modes}
+    for r in range(repeats + 1):
+        for mode in modes:
+            with fast_path(mode):
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t, c = time.perf_counter(), time.process_time()
+                fn()
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                if r:  # the first round warms up
+                    wall[mode].append((time.perf_counter() - t) * 1000)
+                    cpu[mode].append((time.process_time() - c) * 1000)
+    out = {}
+    for mode in modes:
+        times = sorted(wall[mode])
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        out["fast" if mode else "naive"] = {
+            "median_ms": round(statistics.median(times), 1),
+            "p95_ms": round(p95, 1),
+            "cpu_median_ms": round(statistics.median(cpu[mode]), 1),
+        }
+    return out
+
+
+def _smooth_logits() -> torch.Tensor:
+    yy, xx = np.mgrid[0:256, 0:256]
+    return torch.from_numpy(np.stack([
+        (40 - np.hypot(yy - 100, xx - 120)) / 4,
+        (60 - np.hypot(yy - 90, xx - 140)) / 3 + np.sin(xx / 5),
+        (30 - np.abs(yy - 100) - np.abs(xx - 100)) / 2,
+    ]).astype(np.float32))
+
+
+def bench_model(model_id: str, device: torch.device, repeats: int, naive: bool) -> dict[str, Any]:
+    """All figures for one model: {figure: {"fast": stats, "naive": stats?, "speedup": x?}}."""
+    torch.manual_seed(0)
+    predictor = SamPredictor(build_model(model_id), model_id, device)
+    rng = np.random.default_rng(0)
+    modes = [True, False] if naive else [True]
+    figures: dict[str, Callable[[], Any]] = {}
+    for name, (h, w) in SIZES.items():
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        emb = predictor.encode(image)
+        point = [(w * 0.5, h * 0.5)]
+        prompts = validate_prompts(point, [1], None, None)
+        low, _ = predictor._decode(emb, prompts, True)
+        figures[f"encode_{name}"] = lambda image=image: predictor.encode(image)
+        figures[f"decoder_only_{name}"] = lambda emb=emb, prompts=prompts: predictor._decode(emb, prompts, True)
+        figures[f"post_{name}"] = lambda low=low, emb=emb: T.masks_from_low_res(low, emb.input_size, emb.original_size)
+        figures[f"prompt_to_3_masks_{name}"] = lambda emb=emb, point=point: predictor.predict(emb, points=point, labels=[1])
+    smooth = _smooth_logits()
+    figures["post_12mp_smooth"] = lambda: T.masks_from_low_res(smooth, (768, 1024), (3000, 4000))
+    out: dict[str, Any] = {}
+    for name, fn in figures.items():
+        n = max(2, repeats // 2) if name.startswith("encode") else repeats
+        entry: dict[str, Any] = _measure(fn, n, device, modes)
+        if naive:
+            entry["speedup"] = round(entry["naive"]["median_ms"] / max(entry["fast"]["median_ms"], 1e-6), 2)
+        out[name] = entry
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the benchmarks, print one JSON document."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (default 5)")
+    parser.add_argument("--naive", action="store_true", help="also measure the naive reference path")
+    parser.add_argument("--models", nargs="+", default=["mobile_sam", "sam_vit_b"])
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    result: dict[str, Any] = {
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "repeats": args.repeats,
+        "models": {},
+    }
+    for model_id in args.models:
+        result["models"][model_id] = bench_model(model_id, device, args.repeats, args.naive)
+    result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if device.type == "cuda":
+        result["cuda_max_allocated_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

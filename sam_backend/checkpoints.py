@@ -1,0 +1,319 @@
+"""Install state of checkpoints in the model cache: verify, import, and the manifest.
+
+Layout of `paths.models_dir()`:
+    <spec.filename>          an installed checkpoint (only ever appears through os.replace)
+    <spec.filename>.part     a partial download (see download.py)
+    manifest.json            {"version": 1,
+                              "installed": {id: {"filename", "size", "mtime_ns", "method", "digest"}},
+                              "pins": {id: {"size", "sha256"}}}
+
+"installed" records a file that passed verification, with its size and mtime: `install_state` reports
+"verified" by comparing those with os.stat (cheap); only `verify` re-hashes. "pins" holds the size +
+sha256 recorded on the first verified install of a model without a published md5 (sam_hq_vit_tiny);
+later installs must match it.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from sam_backend.errors import CheckpointError, CheckpointMissing
+from sam_backend.paths import models_dir
+from sam_backend.registry import ModelSpec, get_spec
+
+Progress = Callable[[int, "int | None"], None]
+
+MANIFEST_NAME = "manifest.json"
+_HASH_CHUNK = 4 << 20
+_manifest_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of checking a file's digests against what is known about a model.
+
+    ok: the file is accepted. method: how ("md5", "sha256", "pinned sha256", "first install").
+    message: one sentence (reason of rejection, or what was checked). pin: record size+sha256 as the
+    model's pin (first verified install of a model without a published checksum).
+    """
+
+    ok: bool
+    method: str
+    message: str
+    digest: str
+    pin: bool = False
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Result of `verify`: installed (a file is present), ok (it passed), method and message."""
+
+    model_id: str
+    path: Path
+    installed: bool
+    ok: bool
+    method: str
+    message: str
+
+
+@dataclass(frozen=True)
+class InstallState:
+    """Cheap install state for listings (no hashing).
+
+    status: "verified" (recorded as verified and unchanged since), "unverified" (a file is present
+    but not recorded or changed since), "missing". partial_bytes: size of a partial download, 0 if none.
+    """
+
+    model_id: str
+    path: Path
+    status: str
+    size: int
+    partial_bytes: int
+
+
+def checkpoint_path(model_id: str) -> Path:
+    """Final path of `model_id`'s checkpoint in the model cache (it may not exist)."""
+    return models_dir() / get_spec(model_id).filename
+
+
+def part_path(model_id: str) -> Path:
+    """Path of `model_id`'s partial download in the model cache (it may not exist)."""
+    return models_dir() / (get_spec(model_id).filename + ".part")
+
+
+def hash_file(path: Path, algorithm: str, progress: Progress | None = None) -> str:
+    """Hex digest of the file's bytes with hashlib `algorithm` ("md5" or "sha256")."""
+    h = hashlib.new(algorithm)
+    total = path.stat().st_size
+    done = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            h.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    return h.hexdigest()
+
+
+def algorithm_for(spec: ModelSpec) -> str:
+    """The digest that identifies `spec`'s file: "md5" when published, else "sha256"."""
+    return "md5" if spec.md5 else "sha256"
+
+
+def judge(spec: ModelSpec, path: Path, size: int, digest: str) -> Verdict:
+    """Decide whether a file of `size` bytes with `digest` (of algorithm_for(spec)) is `spec`'s checkpoint.
+
+    Order: published md5, then a known sha256 in the spec, then the pinned sha256 of an earlier
+    verified install, else a first install: accepted when the file is a torch zip archive whose size is
+    within a factor 2 of the expected size (the sha256 then gets pinned).
+    """
+    if spec.md5:
+        if digest == spec.md5:
+            return Verdict(True, "md5", "md5 matches the published checksum", digest)
+        return Verdict(False, "md5", f"its md5 is {digest}, the published md5 of {spec.id} is {spec.md5}", digest)
+    if spec.sha256:
+        if digest == spec.sha256:
+            return Verdict(True, "sha256", "sha256 matches the known checksum", digest)
+        return Verdict(False, "sha256", f"its sha256 is {digest}, expected {spec.sha256}", digest)
+    pin = _read_manifest()["pins"].get(spec.id)
+    if pin:
+        if digest == pin.get("sha256") and size == pin.get("size"):
+            return Verdict(True, "pinned sha256", "size and sha256 match the first verified install", digest)
+        return Verdict(
+            False, "pinned sha256",
+            f"its size/sha256 ({size} bytes, {digest[:12]}…) differ from the first verified install "
+            f"({pin.get('size')} bytes, {str(pin.get('sha256'))[:12]}…)", digest,
+        )
+    if not (spec.size_bytes // 2 <= size <= spec.size_bytes * 2):
+        return Verdict(False, "first install",
+                       f"its size ({size} bytes) is implausible for {spec.id} (about {spec.size_bytes} bytes)",
+                       digest)
+    if not zipfile.is_zipfile(path):
+        return Verdict(False, "first install", "it is not a torch checkpoint archive", digest)
+    return Verdict(True, "first install", "no published checksum: size and sha256 recorded for later checks",
+                   digest, pin=True)
+
+
+def record_install(spec: ModelSpec, path: Path, verdict: Verdict) -> None:
+    """Record `path` as a verified install of `spec` (and pin its sha256 when the verdict says so)."""
+    st = path.stat()
+    with _manifest_lock:
+        manifest = _read_manifest()
+        manifest["installed"][spec.id] = {
+            "filename": path.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "method": verdict.method, "digest": verdict.digest, "verified_at": int(time.time()),
+        }
+        if verdict.pin:
+            manifest["pins"][spec.id] = {"size": st.st_size, "sha256": verdict.digest}
+        _write_manifest(manifest)
+
+
+def forget_install(model_id: str) -> None:
+    """Drop the "verified" record of `model_id` (the pin, if any, is kept)."""
+    with _manifest_lock:
+        manifest = _read_manifest()
+        if manifest["installed"].pop(model_id, None) is not None:
+            _write_manifest(manifest)
+
+
+def install_state(model_id: str) -> InstallState:
+    """Cheap state of `model_id` in the cache (stat calls and the manifest only, no hashing)."""
+    spec = get_spec(model_id)
+    path = models_dir() / spec.filename
+    part = path.with_name(path.name + ".part")
+    partial = part.stat().st_size if part.is_file() else 0
+    if not path.is_file():
+        return InstallState(model_id, path, "missing", 0, partial)
+    st = path.stat()
+    entry = _read_manifest()["installed"].get(model_id)
+    fresh = bool(entry) and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns
+    return InstallState(model_id, path, "verified" if fresh else "unverified", st.st_size, partial)
+
+
+def verify(model_id: str, progress: Progress | None = None) -> VerifyResult:
+    """Re-hash `model_id`'s installed file and check it; updates the manifest either way.
+
+    A file that fails is left in place but no longer counts as verified.
+    """
+    spec = get_spec(model_id)
+    path = models_dir() / spec.filename
+    if not path.is_file():
+        forget_install(model_id)
+        return VerifyResult(model_id, path, False, False, "", f"{model_id} is not installed")
+    size = path.stat().st_size
+    verdict = judge(spec, path, size, hash_file(path, algorithm_for(spec), progress))
+    if verdict.ok:
+        record_install(spec, path, verdict)
+        return VerifyResult(model_id, path, True, True, verdict.method, f"{model_id}: OK ({verdict.message})")
+    forget_install(model_id)
+    return VerifyResult(model_id, path, True, False, verdict.method,
+                        f"{model_id}: {path} is damaged or not the official file: {verdict.message}")
+
+
+def installed_checkpoint(model_id: str) -> Path:
+    """Path of `model_id`'s verified checkpoint; raise CheckpointMissing with what to run otherwise.
+
+    A file present but not yet recorded (e.g. copied in by hand) is verified once here.
+    """
+    state = install_state(model_id)
+    if state.status == "verified":
+        return state.path
+    hint = (f"run `sam-labeler models download {model_id}` or "
+            f"`sam-labeler models import {model_id} FILE`")
+    if state.status == "missing":
+        raise CheckpointMissing(f"no checkpoint for {model_id} is installed in {state.path.parent}: {hint}")
+    result = verify(model_id)
+    if not result.ok:
+        raise CheckpointMissing(f"the installed checkpoint {state.path} fails verification: {hint} to replace it")
+    return state.path
+
+
+def import_checkpoint(model_id: str, file: str | os.PathLike[str], progress: Progress | None = None) -> Path:
+    """Verify `file` as `model_id`'s checkpoint and copy it into the model cache atomically.
+
+    The copy goes to a temporary file in the models folder (hashed while copied), is fsynced, and
+    only then os.replace'd onto the final name; on any failure nothing is installed.
+    Raises CheckpointError (unreadable, wrong file, disk full).
+    """
+    spec = get_spec(model_id)
+    src = Path(file).expanduser()
+    if not src.is_file():
+        raise CheckpointError(f"cannot import {src}: no such file")
+    dest = models_dir() / spec.filename
+    if dest.exists() and os.path.samefile(src, dest):
+        result = verify(model_id, progress)
+        if not result.ok:
+            raise CheckpointError(result.message)
+        return dest
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".import", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        digest = _copy_hashing(src, tmp, algorithm_for(spec), progress)
+        verdict = judge(spec, tmp, tmp.stat().st_size, digest)
+        if not verdict.ok:
+            raise CheckpointError(f"{src} is not a valid {model_id} checkpoint: {verdict.message}; nothing was installed")
+        os.replace(tmp, dest)
+        fsync_dir(dest.parent)
+    except OSError as exc:
+        raise CheckpointError(f"cannot import {src} into {dest.parent}: {describe_os_error(exc)}; "
+                              "nothing was installed") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    record_install(spec, dest, verdict)
+    return dest
+
+
+def describe_os_error(exc: OSError) -> str:
+    """Short human text for an OSError (disk full gets its own words)."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    return exc.strerror or str(exc)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (no-op where directories cannot be opened, e.g. Windows)."""
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # some file systems refuse fsync on directories
+            os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _copy_hashing(src: Path, dest: Path, algorithm: str, progress: Progress | None) -> str:
+    """Copy src to dest (fsynced) and return the hex digest of the bytes copied."""
+    h = hashlib.new(algorithm)
+    total = src.stat().st_size
+    done = 0
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        while chunk := fin.read(_HASH_CHUNK):
+            h.update(chunk)
+            fout.write(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        fout.flush()
+        os.fsync(fout.fileno())
+    return h.hexdigest()
+
+
+def _read_manifest() -> dict:
+    path = models_dir() / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    for key in ("installed", "pins"):
+        if not isinstance(data.get(key), dict):
+            data[key] = {}
+    data["version"] = 1
+    return data
+
+
+def _write_manifest(manifest: dict) -> None:
+    folder = models_dir()
+    fd, tmp = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=folder)
+    try:
+        with open(fd, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / MANIFEST_NAME)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

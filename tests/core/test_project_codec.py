@@ -1,0 +1,44 @@
+"""Storage encoding of geometry and RLE used by the project store."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.core import codec
+from app.core.model import Part
+
+FLOATS = st.floats(allow_nan=False, allow_infinity=False, width=64)
+RING = st.lists(st.tuples(FLOATS, FLOATS), min_size=3, max_size=8).map(tuple)
+PARTS = st.lists(st.builds(Part, exterior=RING, holes=st.lists(RING, max_size=2).map(tuple)), max_size=3).map(tuple)
+
+
+@settings(max_examples=60, deadline=None)
+@given(PARTS)
+def test_parts_round_trip_exactly(parts: tuple[Part, ...]) -> None:
+    assert codec.decode_parts(codec.encode_parts(parts)) == parts
+
+
+def test_float32_only_when_exact() -> None:
+    contour = (Part(exterior=tuple((float(i), float(i) + 0.5) for i in range(40))),)
+    edited = (Part(exterior=tuple((i + 0.1, float(i)) for i in range(40))),)
+    small, big = codec.encode_parts(contour), codec.encode_parts(edited)
+    assert small[2:3] == b"f" and big[2:3] == b"d"
+    assert len(small) < 0.6 * len(big)  # 4-byte coordinates for typical mask contours
+    assert codec.decode_parts(big) == edited
+
+
+def test_corrupt_blob_is_reported() -> None:
+    with pytest.raises(ValueError, match="corrupt"):
+        codec.decode_parts(b"XX" + b"\x00" * 20)
+
+
+def test_rle_forms() -> None:
+    assert codec.decode_rle(*codec.encode_rle({"size": [4, 5], "counts": b"ab3"})) == {"size": [4, 5], "counts": "ab3"}
+    assert codec.decode_rle(*codec.encode_rle({"size": [2, 3], "counts": [1, 4, 1]})) == {"size": [2, 3],
+                                                                                           "counts": [1, 4, 1]}
+    assert codec.encode_rle(None) == (None, None, None) and codec.decode_rle(None, None, None) is None
+    for bad in ({"size": [2]}, {"size": [2, 2], "counts": 3.5}, {"size": [-1, 2], "counts": "a"},
+                {"size": [2, 2], "counts": [-1]}):
+        with pytest.raises(ValueError):
+            codec.encode_rle(bad)
