@@ -49,20 +49,11 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
-    types: list[type[BaseException]] = [OSError, ValueError]
-    try:
-        from sam_backend.errors import SamBackendError
+    """Exceptions that are the user's to fix: reported as one line, never as a traceback."""
+    from app.core.errors import CoreError
+    from sam_backend.errors import SamBackendError
 
-        types.append(SamBackendError)
-    except ImportError:  # pragma: no cover - sam_backend is part of this distribution
-        pass
-    try:
-        from app.core.errors import CoreError
-
-        types.append(CoreError)
-    except ImportError:
-        pass
-    return tuple(types)
+    return (OSError, ValueError, SamBackendError, CoreError)
 
 
 def main(argv: list[str]) -> int:
