@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--cold", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--no-accept", action="store_true",
+                    help="clear instead of accepting (random-weight masks are noise with thousands of parts, "
+                         "whose painting then dominates; this isolates the inference-driven stalls)")
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -210,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     cold: list[float] = []
     s.recording = True
     first_overlay_ms = s.switch_and_click(lambda: None, rng)  # image 0: encode on demand (cold)
-    win.controller.accept()
+    if not args.no_accept:
+        win.controller.accept()
     from app.ui.controller import image_key
 
     for step in range(args.steps):
@@ -221,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             hh, ww = win.controller.image_shape
             latencies.append(s.click(float(rng.uniform(0.1, 0.9) * ww), float(rng.uniform(0.1, 0.9) * hh)))
         s.phase = f"image {step}: accept"
-        s.key(Qt.Key.Key_Return)
+        s.key(Qt.Key.Key_Escape if args.no_accept else Qt.Key.Key_Return)
         s.phase = f"image {step}: waiting for prefetch"
         row = win.controller.row
         if win.images_dock.model.record(row + 1) is None:
@@ -242,11 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     s.recording = False
     gaps = np.diff(np.asarray(s.ticks)) * 1000.0 if len(s.ticks) > 1 else np.zeros(1)
     decode_ms = [r.decode_ms for r in s.results]
+    win.controller.flush()
     n_anns = win.project.annotation_count()
+    parts = [len(a.parts) for a in win.project.iter_annotations()]
     win.close()
     QApplication.processEvents()
     out = {
-        "predictor": args.predictor, "device": args.device, "image_size": [w, h], "images": args.images,
+        "predictor": args.predictor, "device": args.device, "accepts": not args.no_accept,
+        "image_size": [w, h], "images": args.images,
         "cpu_count": os.cpu_count(), "platform": platform.platform(),
         "first_image_shown_ms": round(first_image_ms, 1),
         "first_overlay_cold_ms": round(first_overlay_ms, 1),
@@ -265,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "waited_for_encode": [bool(r.waited_for_encode) for r in s.results][-(len(prefetched) + len(cold)) * 1:],
         "decode_ms_in_worker": {"median": round(statistics.median(decode_ms), 1) if decode_ms else None},
         "annotations_accepted": n_anns,
+        "parts_per_accepted_annotation": parts,
     }
     print(json.dumps(out, indent=2))
     return 0

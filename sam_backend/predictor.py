@@ -224,6 +224,7 @@ class SamPredictor:
         input_size, original_size = emb.input_size, emb.original_size
 
         def logits(k: int) -> np.ndarray:
+            """Full-resolution float32 logits (H, W) of candidate k (the reference arithmetic)."""
             if not 0 <= k < low_cpu.shape[0]:
                 raise IndexError(f"candidate {k} does not exist: this prediction has {low_cpu.shape[0]}")
             return transforms.postprocess_logits_reference(low_cpu[k : k + 1], input_size, original_size)[0].numpy()

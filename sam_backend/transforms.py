@@ -100,7 +100,6 @@ def postprocess_logits_reference(low_res: torch.Tensor, input_size: tuple[int, i
     return F.interpolate(up[None], original_size, mode="bilinear", align_corners=False)[0]
 
 
-
 def linear_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source taps of 1-D bilinear resampling n_in -> n_out with align_corners=False (as torch).
 
@@ -118,15 +117,24 @@ def linear_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def _mixed_cells(pos: np.ndarray) -> np.ndarray:
     """pos bool (C, h, w) -> bool (C, h, w): cell (i, j) has corners (i|i+1, j|j+1) of both signs
-    (rows/columns beyond the edge repeat the last one)."""
-    down = np.concatenate([pos[:, 1:], pos[:, -1:]], axis=1)
-    right = np.concatenate([pos[:, :, 1:], pos[:, :, -1:]], axis=2)
-    diag = np.concatenate([down[:, :, 1:], down[:, :, -1:]], axis=2)
-    return (pos != down) | (pos != right) | (pos != diag)
+    (rows/columns beyond the edge repeat the last one).
+
+    The corners c00-c10, c00-c01, c01-c11 form a chain through all four, so the cell is mixed
+    iff one of these three neighbour pairs differs.
+    """
+    vert = np.zeros(pos.shape, dtype=np.bool_)  # vert[i, j]: pos[i, j] != pos[i + 1, j]
+    np.not_equal(pos[:, :-1], pos[:, 1:], out=vert[:, :-1])
+    mixed = np.zeros(pos.shape, dtype=np.bool_)
+    np.not_equal(pos[:, :, :-1], pos[:, :, 1:], out=mixed[:, :, :-1])  # c00 != c01
+    mixed |= vert  # c00 != c10
+    mixed[:, :, :-1] |= vert[:, :, 1:]  # c01 != c11
+    return mixed
 
 
+SMALL_OUTPUT_FACTOR = 4  # outputs under 4x the resized input's pixels are resized plainly
 SPARSE_MAX_MIXED = 0.03  # above this fraction of mixed-sign cells the dense route is faster
-CV2_WEIGHT_ERROR = 2e-4  # bound on |cv2 INTER_LINEAR float32 weight - exact weight| (measured ~1e-4)
+CV2_WEIGHT_ERROR = 2e-4  # bound on |cv2 INTER_LINEAR float32 weight - torch's weight| (measured 3.4e-5)
+MASK_LOGIT_TOL = 1e-3  # mask pixels may differ from the reference only where |reference logit| <= this
 
 Taps = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -151,9 +159,9 @@ def masks_from_logits(up: np.ndarray, original_size: tuple[int, int]) -> np.ndar
     Every output pixel lies in a source cell spanned by its 4 bilinear taps; where the 4 taps have
     one sign the interpolated value has that sign too (a convex combination). Few mixed-sign
     cells (object-like masks): each pixel copies its cell's top-left tap sign and the pixels of
-    mixed cells are interpolated exactly. Many (noise-like masks): cv2's fast float resize is
-    thresholded, and the pixels whose value is within cv2's weight-rounding error of 0 are
-    recomputed exactly. Either way the result equals `(torch resize(up) > 0)` up to float rounding.
+    mixed cells are interpolated exactly (equal to `torch resize(up) > 0` up to float rounding).
+    Many (noise-like masks): cv2's fast float resize is thresholded (see `_dense_masks`): equal
+    except, at most, where the reference logit is within MASK_LOGIT_TOL of 0.
     """
     c, h, w = up.shape
     H, W = original_size
@@ -186,16 +194,22 @@ def masks_from_logits(up: np.ndarray, original_size: tuple[int, int]) -> np.ndar
 
 
 def _dense_masks(up: np.ndarray, original_size: tuple[int, int], taps: Taps) -> np.ndarray:
-    """Masks for logits with very many sign changes: cv2 float resize per candidate, thresholded
-    into a preallocated bool array; pixels within cv2's rounding error of 0 are recomputed exactly."""
+    """Masks for logits with very many sign changes: cv2's float resize per candidate, thresholded
+    into a preallocated bool array. cv2 rounds its weights slightly differently from torch; its
+    error is at most CV2_WEIGHT_ERROR * (largest row step + largest column step) of the logits
+    (measured margin ~6x). When that bound exceeds MASK_LOGIT_TOL, the pixels within the bound of 0
+    are recomputed exactly, so a mask pixel can only differ from the reference where the
+    reference logit is within MASK_LOGIT_TOL of 0."""
     H, W = original_size
     out = np.empty((up.shape[0], H, W), dtype=np.bool_)
-    steps = [np.abs(np.diff(up, axis=a)).max(initial=0.0) for a in (1, 2)]
-    tol = np.float32(2 * CV2_WEIGHT_ERROR * (float(steps[0]) + float(steps[1])) + 1e-6)
+    steps = [float(np.abs(np.diff(up, axis=a)).max(initial=0.0)) for a in (1, 2)]
+    tol = 2 * CV2_WEIGHT_ERROR * (steps[0] + steps[1])
     for k in range(up.shape[0]):
         val = cv2.resize(up[k], (W, H), interpolation=cv2.INTER_LINEAR)
         np.greater(val, 0, out=out[k])
-        yy, xx = np.nonzero(np.abs(val, out=val) <= tol)
+        if tol <= MASK_LOGIT_TOL:
+            continue
+        yy, xx = np.nonzero(np.abs(val, out=val) <= np.float32(tol))
         if yy.size:
             cc = np.full(yy.shape, k)
             out[k, yy, xx] = _exact_at(up, taps, cc, yy, xx) > 0
@@ -211,6 +225,10 @@ def masks_from_low_res(low_res: torch.Tensor, input_size: tuple[int, int], origi
     if not fast_enabled():
         return (postprocess_logits_reference(low_res.float().cpu(), input_size, original_size) > 0).numpy()
     up = upscale_low_res(low_res.float().cpu(), input_size)
-    if original_size[0] < input_size[0] or original_size[1] < input_size[1]:
-        return (F.interpolate(up[None], original_size, mode="bilinear", align_corners=False)[0] > 0).numpy()
+    H, W = original_size
+    if H < input_size[0] or W < input_size[1] or H * W < SMALL_OUTPUT_FACTOR * input_size[0] * input_size[1]:
+        # small outputs: one plain resize is cheaper than the bookkeeping of the sparse route
+        out = torch.empty((up.shape[0], H, W), dtype=torch.bool)
+        torch.gt(F.interpolate(up[None], original_size, mode="bilinear", align_corners=False)[0], 0, out=out)
+        return out.numpy()
     return masks_from_logits(np.ascontiguousarray(up.numpy()), original_size)

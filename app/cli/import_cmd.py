@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", help="COCO JSON file, or LabelMe JSON file or folder")
     parser.add_argument("--format", required=True, choices=("coco", "labelme"), help="input format")
     parser.add_argument("--project", default=None,
-                        help="the .samlabel project (created when missing; default: "
-                             "<images folder>/<folder name>.samlabel)")
+                        help="the .samlabel project, created when missing (default: F/<name of F>.samlabel, "
+                             "F = --images if given, else the folder of SRC; the project the GUI opens for F)")
     parser.add_argument("--images", default=None, help="folder holding the images")
 
 

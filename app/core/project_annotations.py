@@ -160,6 +160,29 @@ class AnnotationsMixin(ProjectBase):
                 "ORDER BY image_id, z, id LIMIT ?", (last[1], last[4], last[0], batch)
             ).fetchall()
 
+    def iter_annotation_rows(self, first_image_id: int | None = None, last_image_id: int | None = None,
+                             batch: int = 10000) -> Iterator[tuple]:
+        """Raw rows for bulk readers (exporters), without building Annotation objects: tuples
+        (id, image_id, label_id, z, geometry blob (codec.decode_parts), rle_h, rle_w, rle_counts
+        (codec.decode_rle)), ordered by (image_id, z, id) like iter_annotations, optionally only of
+        images first_image_id <= image_id <= last_image_id; keyset paging ``batch`` rows at a time."""
+        batch = max(1, int(batch))
+        lo = -(1 << 62) if first_image_id is None else int(first_image_id)
+        hi = (1 << 62) if last_image_id is None else int(last_image_id)
+        cols = "id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts"
+        conn = self.conn
+        rows = conn.execute(f"SELECT {cols} FROM annotation WHERE image_id BETWEEN ? AND ? "
+                            "ORDER BY image_id, z, id LIMIT ?", (lo, hi, batch)).fetchall()
+        while rows:
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1]
+            rows = conn.execute(
+                f"SELECT {cols} FROM annotation WHERE (image_id, z, id) > (?, ?, ?) AND image_id <= ? "
+                "ORDER BY image_id, z, id LIMIT ?", (last[1], last[3], last[0], hi, batch)
+            ).fetchall()
+
     def annotation_counts_by_image(self) -> dict[int, int]:
         """{image_id: number of annotations} for images that have any."""
         return {int(i): int(n) for i, n in self.conn.execute(

@@ -63,6 +63,7 @@ class LabelingController(QObject):
         self._logits: dict[int, np.ndarray] = {}
         self._neighbour_items: list[tuple[str, Path]] = []
         self._generation = 0
+        self._anns: tuple[int, list[Annotation]] | None = None
         self._pending = 0
         self._pending_z: dict[int, int] = {}
         self._deferred: list[Callable[[], Any]] = []
@@ -88,6 +89,7 @@ class LabelingController(QObject):
         """Start a session on `project` (None ends it); shows the first image of the images model."""
         self.project = project
         self._generation += 1  # results of accepts made on the previous project are dropped
+        self._anns = None
         self._deferred = []
         self.undo.set_project(project)
         self._logits.clear()
@@ -110,7 +112,13 @@ class LabelingController(QObject):
         """Annotations of the current image (by z, then id)."""
         if self.project is None or self.image is None:
             return []
-        return list(self.project.annotations(self.image.id))
+        if self._anns is None or self._anns[0] != self.image.id:  # memo: decoding big geometry is not free
+            self._anns = (self.image.id, list(self.project.annotations(self.image.id)))
+        return list(self._anns[1])
+
+    def invalidate(self) -> None:
+        """Forget memoised project data (after a change that bypassed the undo stack, e.g. an import)."""
+        self._anns = None
 
     def go_to_row(self, row: int) -> bool:
         """Switch to the image at `row` of the images model; False when out of range."""
@@ -437,6 +445,7 @@ class LabelingController(QObject):
 
     # ----------------------------------------------------------------- undo notifications
     def _on_project_changed(self, _edit: Any) -> None:
+        self._anns = None
         if self.project is None:
             return
         ids = {lc.id for lc in self.label_classes()}

@@ -296,6 +296,7 @@ class MainWindow(QMainWindow):
         summary = report.summary() if hasattr(report, "summary") else "Import finished."
         self.status.show_message(summary)
         self.undo.stack.clear()
+        self.controller.invalidate()
         self.images_dock.set_project(self.project)
         self.controller.go_to_row(max(0, self.controller.row))
 

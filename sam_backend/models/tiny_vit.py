@@ -16,6 +16,14 @@ from torch import nn
 from sam_backend.models.common import GELU, LayerNorm2d, add_, fast_enabled, gelu_
 
 
+def _version(t: torch.Tensor) -> int:
+    """In-place modification counter of t (inference-mode tensors have none: 0)."""
+    try:
+        return int(t._version)
+    except RuntimeError:
+        return 0
+
+
 class Conv2dBN(nn.Sequential):
     """Conv2d without bias (`c`) followed by BatchNorm2d (`bn`).
 
@@ -33,7 +41,7 @@ class Conv2dBN(nn.Sequential):
     def _fused_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         conv, bn = self.c, self.bn
         parts = (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
-        key = tuple((t.data_ptr(), t._version, t.device, t.dtype) for t in parts)
+        key = tuple((t.data_ptr(), _version(t), t.device, t.dtype) for t in parts)
         if self._fused is None or self._fused[0] != key:
             scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
             weight = conv.weight * scale[:, None, None, None]

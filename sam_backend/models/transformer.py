@@ -11,6 +11,12 @@ from torch import nn
 from sam_backend.models.common import MLPBlock, fast_enabled
 
 
+def _tokens(grid: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) -> (B, h*w, C); made contiguous on the fast path (saves copies in every Linear)."""
+    tokens = grid.flatten(2).transpose(1, 2)
+    return tokens.contiguous() if fast_enabled() else tokens
+
+
 class Attention(nn.Module):
     """Multi-head attention with an optional internal down-projection (dim // downsample_rate)."""
 
@@ -126,8 +132,8 @@ class TwoWayTransformer(nn.Module):
 
     def image_projections(self, image_embedding: torch.Tensor, image_pe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Prompt-independent part of the first block for (image embedding + dense prompt) (B, C, h, w)."""
-        keys = image_embedding.flatten(2).transpose(1, 2)
-        key_pe = image_pe.flatten(2).transpose(1, 2)
+        keys = _tokens(image_embedding)
+        key_pe = _tokens(image_pe)
         return self.layers[0].image_projections(keys, key_pe)
 
     def forward(
@@ -139,8 +145,8 @@ class TwoWayTransformer(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """image_embedding/image_pe (B|1, C, h, w), tokens (B, N, C) -> (tokens (B, N, C), image (B, h*w, C)).
         image_pre: `image_projections(image_embedding, image_pe)` if already computed (same result)."""
-        keys = image_embedding.flatten(2).transpose(1, 2)
-        key_pe = image_pe.flatten(2).transpose(1, 2)
+        keys = _tokens(image_embedding)
+        key_pe = _tokens(image_pe)
         queries = point_embedding
         for i, layer in enumerate(self.layers):
             queries, keys = layer(queries, keys, point_embedding, key_pe, image_pre if i == 0 else None)

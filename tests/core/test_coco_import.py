@@ -151,3 +151,21 @@ def test_image_size_mismatch_is_skipped(tmp_path: Path) -> None:
         assert "EXIF" in report.skipped[0][1] and f"{H}x{W}" in report.skipped[0][1]
     finally:
         project.close()
+
+
+def test_image_known_to_the_project_is_used_when_its_file_is_gone(tmp_path: Path) -> None:
+    d = {"images": [{"id": 1, "file_name": "gone.png", "width": W, "height": H}],
+         "categories": [{"id": 1, "name": "a"}],
+         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 9, 1, 9, 9, 1, 9]]}]}
+    (tmp_path / "c.json").write_text(json.dumps(d), encoding="utf-8")
+    project = Project.create(tmp_path / "p.samlabel")
+    try:
+        rec = project.add_image("gone.png", W, H)
+        report = import_coco(project, tmp_path / "c.json")
+        assert (report.annotations, report.images_added, report.skipped) == (1, 0, [])
+        (ann,) = project.annotations(rec.id)
+        expected = np.zeros((H, W), bool)
+        expected[1:9, 1:9] = True  # corner convention: pixels 1..8
+        assert (annotation_mask(ann, H, W) == expected).all()
+    finally:
+        project.close()

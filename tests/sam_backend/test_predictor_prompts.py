@@ -176,3 +176,15 @@ def test_naive_reference_path_computes_the_same(predictor: SamPredictor, emb: Im
     np.testing.assert_allclose(fast.scores, slow.scores, atol=1e-5)
     decided = np.abs(slow.logits(0)) > 1e-3
     assert np.array_equal(fast.masks[0][decided], slow.masks[0][decided])
+
+
+def test_encode_accepts_grayscale_and_refuses_floats(predictor: SamPredictor) -> None:
+    from sam_backend import ImageFormatError
+
+    gray = np.random.default_rng(6).integers(0, 256, (90, 120), dtype=np.uint8)
+    a = predictor.encode(gray)
+    b = predictor.encode(np.repeat(gray[:, :, None], 3, axis=2))
+    assert a.original_size == (90, 120) and a.input_size == (768, 1024)
+    assert torch.equal(a.features, b.features)
+    with pytest.raises(ImageFormatError, match="float32"):
+        predictor.encode(gray.astype(np.float32))

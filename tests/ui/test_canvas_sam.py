@@ -6,8 +6,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from app.ui.canvas.convert import qimage_to_rgba
-from tests.ui.canvas_support import click, drag, make_view
+from tests.ui.canvas_support import click, drag, make_view, overlay_rgba
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +37,6 @@ def test_canvas_prompts_drive_a_real_predictor_and_the_overlay_shows_its_mask(qt
 
     k = int(np.argmax(pred.scores))
     view.set_candidate(pred.masks[k], "#00aaff")
-    shown = qimage_to_rgba(view.overlay_item().pixmap().toImage())
+    shown = overlay_rgba(view.overlay_item())
     assert shown.shape == (120, 160, 4)
     assert np.array_equal(shown[..., 3] > 0, pred.masks[k]), "overlay pixel (c, r) == mask[r, c]"

@@ -70,6 +70,9 @@ def test_remap_is_applied_persisted_and_shown_in_cheatsheet(qtbot, tmp_path: Pat
     assert "Next image" in sheet.browser.toPlainText() and "Space tap" in sheet.browser.toPlainText()
     QTest.keyClick(win.canvas, Qt.Key.Key_N)
     qtbot.waitUntil(lambda: win.controller.image.path == "img_001.png")
+    QTest.keyClick(win.canvas, Qt.Key.Key_F1)
+    assert win.cheatsheet is not None and win.cheatsheet.isVisible()
+    assert "Next image" in win.cheatsheet.browser.toPlainText()
     win.close()
 
 

@@ -379,3 +379,23 @@ def test_reopening_the_open_project_keeps_it(qtbot, window) -> None:
     assert window.open_path(proj.root)
     assert window.open_path(proj.path)
     assert window.project is proj and not proj.closed and not proj.read_only
+
+
+def test_corrupt_image_is_reported_and_skipped(qtbot, tmp_path: Path) -> None:
+    folder = make_images(tmp_path / "mixed", n=2)
+    (folder / "aaa_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    from app.services.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(settings=Settings.load())
+    qtbot.addWidget(win)
+    win.show()
+    win.inference.set_predictor(RecordingPredictor(), "fake")
+    assert win.open_path(folder)
+    assert win.controller.image.path == "aaa_broken.png"
+    shown = lambda: [m for m in win.status.history if "Cannot show this image" in m]  # noqa: E731
+    qtbot.waitUntil(lambda: bool(shown()), timeout=5000)
+    assert "aaa_broken.png" in shown()[0] and "Press D" in shown()[0] and not win.canvas.has_image()
+    key(win, Qt.Key.Key_D)
+    qtbot.waitUntil(lambda: win.canvas.has_image() and win.controller.image.path == "img_000.png")
+    win.close()

@@ -21,73 +21,29 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
 from app import __version__
 from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_writer, dumps, posix_relpath
-from app.core.formats.export_common import annotation_crop, batch_runs, image_size
+from app.core.formats.coco_encode import (CHUNK, Block, Chunk, Item, block_of, compressed_rle, encode_items, item_of_annotation,
+                                         item_of_row, renumber)
+from app.core.formats.coco_trace import filled_crop, trace_corner_arrays
+from app.core.formats.export_common import annotation_crop, image_size
 from app.core.formats.masks import paste
 from app.core.model import Annotation
 from app.core.rle import mask_to_rle
 
 COCO_MASK_MODES = ("auto", "rle", "polygon")
+_CHUNK = CHUNK  # annotations converted together in a one-process export
 _PAGE = 5000
-_CHUNK = 1000  # annotations whose RLE counts are decoded together
-
-
-def compressed_rle(rle: dict) -> dict:
-    """{"size": [H, W], "counts": str} of a compressed or uncompressed COCO RLE."""
-    counts = rle["counts"]
-    h, w = (int(v) for v in rle["size"])
-    if isinstance(counts, (list, tuple)):
-        counts = mask_utils.frPyObjects({"size": [h, w], "counts": [int(c) for c in counts]}, h, w)["counts"]
-    if isinstance(counts, bytes):
-        counts = counts.decode("ascii")
-    return {"size": [h, w], "counts": counts}
 
 
 def trace_corner(crop: np.ndarray, x0: int, y0: int) -> tuple[list[list[int]], bool]:
-    """(outer polygons, has_holes) of a bool crop whose top-left pixel is (x0, y0).
-
-    Polygons are flat [x1, y1, ...] integer lists in the COCO pixel-CORNER convention: the exact
-    outline of the union of the pixel squares (pixel (c, r) = [c, c+1] x [r, r+1]) of each
-    8-connected part, holes filled. Every pixel centre is 0.5 px away from them, so pycocotools
-    rasterises them back to exactly the hole-filled mask, and their extents equal ``toBbox``.
-    They are app.core.geometry.mask_to_corner_polygons' rings (cv2 contours of the mask upsampled
-    2x, 0.25 px inside the pixel edges) rounded onto the pixel corners; diagonally touching pixels
-    give a ring that touches itself at a corner. The same cv2 pass tells whether the mask encloses
-    background (``has_holes``).
-    """
-    h, w = crop.shape
-    up = np.zeros((2 * h + 4, 2 * w + 4), np.uint8)
-    c8 = crop.astype(np.uint8, copy=False)
-    for dy in (2, 3):
-        for dx in (2, 3):
-            up[dy:dy + 2 * h:2, dx:dx + 2 * w:2] = c8
-    contours, hier = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    parents = hier[0][:, 3]
-    polys: list[list[int]] = []
-    for c, parent in zip(contours, parents):
-        if parent != -1:
-            continue
-        # upsampled index u -> corner-convention x0 - 0.75 + u / 2 (= k + 0.25 or k + 0.75) -> nearest corner
-        v = (c.reshape(-1, 2) + 1) // 2 + (x0 - 1, y0 - 1)
-        same = (v == np.concatenate((v[-1:], v[:-1]))).all(axis=1)
-        if same.any():  # pinch points: drop repeated corners
-            v = v[~same]
-        polys.append(v.ravel().tolist())
-    return polys, bool((parents != -1).any())
-
-
-def _filled(crop: np.ndarray) -> np.ndarray:
-    """The crop with every enclosed background region filled (what polygons rasterise to)."""
-    padded = cv2.copyMakeBorder(crop.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    contours, _ = cv2.findContours(padded, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    out = np.zeros_like(padded)
-    cv2.drawContours(out, contours, -1, 1, thickness=-1)
-    return out[1:-1, 1:-1].astype(bool) | crop.astype(bool)
+    """(outer polygons as flat [x1, y1, ...] int lists, has_holes) of a bool crop whose top-left
+    pixel is (x0, y0); see app.core.formats.coco_trace.trace_corner_arrays."""
+    polys, holes = trace_corner_arrays(crop, x0, y0)
+    return [p.tolist() for p in polys], holes
 
 
 def coco_segment(ann: Annotation, height: int, width: int, masks: str, filled: list[int],
@@ -95,7 +51,8 @@ def coco_segment(ann: Annotation, height: int, width: int, masks: str, filled: l
     """(segmentation, area, bbox) of one annotation on an image of ``height`` x ``width``, or a
     one-sentence reason why it cannot be exported (empty mask). The id of an annotation whose
     holes had to be filled (``masks="polygon"``) is appended to ``filled``. ``runs``: the stored
-    RLE's counts already decoded (optional, see export_common.batch_runs)."""
+    RLE's counts already decoded (optional, see masks.decode_counts_batch). This is the plain
+    one-annotation path; export_coco uses app.core.formats.coco_encode, which writes the same."""
     rle = ann.rle
     exact_rle = rle is not None and [int(v) for v in rle["size"]] == [height, width]
     if masks == "rle" and exact_rle:
@@ -117,40 +74,16 @@ def coco_segment(ann: Annotation, height: int, width: int, masks: str, filled: l
             return polys, area, bbox
         if masks == "polygon":
             filled.append(int(ann.id or 0))
-            return polys, float(np.count_nonzero(_filled(crop))), bbox
+            return polys, float(np.count_nonzero(filled_crop(crop))), bbox
     comp = compressed_rle(rle) if exact_rle else mask_to_rle(paste(crop, x0, y0, height, width))
     return comp, area, bbox
-
-
-Chunk = tuple[list[str], list[tuple[str, str]], list[int], int]
-"""(JSON fragments: an annotation object without its leading '{' and id, skipped items,
-ids of annotations whose holes were filled, number of annotations looked at)."""
 
 
 def encode_chunk(anns: list[Annotation], sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int],
                  masks: str) -> Chunk:
     """COCO annotation objects of ``anns`` (``sizes``: project image id -> (COCO image id, H, W);
     annotations of images not in ``sizes`` are left out silently: their image was reported)."""
-    all_runs = batch_runs(anns) if masks != "rle" else [None] * len(anns)
-    fragments: list[str] = []
-    skipped: list[tuple[str, str]] = []
-    filled: list[int] = []
-    for ann, runs in zip(anns, all_runs):
-        where = sizes.get(ann.image_id)
-        if where is None:
-            continue
-        coco_img, h, w = where
-        try:
-            got = coco_segment(ann, h, w, masks, filled, runs)
-        except ValueError as exc:  # a corrupt stored mask: report it, export the rest
-            got = f"its stored mask is unreadable ({exc})"
-        if isinstance(got, str):
-            skipped.append((f"annotation {ann.id}", got))
-            continue
-        seg, area, bbox = got
-        fragments.append(dumps({"image_id": coco_img, "category_id": cat_of[ann.label_id], "segmentation": seg,
-                                "area": area, "bbox": bbox, "iscrowd": 0}, True)[1:])
-    return fragments, skipped, filled, len(anns)
+    return encode_items([item_of_annotation(a) for a in anns], sizes, cat_of, masks)
 
 
 def _info(project_name: str) -> dict:
@@ -159,8 +92,8 @@ def _info(project_name: str) -> dict:
             "date_created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def _chunks(items: Iterator[Annotation], size: int) -> Iterator[list[Annotation]]:
-    chunk: list[Annotation] = []
+def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -168,6 +101,16 @@ def _chunks(items: Iterator[Annotation], size: int) -> Iterator[list[Annotation]
             chunk = []
     if chunk:
         yield chunk
+
+
+def _serial_blocks(items: Iterator[Item], sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int],
+                   masks: str) -> Iterator[Block]:
+    """coco_encode.Block of every CHUNK items, numbered from 1 (the one-process export)."""
+    first_id = 1
+    for chunk in _chunks(items, _CHUNK):
+        block = block_of(encode_items(chunk, sizes, cat_of, masks), first_id)
+        first_id += block[1]
+        yield block
 
 
 def _write_list_open(fh: IO[str], key: str, first: bool) -> None:
@@ -239,13 +182,16 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
 
             results = parallel_fragments(project, sizes, cat_of, masks, workers)
         else:
-            results = (encode_chunk(chunk, sizes, cat_of, masks)
-                       for chunk in _chunks(project.iter_annotations(batch=10000), _CHUNK))
+            rows = getattr(project, "iter_annotation_rows", None)
+            items = (map(item_of_row, rows(batch=10000)) if rows is not None
+                     else map(item_of_annotation, project.iter_annotations(batch=10000)))
+            results = _serial_blocks(items, sizes, cat_of, masks)
         try:
-            for fragments, skipped, holes, done in results:
-                for frag in fragments:
-                    n += 1
-                    fh.write(("," if n > 1 else "") + f'{{"id":{n},' + frag)
+            for block in results:
+                text, count, _, skipped, holes, done = renumber(block, n + 1)
+                if count:
+                    fh.write(("," if n else "") + text)
+                    n += count
                 report.skipped.extend(skipped)
                 filled.extend(holes)
                 ticker.tick(done)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.core.formats.coco import Chunk, encode_chunk
+from app.core.formats.coco_encode import Block, encode_block, item_of_annotation, item_of_row
 
 TASK_ANNOTATIONS = 4000
 MIN_ANNOTATIONS = 50_000  # below this, starting processes costs more than it saves
@@ -29,11 +29,12 @@ _state: dict[str, Any] = {}
 def auto_workers(total_annotations: int, masks: str) -> int:
     """Processes to use: 1 for small exports, plain RLE export (nothing is decoded) and frozen
     (PyInstaller) builds, whose entry point would have to call multiprocessing.freeze_support();
-    else up to MAX_WORKERS, leaving one core free."""
+    else up to MAX_WORKERS, leaving one core free from 3 cores on."""
     cores = os.cpu_count() or 1
-    if masks == "rle" or total_annotations < MIN_ANNOTATIONS or cores < 3 or getattr(sys, "frozen", False):
+    if masks == "rle" or total_annotations < MIN_ANNOTATIONS or cores < 2 or getattr(sys, "frozen", False):
         return 1
-    return max(1, min(MAX_WORKERS, cores - 1))
+    # the calling process only reads fragments and writes them: on 2 cores both convert
+    return min(MAX_WORKERS, cores if cores <= 2 else cores - 1)
 
 
 def _init(path: str, sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int], masks: str) -> None:
@@ -43,44 +44,56 @@ def _init(path: str, sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, i
     _state["args"] = (sizes, cat_of, masks)
 
 
-def _work(image_ids: list[int]) -> Chunk:
+def _work(task: tuple[int, int, int]) -> Block:
+    """Block of the annotations of images first <= id <= last (images not in sizes are skipped),
+    numbered from first_id."""
     project = _state["project"]
     sizes, cat_of, masks = _state["args"]
-    anns = [a for image_id in image_ids for a in project.annotations(image_id)]
-    return encode_chunk(anns, sizes, cat_of, masks)
+    first, last, first_id = task
+    rows = getattr(project, "iter_annotation_rows", None)
+    if rows is not None:
+        items = [item_of_row(r) for r in rows(first, last)]
+    else:
+        items = [item_of_annotation(a) for i in range(first, last + 1) for a in project.annotations(i)]
+    return encode_block(items, sizes, cat_of, masks, first_id)
 
 
-def _tasks(counts: dict[int, int]) -> list[list[int]]:
-    tasks: list[list[int]] = []
-    current: list[int] = []
+def _tasks(counts: dict[int, int], sizes: dict[int, tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """(first image id, last image id, id of its first COCO annotation if no annotation before it
+    is skipped), in order, of about TASK_ANNOTATIONS annotations each."""
+    tasks: list[tuple[int, int, int]] = []
+    first: int | None = None
     n = 0
+    exported = 0  # annotations of exported images before the current task
+    task_exported = 0
     for image_id in sorted(counts):
-        current.append(image_id)
+        if first is None:
+            first = image_id
         n += counts[image_id]
+        if image_id in sizes:
+            task_exported += counts[image_id]
         if n >= TASK_ANNOTATIONS:
-            tasks.append(current)
-            current, n = [], 0
-    if current:
-        tasks.append(current)
+            tasks.append((first, image_id, exported + 1))
+            exported += task_exported
+            first, n, task_exported = None, 0, 0
+    if first is not None:
+        tasks.append((first, max(counts), exported + 1))
     return tasks
 
 
 def parallel_fragments(project: Any, sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int],
-                       masks: str, workers: int) -> Iterator[Chunk]:
-    """Chunks (as encode_chunk returns them) of every annotation, in iter_annotations order.
+                       masks: str, workers: int) -> Iterator[Block]:
+    """Blocks (coco_encode.Block) of every annotation, in iter_annotations order, numbered as if no
+    annotation were skipped (the caller renumbers a block when some were: coco_encode.renumber).
 
     Annotations of images missing from ``sizes`` are counted but not converted. Closing the
     generator (e.g. on cancel) terminates the worker processes.
     """
-    counts = project.annotation_counts_by_image()
-    skipped_images = sum(n for image_id, n in counts.items() if image_id not in sizes)
-    tasks = _tasks({i: n for i, n in counts.items() if i in sizes})
+    tasks = _tasks(project.annotation_counts_by_image(), sizes)
     ctx = multiprocessing.get_context("spawn")
     pool = ctx.Pool(processes=workers, initializer=_init, initargs=(str(project.path), sizes, cat_of, masks))
     try:
         yield from pool.imap(_work, tasks)
-        if skipped_images:
-            yield [], [], [], skipped_images
         pool.close()
     finally:
         pool.terminate()

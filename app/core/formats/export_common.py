@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import CoreError
-from app.core.formats.masks import crop_of_mask, decode_counts_batch, rle_crop
+from app.core.formats.masks import crop_of_mask, rle_crop
 from app.core.model import Annotation, ImageRecord, Part
 
 
@@ -62,18 +62,3 @@ def annotation_crop(ann: Annotation, height: int, width: int,
     if rle is not None and [int(v) for v in rle["size"]] == [height, width]:
         return rle_crop(rle, runs)
     return parts_crop(tuple(ann.parts), height, width)
-
-
-def batch_runs(anns: list[Annotation]) -> list[np.ndarray | None]:
-    """Decoded RLE counts of each annotation whose RLE is compressed (None for the others),
-    decoded together (much faster than one by one for small masks). A malformed string makes
-    its annotation None (rle_crop then decodes it alone and raises a clear ValueError)."""
-    idx = [i for i, a in enumerate(anns) if a.rle is not None and isinstance(a.rle.get("counts"), (str, bytes))]
-    out: list[np.ndarray | None] = [None] * len(anns)
-    try:
-        decoded = decode_counts_batch([anns[i].rle["counts"] for i in idx])
-    except ValueError:
-        return out
-    for i, runs in zip(idx, decoded):
-        out[i] = runs
-    return out

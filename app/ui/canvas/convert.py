@@ -6,7 +6,8 @@ copy or conversion was made), so the numpy array may be freed afterwards.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QColor, QImage, qRgba
+from PySide6.QtCore import QByteArray, QDataStream, QIODevice
+from PySide6.QtGui import QColor, QImage, QPolygonF, qRgba
 
 DEFAULT_MASK_ALPHA = 0.45
 
@@ -78,3 +79,48 @@ def qimage_to_rgba(image: QImage) -> np.ndarray:
     bpl = img.bytesPerLine()
     raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
     return raw[:, : w * 4].reshape(h, w, 4).copy()
+
+
+def points_to_qpolygonf(points: np.ndarray) -> QPolygonF:
+    """A QPolygonF with the (N, 2) float points, without a Python loop over the points.
+
+    The points are serialised in QDataStream's layout for QList<QPointF> (big-endian uint32 count,
+    then x, y as big-endian doubles) and read back by Qt. Used for vectorised drawing:
+    QPainter.drawLines(polygon) takes endpoint pairs, drawPoints points.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    poly = QPolygonF()
+    if len(pts) == 0:
+        return poly
+    raw = np.array([len(pts)], dtype=">u4").tobytes() + pts.astype(">f8").tobytes()
+    data = QByteArray(raw)  # must outlive the stream, which reads from it
+    stream = QDataStream(data, QIODevice.OpenModeFlag.ReadOnly)
+    stream >> poly  # noqa: B015 - Qt's stream operator fills `poly`
+    return poly
+
+
+def array_to_qimage_view(array: np.ndarray,
+                         fmt: QImage.Format | None = None) -> tuple[QImage, np.ndarray]:
+    """A QImage that SHARES the pixels of a C-contiguous uint8 array (no copy), and that array.
+
+    array: HxW (Grayscale8, or `fmt` e.g. Indexed8), HxWx3 (RGB888) or HxWx4 (RGBA8888).
+    The caller must keep the returned array alive and unchanged as long as the QImage is used.
+    Raises ValueError for other dtypes/shapes.
+    """
+    _check_2d_or_3d(array)
+    buf = np.ascontiguousarray(array)
+    h, w = buf.shape[:2]
+    if fmt is None:
+        fmt = (QImage.Format.Format_Grayscale8 if buf.ndim == 2 else
+               QImage.Format.Format_RGB888 if buf.shape[2] == 3 else QImage.Format.Format_RGBA8888)
+    return QImage(buf.data, w, h, int(buf.strides[0]), fmt), buf
+
+
+def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1) half-open bbox of the non-zero pixels of a 2-D mask, or None."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[r0:r1].any(axis=0))
+    return r0, r1, int(cols[0]), int(cols[-1]) + 1

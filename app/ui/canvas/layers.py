@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import AbstractSet, Sequence
 
 from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsScene
 
 from app.core.model import Annotation, Part
@@ -20,25 +21,41 @@ class AnnotationLayer:
         self._z_low, self._z_high = z_low, z_high
         self.items: dict[int, AnnotationItem] = {}
         self.selected: int | None = None
+        self._scale = 1.0
 
     def set(self, anns: Sequence[Annotation], colors: dict[int, str], hidden: AbstractSet[int]) -> None:
         """Replace all shapes. colors: label_id -> "#rrggbb"; hidden: annotation ids not drawn.
-        Annotations without an id are skipped; the selection survives when its id stays visible."""
-        for item in self.items.values():
-            self._scene.removeItem(item)
+        Annotations without an id are skipped; the selection survives when its id stays visible.
+        An item whose id, geometry and colour are unchanged is kept (with its cached rendering)."""
+        old = self.items
         self.items = {}
         ordered = sorted((a for a in anns if a.id is not None), key=lambda a: a.z)
         step = (self._z_high - self._z_low) / (len(ordered) + 1)
         for rank, ann in enumerate(ordered):
             assert ann.id is not None
-            item = AnnotationItem(ann.id, ann.parts, colors.get(ann.label_id, FALLBACK_COLOR))
+            color = colors.get(ann.label_id, FALLBACK_COLOR)
+            item = old.pop(ann.id, None)
+            if item is not None and (item.color() != QColor(color) or item.parts != tuple(ann.parts)):
+                self._scene.removeItem(item)
+                item = None
+            if item is None:
+                item = AnnotationItem(ann.id, ann.parts, color)
+                item.set_view_scale(self._scale)
+                self._scene.addItem(item)
             item.setZValue(self._z_low + (rank + 1) * step)
             item.setVisible(ann.id not in hidden)
-            self._scene.addItem(item)
             self.items[ann.id] = item
+        for item in old.values():
+            self._scene.removeItem(item)
         if self.selected not in self.items or not self.items[self.selected].isVisible():
             self.selected = None
         self._highlight()
+
+    def set_view_scale(self, scale: float) -> None:
+        """Screen px per image px of the view (keeps the items' bounding rectangles right)."""
+        self._scale = scale
+        for item in self.items.values():
+            item.set_view_scale(scale)
 
     def select(self, ann_id: int | None) -> bool:
         """Select a shown annotation (unknown ids and None clear); True when the selection changed."""

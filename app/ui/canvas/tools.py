@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Protocol
 
+import numpy as np
 from PySide6.QtCore import Qt
 
 from app.core.model import Part
@@ -46,7 +47,8 @@ class CanvasHost(Protocol):
     def selected_item(self) -> AnnotationItem | None: ...
     def item_at(self, x: float, y: float) -> AnnotationItem | None: ...
     def choose_annotation(self, ann_id: int | None) -> None: ...
-    def show_handles(self, points: list[tuple[float, float]], hot: int) -> None: ...
+    def show_handles(self, points: list[tuple[float, float]] | np.ndarray, hot: int,
+                     extents: np.ndarray | None = None) -> None: ...
     def set_tool_cursor(self, shape: Qt.CursorShape | None) -> None: ...
 
 
@@ -320,11 +322,11 @@ class EditTool(Tool):
         if item is None:
             self.host.show_handles([], -1)
             return
-        shape = self._shape or EditableShape(item.parts)
-        refs = [ref for ref, _ in shape.vertices()]
-        points = [pt for _, pt in shape.vertices()]
+        # the item always shows the working shape (every change goes through item.set_parts)
+        index = item.index
         target = self._grab or self._hover or self._picked
-        self.host.show_handles(points, refs.index(target) if target in refs else -1)
+        hot = index.vertex_index(*target) if target is not None else -1
+        self.host.show_handles(index.verts, hot, index.vertex_extent())
 
     def press(self, button: Qt.MouseButton, x: float, y: float) -> None:
         if button != Button.LeftButton:
@@ -333,10 +335,11 @@ class EditTool(Tool):
         item = self.host.selected_item()
         tol = 1.0 / self.host.scale_factor()
         if item is not None:
-            shape = EditableShape(item.parts)
-            ref = shape.nearest_vertex(x, y, VERTEX_PX * tol)
-            edge = None if ref is not None else shape.nearest_edge(x, y, EDGE_PX * tol)
+            i = item.index.nearest_vertex(x, y, VERTEX_PX * tol)
+            ref = VertexRef(*item.index.vertex_ref(i)) if i >= 0 else None
+            edge = None if ref is not None else item.index.nearest_edge(x, y, EDGE_PX * tol)
             if ref is not None or edge is not None:
+                shape = EditableShape(item.parts)
                 self._origin, self._shape = EditableShape(item.parts), shape
                 if edge is not None:
                     ref = shape.insert_vertex(edge.part, edge.ring, edge.after, edge.x, edge.y)
@@ -418,7 +421,8 @@ class EditTool(Tool):
         item = self.host.selected_item()
         hover = None
         if item is not None:
-            hover = EditableShape(item.parts).nearest_vertex(x, y, VERTEX_PX / self.host.scale_factor())
+            i = item.index.nearest_vertex(x, y, VERTEX_PX / self.host.scale_factor())
+            hover = VertexRef(*item.index.vertex_ref(i)) if i >= 0 else None
         if hover != self._hover:
             self._hover = hover
             self.host.set_tool_cursor(Qt.CursorShape.SizeAllCursor if hover is not None else None)

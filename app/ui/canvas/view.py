@@ -12,17 +12,15 @@ from typing import AbstractSet
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPixmap,
-                           QResizeEvent, QWheelEvent)
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from app.core.model import Annotation, Part
 from app.services.prompts import PromptSet
-from app.ui.canvas.convert import array_to_qimage
 from app.ui.canvas.items import AnnotationItem, HandlesItem
 from app.ui.canvas.layers import AnnotationLayer
 from app.ui.canvas.markers import PolygonDraft, PromptLayer
-from app.ui.canvas.overlay import MaskOverlayItem
+from app.ui.canvas.overlay import ImageItem, MaskOverlayItem
 from app.ui.canvas.tools import Tool, make_tools
 
 TOOLS = ("point", "box", "scribble", "polygon", "edit")
@@ -73,11 +71,7 @@ class CanvasView(QGraphicsView):
         self.setMouseTracking(True)
         self.viewport().setMouseTracking(True)
 
-        self._image_item = QGraphicsPixmapItem()
-        self._image_item.setOffset(-0.5, -0.5)
-        self._image_item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
-        self._image_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self._image_item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._image_item = ImageItem()
         self._scene.addItem(self._image_item)
         self._overlay = MaskOverlayItem()
         self._overlay.setZValue(OVERLAY_Z)
@@ -106,11 +100,10 @@ class CanvasView(QGraphicsView):
         """Show an HxWx3 uint8 RGB image (HxW grey and HxWx4 RGBA accepted); clears the prompts,
         the candidate overlay and any unfinished polygon/drag, and fits the view. Annotation shapes
         are kept: call set_annotations for the new image. Raises ValueError for a bad array."""
-        image = array_to_qimage(rgb)
+        w, h = self._image_item.set_array(rgb)
         self._tool.cancel()
-        self._image_item.setPixmap(QPixmap.fromImage(image))
-        self._size = (image.width(), image.height())
-        self._scene.setSceneRect(QRectF(-0.5, -0.5, image.width(), image.height()))
+        self._size = (w, h)
+        self._scene.setSceneRect(QRectF(-0.5, -0.5, w, h))
         self._overlay.set_mask(None, "#000000")
         self._reset_prompts()
         self._auto_fit = True
@@ -119,7 +112,7 @@ class CanvasView(QGraphicsView):
     def clear_image(self) -> None:
         """Remove the image, the annotations, the overlay and the prompts."""
         self._tool.cancel()
-        self._image_item.setPixmap(QPixmap())
+        self._image_item.set_array(None)
         self._size = None
         self._overlay.set_mask(None, "#000000")
         self.set_annotations([], {})
@@ -271,9 +264,11 @@ class CanvasView(QGraphicsView):
             self._highlight()
             self.annotationSelected.emit(self._layer.selected)
 
-    def show_handles(self, points: list[tuple[float, float]], hot: int) -> None:
-        """Show vertex handles at image points (`hot` drawn larger)."""
-        self._handles.set_points(points, hot)
+    def show_handles(self, points: list[tuple[float, float]] | np.ndarray, hot: int,
+                     extents: np.ndarray | None = None) -> None:
+        """Show vertex handles at image points (`hot` drawn larger); `extents` (image px size of
+        each point's part) lets the handles of parts tiny on screen be skipped."""
+        self._handles.set_points(points, hot, extents)
 
     def set_tool_cursor(self, shape: Qt.CursorShape | None) -> None:
         """Show `shape` as the mouse cursor, or the current tool's own cursor for None."""
@@ -336,8 +331,8 @@ class CanvasView(QGraphicsView):
 
     def _after_zoom(self) -> None:
         s = self.scale_factor()
-        mode = Qt.TransformationMode.SmoothTransformation if s < 1.0 else Qt.TransformationMode.FastTransformation
-        self._image_item.setTransformationMode(mode)
+        self._image_item.set_smooth(s < 1.0)
+        self._layer.set_view_scale(s)
         self._handles.set_view_scale(s)
         self.draft.set_view_scale(s)
 

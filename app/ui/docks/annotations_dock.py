@@ -67,7 +67,8 @@ class AnnotationsDock(QDockWidget):
             score = f" {a.score:.2f}" if a.score is not None else ""
             holes = sum(len(p.holes) for p in a.parts)
             shape = f"{len(a.parts)} part{'s' if len(a.parts) != 1 else ''}" + (f", {holes} hole(s)" if holes else "")
-            it = QListWidgetItem(swatch(lc.color if lc else "#808080"), f"#{a.id} {name} — {a.source}{score}, {shape}")
+            text = f"#{a.id} {name} — {a.source}{score}, {shape}"
+            it = QListWidgetItem(swatch(lc.color if lc else "#808080"), text)
             it.setData(Qt.ItemDataRole.UserRole, a.id)
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             it.setCheckState(Qt.CheckState.Unchecked if a.id in self._hidden else Qt.CheckState.Checked)
