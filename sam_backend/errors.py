@@ -31,3 +31,7 @@ class DownloadCancelled(DownloadError):
 
 class ImageFormatError(SamBackendError, ValueError):
     """An image array the predictor cannot interpret (wrong shape or dtype)."""
+
+
+class EncodeAborted(SamBackendError):
+    """An encode was stopped early because its `should_abort` callback returned True (not a failure)."""

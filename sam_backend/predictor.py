@@ -10,13 +10,14 @@ import contextlib
 import os
 import warnings
 from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from sam_backend import transforms
+from sam_backend.errors import EncodeAborted
 from sam_backend.models.common import fast_enabled
 from sam_backend.models.configs import ModelConfig
 from sam_backend.models.mask_decoder import ImagePrep
@@ -117,30 +118,38 @@ class SamPredictor:
         return bool(self.model.is_hq)
 
     # ---------------------------------------------------------------- encode
-    def encode(self, image: np.ndarray) -> ImageEmbedding:
+    def encode(self, image: np.ndarray, should_abort: Callable[[], bool] | None = None) -> ImageEmbedding:
         """Encode an image. image: (H, W, 3) uint8 RGB (see transforms.to_rgb_uint8 for the other
         accepted forms). Returns an ImageEmbedding with features (1, 256, 64, 64) float32 on
         `self.device`. Deterministic. A CUDA out-of-memory error moves the model to the CPU
-        (warning + `fallback_reason`) and retries there."""
+        (warning + `fallback_reason`) and retries there.
+
+        should_abort: optional callback polled (in this thread) before every encoder block and
+        before the neck; when it returns True the encode stops and raises EncodeAborted, leaving
+        the predictor ready for the next call. It never changes the embedding.
+        """
         rgb = transforms.to_rgb_uint8(image)
+        check = None if should_abort is None else _abort_check(should_abort)
         try:
-            return self._encode(rgb)
+            return self._encode(rgb, check)
         except torch.cuda.OutOfMemoryError as exc:
             if self.device.type != "cuda":
                 raise
             self._fall_back_to_cpu(f"CUDA ran out of memory while encoding an image of {rgb.shape[1]}x{rgb.shape[0]} "
                                    f"px ({str(exc).splitlines()[0][:120]}); continuing on the CPU")
-            return self._encode(rgb)
+            return self._encode(rgb, check)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.device.type == "cuda" and self.precision != "fp32":
             return torch.autocast("cuda", dtype=PRECISIONS[self.precision])
         return contextlib.nullcontext()
 
-    def _encode(self, rgb: np.ndarray) -> ImageEmbedding:
+    def _encode(self, rgb: np.ndarray, check: Callable[[], None] | None = None) -> ImageEmbedding:
+        if check is not None:
+            check()
         x, input_size = transforms.preprocess(rgb, self.device)
         with torch.inference_mode(), self._autocast():
-            feats, early = self.model.encode(x)
+            feats, early = self.model.encode(x, check)
         return ImageEmbedding(
             model_id=self.model_id,
             features=feats.float(),
@@ -266,6 +275,16 @@ class SamPredictor:
             if hq is not None:
                 low = low + hq[0]
             return low, iou[0, sel].float().cpu().numpy().astype(np.float32)
+
+
+def _abort_check(should_abort: Callable[[], bool]) -> Callable[[], None]:
+    """Wrap a should_abort callback into the encoder's `check` (raises EncodeAborted when it says so)."""
+
+    def check() -> None:
+        if should_abort():
+            raise EncodeAborted("the image encode was aborted for a more urgent request")
+
+    return check
 
 
 def load_predictor(

@@ -14,10 +14,12 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from sam_backend.errors import EncodeAborted
 from sam_backend.types import ImageEmbedding, Prediction
 
 LOW_RES = 256
 SCORES = (0.9, 0.8, 0.7)
+ABORT_POLL_S = 0.005  # how often a delayed encode polls should_abort (like SamPredictor between blocks)
 
 
 class FakePredictor:
@@ -30,7 +32,8 @@ class FakePredictor:
         device: reported device string.
 
     Attributes:
-        encode_calls / decode_calls: how many times each ran (thread-safe counters).
+        encode_calls / decode_calls: how many times each ran (thread-safe counters; aborted encodes count).
+        encode_aborts: how many encodes stopped early because `should_abort` returned True.
         encode_error / decode_error: when set, the next call raises it (then it is cleared).
         on_encode / on_decode: optional hooks called with the 1-based call number at the start of each
             call, in the calling thread (tests use them to hold a call at a known point).
@@ -47,14 +50,19 @@ class FakePredictor:
         self.device = device
         self.encode_calls = 0
         self.decode_calls = 0
+        self.encode_aborts = 0
         self.encode_error: BaseException | None = None
         self.decode_error: BaseException | None = None
         self.on_encode: Callable[[int], None] | None = None
         self.on_decode: Callable[[int], None] | None = None
         self._lock = threading.Lock()
 
-    def encode(self, image: np.ndarray) -> ImageEmbedding:
-        """HxWx3 uint8 RGB -> ImageEmbedding with a tiny (1, 3, 4, 4) float32 `features` (per-channel means)."""
+    def encode(self, image: np.ndarray, should_abort: Callable[[], bool] | None = None) -> ImageEmbedding:
+        """HxWx3 uint8 RGB -> ImageEmbedding with a tiny (1, 3, 4, 4) float32 `features` (per-channel means).
+
+        should_abort: like SamPredictor.encode: polled before and every ABORT_POLL_S during the
+        `encode_delay`; when it returns True, EncodeAborted is raised (and `encode_aborts` counted).
+        """
         with self._lock:
             self.encode_calls += 1
             n = self.encode_calls
@@ -65,8 +73,11 @@ class FakePredictor:
             raise err
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 image, got shape {image.shape} dtype {image.dtype}")
-        if self.encode_delay > 0:
-            time.sleep(self.encode_delay)
+        if should_abort is None:
+            if self.encode_delay > 0:
+                time.sleep(self.encode_delay)
+        else:
+            self._abortable_sleep(self.encode_delay, should_abort)
         h, w = int(image.shape[0]), int(image.shape[1])
         means = torch.from_numpy(image.reshape(-1, 3).mean(axis=0).astype(np.float32))
         features = means.view(1, 3, 1, 1).expand(1, 3, 4, 4).contiguous()
@@ -74,6 +85,19 @@ class FakePredictor:
         input_size = (int(h * scale + 0.5), int(w * scale + 0.5))
         return ImageEmbedding(model_id=self.model_id, features=features, original_size=(h, w),
                               input_size=input_size, preprocess_version=self.preprocess_version)
+
+    def _abortable_sleep(self, delay: float, should_abort: Callable[[], bool]) -> None:
+        """Sleep `delay` seconds in ABORT_POLL_S slices, raising EncodeAborted once should_abort() is True."""
+        end = time.perf_counter() + max(delay, 0.0)
+        while True:
+            if should_abort():
+                with self._lock:
+                    self.encode_aborts += 1
+                raise EncodeAborted("the image encode was aborted for a more urgent request")
+            left = end - time.perf_counter()
+            if left <= 0:
+                return
+            time.sleep(min(ABORT_POLL_S, left))
 
     def predict(self, emb: ImageEmbedding, points: Sequence[tuple[float, float]] | None = None,
                 labels: Sequence[int] | None = None, box: tuple[float, float, float, float] | None = None,

@@ -7,6 +7,11 @@ Priorities, highest first:
   4. prefetch: encode the `prefetch_count` neighbours on each side of the current image (nearest first)
      into the cache, re-planned whenever the current image changes;
   5. batch encode (`post_encode_all`), one image per turn so decodes stay responsive.
+Encodes are cooperatively interruptible (`should_abort`, polled by the predictor between encoder
+blocks): a prefetch or batch encode stops as soon as a higher-priority request is queued (decode,
+current-image encode, model load, shutdown) and is put back to its plan/queue; a current-image (or
+decode-triggered) encode stops only for a model load, shutdown, or when another image became current.
+An aborted encode reports encodeState "queued" and no failure.
 Image loading (app.core.images.load_image) and sha1 hashing happen in this thread. Embeddings live in
 a sam_backend EmbeddingCache (memory LRU + optional disk) keyed by (model id, file sha1, preprocess
 version); the current image's embedding is also held directly ("hot"). Every exception is turned into
@@ -14,6 +19,7 @@ one sentence for the sink; the thread never dies of one. Reports go to a WorkerS
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -27,6 +33,7 @@ from app.core.images import load_image
 from app.services.requests import DecodeRequest, DecodeResult, ImageItem, WorkerSink, describe_error
 from sam_backend import load_predictor
 from sam_backend.cache import CacheKey, EmbeddingCache, sha1_of_file
+from sam_backend.errors import EncodeAborted
 from sam_backend.types import ImageEmbedding
 
 log = logging.getLogger(__name__)
@@ -68,6 +75,7 @@ class InferenceWorker:
         self._load_cancel = threading.Event()
         # --- worker thread only
         self._predictor: Any = None
+        self._abortable = False  # the predictor's encode takes should_abort
         self._model_id = ""
         self._device = "cpu"
         self._hot: tuple[str, CacheKey, ImageEmbedding] | None = None
@@ -282,6 +290,7 @@ class InferenceWorker:
     def _install(self, predictor: Any, model_id: str) -> None:
         reencode = self._hot is not None
         self._predictor = predictor
+        self._abortable = _accepts_should_abort(getattr(predictor, "encode", None))
         self._fallback_seen = getattr(predictor, "fallback_reason", None)
         self._model_id = model_id
         self._device = str(getattr(predictor, "device", "cpu"))
@@ -308,9 +317,20 @@ class InferenceWorker:
         return f"{self._model_id} on {self._device}"
 
     def _do_encode(self, key: str, path: Path, current: bool) -> None:
-        """Make sure `key` has an embedding (hot when current); report encodeState; errors -> "error"."""
+        """Make sure `key` has an embedding (hot when current); report encodeState; errors -> "error".
+
+        An aborted encode is put back: a prefetch to the prefetch plan, a current image's encode to
+        the pending current encode (when that image is still current).
+        """
         try:
-            self._embedding(key, path, hot=current)
+            self._embedding(key, path, hot=current, should_abort=self._aborter(key, by_decodes=not current))
+        except EncodeAborted:
+            with self._cond:
+                if not current:
+                    self._prefetch_done.discard(key)
+                elif self._current is not None and self._current[0] == key:
+                    self._encode_pending = True
+            return
         except Exception as exc:
             msg = describe_error(exc, f"encoding {path.name}")
             log.warning("encode failed: %s", msg)
@@ -333,14 +353,21 @@ class InferenceWorker:
             return
         waited = not (self._hot is not None and self._hot[0] == req.image_key)
         try:
-            emb = self._embedding(req.image_key, path, hot=is_current, quiet_hit=True)
+            emb = self._embedding(req.image_key, path, hot=is_current, quiet_hit=True,
+                                  should_abort=self._aborter(req.image_key, by_decodes=False))
+        except EncodeAborted:
+            with self._cond:  # serve it again after the more urgent job, unless a newer decode came
+                if self._decode is None and req.request_id >= self._latest_decode:
+                    self._decode = req
+            return
         except Exception as exc:
             self._sink.encode_state(req.image_key, "error")
             self._sink.failed(describe_error(exc, f"encoding {path.name}"))
-            return
-        finally:
             if is_current:
                 self._settle(req.image_key)
+            return
+        if is_current:
+            self._settle(req.image_key)
         if self._is_stale(req):
             return
         p = req.prompts
@@ -373,7 +400,12 @@ class InferenceWorker:
         try:
             ck = self._cache_key(path)
             if not self._cache.on_disk(ck):  # on disk: done without loading it into memory
-                self._embedding(key, path, hot=False)
+                self._embedding(key, path, hot=False, should_abort=self._aborter(key, by_decodes=True))
+        except EncodeAborted:
+            with self._cond:
+                if gen == self._batch_gen:
+                    self._batch.appendleft(item)  # again on a later turn
+            return
         except Exception as exc:
             failure = describe_error(exc, f"encoding {path.name}")
         with self._cond:
@@ -393,11 +425,13 @@ class InferenceWorker:
             self._sink.failed(f"{len(failures)} of {total} images could not be encoded; first: {failures[0]}")
 
     # -------------------------------------------------------------------------------- embedding
-    def _embedding(self, key: str, path: Path, hot: bool, quiet_hit: bool = False) -> ImageEmbedding:
+    def _embedding(self, key: str, path: Path, hot: bool, quiet_hit: bool = False,
+                   should_abort: Callable[[], bool] | None = None) -> ImageEmbedding:
         """The embedding of `key`: hot copy, cache (memory, then disk), else load + encode + cache.
 
         Emits encodeState "encoding" before a real encode and "ready" after success (not for a hot
-        hit when `quiet_hit`, so that every decode does not repeat "ready").
+        hit when `quiet_hit`, so that every decode does not repeat "ready"). should_abort is handed to
+        an encode that takes it; an aborted encode emits "queued" and raises EncodeAborted.
         """
         ck = self._cache_key(path)
         if self._hot is not None and self._hot[0] == key and self._hot[1] == ck:
@@ -408,12 +442,39 @@ class InferenceWorker:
         if emb is None:
             self._sink.encode_state(key, "encoding")
             image = load_image(path).array
-            emb = self._predictor.encode(image)
+            try:
+                if should_abort is not None and self._abortable:
+                    emb = self._predictor.encode(image, should_abort=should_abort)
+                else:
+                    emb = self._predictor.encode(image)
+            except EncodeAborted:
+                self._sink.encode_state(key, "queued")
+                raise
             self._cache.put(ck, emb)
         if hot:
             self._hot = (key, ck, emb)
         self._sink.encode_state(key, "ready")
         return emb
+
+    def _aborter(self, key: str, by_decodes: bool) -> Callable[[], bool]:
+        """should_abort for an encode of `key` (polled in this thread; lock-free reads of single fields).
+
+        True on shutdown, a queued model load/install, or a queued encode of another current image;
+        with `by_decodes` (prefetch, batch) also for a queued decode of another image.
+        """
+
+        def should_abort() -> bool:
+            if self._stop or self._load is not None or self._install_next is not None:
+                return True
+            cur = self._current
+            if self._encode_pending and cur is not None and cur[0] != key:
+                return True
+            if by_decodes:
+                dec = self._decode
+                return dec is not None and dec.image_key != key
+            return False
+
+        return should_abort
 
     def _cache_key(self, path: Path) -> CacheKey:
         st = os.stat(path)
@@ -425,3 +486,14 @@ class InferenceWorker:
             self._sha1[str(path)] = (path, st.st_mtime_ns, st.st_size, sha1)
         version = int(getattr(self._predictor, "preprocess_version", 1))
         return CacheKey(self._model_id, sha1, version)
+
+
+def _accepts_should_abort(encode: Any) -> bool:
+    """True when `encode` takes a `should_abort` keyword (SamPredictor, FakePredictor; not every test double)."""
+    if encode is None:
+        return False
+    try:
+        params = inspect.signature(encode).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "should_abort" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)

@@ -2,6 +2,8 @@
 the official checkpoints: `image_encoder.*`, `prompt_encoder.*`, `mask_decoder.*`)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -37,6 +39,13 @@ class Sam(nn.Module):
             if callable(reset):
                 reset()
 
-    def encode(self, image: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """image: normalised, padded (B, 3, 1024, 1024) float -> (embedding (B, 256, 64, 64), early features)."""
-        return self.image_encoder(image)
+    def encode(
+        self, image: torch.Tensor, check: Callable[[], None] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """image: normalised, padded (B, 3, 1024, 1024) float -> (embedding (B, 256, 64, 64), early features).
+
+        check: optional callback the encoder runs between its blocks; raising from it aborts the encode.
+        """
+        if check is None:
+            return self.image_encoder(image)
+        return self.image_encoder(image, check)

@@ -8,6 +8,7 @@ Input (B, 3, 1024, 1024) normalised float -> embedding (B, 256, 64, 64).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -121,10 +122,14 @@ class ConvLayer(nn.Module):
         self.blocks = nn.ModuleList(MBConv(dim, expand_ratio) for _ in range(depth))
         self.downsample = PatchMerging(resolution, dim, out_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> tokens (B, H'*W', out_dim)."""
+    def forward(self, x: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+        """(B, C, H, W) -> tokens (B, H'*W', out_dim); `check` (raises to abort) runs before each block/merging."""
         for blk in self.blocks:
+            if check is not None:
+                check()
             x = blk(x)
+        if check is not None:
+            check()
         return self.downsample(x)
 
 
@@ -259,11 +264,17 @@ class BasicLayer(nn.Module):
         self.blocks = nn.ModuleList(TinyViTBlock(dim, resolution, num_heads, window, mlp_ratio) for _ in range(depth))
         self.downsample = PatchMerging(resolution, dim, out_dim) if out_dim is not None else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Tokens (B, H*W, C) -> tokens (after merging when present)."""
+    def forward(self, x: torch.Tensor, check: Callable[[], None] | None = None) -> torch.Tensor:
+        """Tokens (B, H*W, C) -> tokens (merged when present); `check` runs before each block/merging."""
         for blk in self.blocks:
+            if check is not None:
+                check()
             x = blk(x)
-        return self.downsample(x) if self.downsample is not None else x
+        if self.downsample is None:
+            return x
+        if check is not None:
+            check()
+        return self.downsample(x)
 
 
 class TinyViT(nn.Module):
@@ -309,16 +320,24 @@ class TinyViT(nn.Module):
         self.grid = img_size // 16
         self.keep_early = False
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """Encode a normalised padded batch (B, 3, 1024, 1024) float."""
+    def forward(
+        self, x: torch.Tensor, check: Callable[[], None] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Encode a normalised padded batch (B, 3, 1024, 1024) float.
+
+        check: optional callback run before every block, patch merging and the neck; it stops the
+        encode by raising (cooperative abort, see SamPredictor.encode). It does not change the result.
+        """
         if fast_enabled():
             x = x.contiguous(memory_format=torch.channels_last)
-        x = self.layers[0](self.patch_embed(x))
+        x = self.layers[0](self.patch_embed(x), check)
         early: list[torch.Tensor] = []
         for i in range(1, len(self.layers)):
-            x = self.layers[i](x)
+            x = self.layers[i](x, check)
             if i == 1 and self.keep_early:
                 early.append(x.reshape(x.shape[0], self.grid, self.grid, -1))
+        if check is not None:
+            check()
         b, _, c = x.shape
         x = x.view(b, self.grid, self.grid, c).permute(0, 3, 1, 2)
         return self.neck(x), tuple(early)

@@ -6,6 +6,8 @@ image embedding (B, 256, 64, 64). Inside the blocks tokens are kept channels-las
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -176,12 +178,22 @@ class ImageEncoderViT(nn.Module):
         )
         self.keep_early = False
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """Encode a normalised padded batch (B, 3, 1024, 1024) float."""
+    def forward(
+        self, x: torch.Tensor, check: Callable[[], None] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Encode a normalised padded batch (B, 3, 1024, 1024) float.
+
+        check: optional callback run before every block and before the neck; it stops the encode by
+        raising (cooperative abort, see SamPredictor.encode). It does not change the result.
+        """
         x = self.patch_embed(x) + self.pos_embed
         early: list[torch.Tensor] = []
         for blk in self.blocks:
+            if check is not None:
+                check()
             x = blk(x)
             if self.keep_early and blk.window_size == 0 and not early:
                 early.append(x)
+        if check is not None:
+            check()
         return self.neck(x.permute(0, 3, 1, 2)), tuple(early)

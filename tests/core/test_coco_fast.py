@@ -163,3 +163,24 @@ def test_parallel_blocks_are_renumbered_after_skipped_annotations(tmp_path, monk
     a.pop("info"), b.pop("info")
     assert a == b and r1.skipped == r2.skipped and len(r1.skipped) == 1
     assert [x["id"] for x in b["annotations"]] == list(range(1, r2.annotations + 1))
+
+
+def test_stored_rle_areas_and_boxes_in_batches_of_any_size() -> None:
+    """pycocotools' area() fails on lists of 256+ RLEs under numpy 2: the batch is split."""
+    from app.core.formats.coco_encode import _stored_rle_batch
+
+    rng = np.random.default_rng(9)
+    items: list[Item] = []
+    masks = []
+    for k in range(600):
+        m = rng.random((6, 5)) < 0.3
+        masks.append(m)
+        items.append((k, 1, 7, mask_to_rle(m), ()))
+    got = _stored_rle_batch(items, {1: (1, 6, 5)})
+    assert len(got) == 600
+    for k, m in enumerate(masks):
+        if not m.any():
+            assert got[k] == "its mask is empty"
+            continue
+        rle = mask_to_rle(m)
+        assert got[k] == (rle, float(m.sum()), [float(v) for v in mu.toBbox(rle)])

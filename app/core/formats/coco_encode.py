@@ -94,19 +94,17 @@ _TABLE_LIMIT = 1 << 16
 _table: list[np.ndarray] = []
 
 
-def _digit_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(text (L, 6) uint8: "<digits>," left-aligned, which of its bytes are used, digit counts)
-    of 0 <= n < _TABLE_LIMIT, built once."""
+def _digit_table() -> np.ndarray:
+    """uint64 per 0 <= n < _TABLE_LIMIT whose 8 bytes (in memory order) are the ASCII digits of n,
+    a comma, then zero bytes (digits and commas are never zero bytes); built once."""
     if not _table:
-        text = ",".join(map(str, range(_TABLE_LIMIT))) + ","
-        raw = np.frombuffer(text.encode("ascii"), np.uint8)
-        ndig = np.array([len(str(n)) for n in range(_TABLE_LIMIT)], np.int64)
-        starts = np.cumsum(ndig + 1) - (ndig + 1)
-        col = np.arange(6)
-        used = col[None, :] <= ndig[:, None]
-        idx = np.minimum(starts[:, None] + col[None, :], raw.size - 1)
-        _table.extend((np.where(used, raw[idx], 0).astype(np.uint8), used, ndig))
-    return _table[0], _table[1], _table[2]
+        rows = np.zeros((_TABLE_LIMIT, 8), np.uint8)
+        for width in range(1, 6):
+            lo, hi = (0 if width == 1 else 10 ** (width - 1)), min(10 ** width, _TABLE_LIMIT)
+            block = np.frombuffer("".join(f"{n}," for n in range(lo, hi)).encode("ascii"), np.uint8)
+            rows[lo:hi, :width + 1] = block.reshape(hi - lo, width + 1)
+        _table.append(rows.view(np.uint64).ravel())
+    return _table[0]
 
 
 def format_ints(values: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
@@ -117,10 +115,15 @@ def format_ints(values: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
     if v.size == 0:
         return "", np.zeros(0, np.int64), np.zeros(0, np.int64)
     if v.min() >= 0 and v.max() < _TABLE_LIMIT:  # the usual case: image coordinates
-        text, used, digits = _digit_table()
-        ndig = digits[v]
+        raw = _digit_table()[v].view(np.uint8)
+        text = raw[raw != 0]
+        ndig = np.ones(v.size, np.int64)
+        ndig += v >= 10
+        ndig += v >= 100
+        ndig += v >= 1000
+        ndig += v >= 10000
         end = np.cumsum(ndig + 1) - 1
-        return text[v][used[v]][:-1].tobytes().decode("ascii"), end - ndig, end
+        return text[:-1].tobytes().decode("ascii"), end - ndig, end
     neg = v < 0
     a = np.abs(v)
     ndig = np.ones(v.size, np.int64)
@@ -200,23 +203,51 @@ def _runs_of(items: list[Item]) -> list[np.ndarray | None]:
     return out
 
 
+def _stored_rle_batch(items: list[Item], sizes: dict[int, tuple[int, int, int]]
+                      ) -> dict[int, tuple[dict, float, list[float]] | str]:
+    """masks="rle": {item index: (compressed RLE, area, bbox) or "its mask is empty"} of the items
+    whose stored RLE has their image's size, with pycocotools' area/toBbox called once for all
+    (empty when pycocotools refuses one: _segment then handles each alone)."""
+    idx: list[int] = []
+    comps: list[dict] = []
+    for i, item in enumerate(items):
+        where, rle = sizes.get(item[1]), item[3]
+        if where is not None and rle is not None and [int(v) for v in rle["size"]] == [where[1], where[2]]:
+            try:
+                comps.append(compressed_rle(rle))
+            except (ValueError, TypeError, OverflowError):  # left to _segment, which reports it
+                continue
+            idx.append(i)
+    if not comps:
+        return {}
+    try:
+        # pycocotools' area() builds np.array((n,), uint8) first: n must stay below 256 (numpy 2)
+        areas = [a for k in range(0, len(comps), 255) for a in mask_utils.area(comps[k:k + 255]).tolist()]
+        boxes = mask_utils.toBbox(comps).tolist()
+    except Exception:  # pycocotools raises bare exceptions on bad data
+        return {}
+    return {i: (c, float(a), [float(v) for v in b]) if a > 0 else "its mask is empty"
+            for i, c, a, b in zip(idx, comps, areas, boxes)}
+
+
 def encode_items(items: list[Item], sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int],
                  masks: str) -> Chunk:
     """COCO annotation objects of ``items`` (``sizes``: project image id -> (COCO image id, H, W);
     items of images not in ``sizes`` are left out silently: their image was reported)."""
     all_runs = _runs_of(items) if masks != "rle" else [None] * len(items)
+    stored = _stored_rle_batch(items, sizes) if masks == "rle" else {}
     skipped: list[tuple[str, str]] = []
     filled: list[int] = []
     kept: list[tuple[int, int, Any, float, list[float]]] = []
     contours: list[np.ndarray] = []
     offsets: list[tuple[int, int]] = []
-    for item, runs in zip(items, all_runs):
+    for i, (item, runs) in enumerate(zip(items, all_runs)):
         where = sizes.get(item[1])
         if where is None:
             continue
         coco_img, h, w = where
         try:
-            got = _segment(item, h, w, masks, filled, runs)
+            got = stored[i] if i in stored else _segment(item, h, w, masks, filled, runs)
         except ValueError as exc:  # a corrupt stored mask: report it, export the rest
             got = f"its stored mask is unreadable ({exc})"
         if isinstance(got, str):

@@ -12,7 +12,8 @@ from PySide6.QtGui import QColor, QImage, QPolygonF, qRgba
 DEFAULT_MASK_ALPHA = 0.45
 
 
-def _check_2d_or_3d(array: np.ndarray) -> None:
+def check_image_array(array: np.ndarray) -> None:
+    """Raise ValueError unless `array` is a non-empty uint8 HxW, HxWx3 or HxWx4 numpy array."""
     if not isinstance(array, np.ndarray):
         raise ValueError(f"expected a numpy array, got {type(array).__name__}")
     if array.dtype != np.uint8:
@@ -30,7 +31,7 @@ def array_to_qimage(array: np.ndarray) -> QImage:
     Returns a QImage of the same size (Grayscale8, RGB888 or RGBA8888) that owns its pixels.
     Raises ValueError for any other dtype or shape.
     """
-    _check_2d_or_3d(array)
+    check_image_array(array)
     buf = np.ascontiguousarray(array)
     h, w = buf.shape[:2]
     if buf.ndim == 2:
@@ -107,7 +108,7 @@ def array_to_qimage_view(array: np.ndarray,
     The caller must keep the returned array alive and unchanged as long as the QImage is used.
     Raises ValueError for other dtypes/shapes.
     """
-    _check_2d_or_3d(array)
+    check_image_array(array)
     buf = np.ascontiguousarray(array)
     h, w = buf.shape[:2]
     if fmt is None:

@@ -1,7 +1,7 @@
 """Annotation shape items and vertex handles.
 
 All items live in SCENE coordinates, which equal IMAGE pixel coordinates with pixel centres at
-integers (the image pixmap is placed at (-0.5, -0.5); see view.py).
+integers (the image item is placed at (-0.5, -0.5); see view.py).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, qRgba
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app.ui.canvas.convert import DEFAULT_MASK_ALPHA, array_to_qimage_view, mask_bbox
+from app.ui.canvas.convert import DEFAULT_MASK_ALPHA, array_to_qimage_view, check_image_array, mask_bbox
 
 
 class MaskOverlayItem(QGraphicsItem):
@@ -115,6 +115,7 @@ class ImageItem(QGraphicsItem):
             self._image, self._buffer = QImage(), None
             self.update()
             return (0, 0)
+        check_image_array(array)
         self._image, self._buffer = array_to_qimage_view(np.array(array, copy=True, order="C"))
         self.update()
         return (self._image.width(), self._image.height())

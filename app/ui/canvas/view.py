@@ -1,7 +1,7 @@
 """CanvasView: the image view with zoom/pan/fit, annotation shapes, the candidate overlay and the
 tools that turn mouse input into SAM prompts, manual polygons and geometry edits.
 
-Coordinate choice: the image is ONE QGraphicsPixmapItem placed at offset (-0.5, -0.5), so SCENE
+Coordinate choice: the image is ONE item (ImageItem, drawing a QImage) placed at (-0.5, -0.5), so SCENE
 coordinates are IMAGE pixel coordinates with pixel centres at integers (pixel (col, row) covers
 [col-0.5, col+0.5] x [row-0.5, row+0.5]), the convention of design.md and app.core.model.
 Every signal and method of this class speaks image px.
