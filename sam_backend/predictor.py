@@ -11,6 +11,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -129,15 +130,16 @@ class SamPredictor:
         the predictor ready for the next call. It never changes the embedding.
         """
         rgb = transforms.to_rgb_uint8(image)
-        check = None if should_abort is None else _abort_check(should_abort)
+        # the abortable call only when asked for: the plain call keeps `_encode(rgb)` as before
+        run = partial(self._encode, rgb) if should_abort is None else partial(self._encode, rgb, _abort_check(should_abort))
         try:
-            return self._encode(rgb, check)
+            return run()
         except torch.cuda.OutOfMemoryError as exc:
             if self.device.type != "cuda":
                 raise
             self._fall_back_to_cpu(f"CUDA ran out of memory while encoding an image of {rgb.shape[1]}x{rgb.shape[0]} "
                                    f"px ({str(exc).splitlines()[0][:120]}); continuing on the CPU")
-            return self._encode(rgb, check)
+            return run()
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.device.type == "cuda" and self.precision != "fp32":

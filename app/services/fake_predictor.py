@@ -60,7 +60,7 @@ class FakePredictor:
     def encode(self, image: np.ndarray, should_abort: Callable[[], bool] | None = None) -> ImageEmbedding:
         """HxWx3 uint8 RGB -> ImageEmbedding with a tiny (1, 3, 4, 4) float32 `features` (per-channel means).
 
-        should_abort: like SamPredictor.encode: polled before and every ABORT_POLL_S during the
+        should_abort: like SamPredictor.encode: polled before and every ABORT_POLL_S during a positive
         `encode_delay`; when it returns True, EncodeAborted is raised (and `encode_aborts` counted).
         """
         with self._lock:
@@ -87,8 +87,14 @@ class FakePredictor:
                               input_size=input_size, preprocess_version=self.preprocess_version)
 
     def _abortable_sleep(self, delay: float, should_abort: Callable[[], bool]) -> None:
-        """Sleep `delay` seconds in ABORT_POLL_S slices, raising EncodeAborted once should_abort() is True."""
-        end = time.perf_counter() + max(delay, 0.0)
+        """Sleep `delay` seconds in ABORT_POLL_S slices, raising EncodeAborted once should_abort() is True.
+
+        Without a delay there is nothing to interrupt: should_abort is not polled (an instant encode
+        never aborts, so call counts of tests without delays do not depend on thread timing).
+        """
+        if delay <= 0:
+            return
+        end = time.perf_counter() + delay
         while True:
             if should_abort():
                 with self._lock:

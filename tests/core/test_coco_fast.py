@@ -184,3 +184,35 @@ def test_stored_rle_areas_and_boxes_in_batches_of_any_size() -> None:
             continue
         rle = mask_to_rle(m)
         assert got[k] == (rle, float(m.sum()), [float(v) for v in mu.toBbox(rle)])
+
+
+def test_batched_counts_decoding_matches_one_by_one() -> None:
+    from app.core.formats.masks import _compressed_counts, decode_counts_batch
+
+    rng = np.random.default_rng(4)
+    masks, counts = [], []
+    for k in range(300):
+        h, w = (int(v) for v in rng.integers(1, 200, 2))
+        m = rng.random((h, w)) < rng.random() * (0.02 if k % 3 else 1.0)  # long and short runs
+        if k % 11 == 0:
+            m[:] = True
+        masks.append(m)
+        counts.append(mask_to_rle(m)["counts"])
+    for m, one, batched in zip(masks, counts, decode_counts_batch(counts)):
+        assert batched.tolist() == _compressed_counts(one).tolist()
+        values = np.arange(batched.size) % 2 == 1  # runs alternate background, foreground
+        assert (np.repeat(values, batched).reshape(m.shape, order="F") == m).all()
+
+
+def test_raw_rows_follow_iter_annotations_and_image_ranges(tmp_path) -> None:
+    from tests.core.formats_support import build_project
+
+    project, _ = build_project(tmp_path)
+    with project:
+        full = [(a.id, a.image_id, a.label_id, a.z, a.rle) for a in project.iter_annotations()]
+        rows = list(project.iter_annotation_rows(batch=2))  # several keyset pages
+        assert [(r[0], r[1], r[2], r[3], codec.decode_rle(r[5], r[6], r[7])) for r in rows] == full
+        assert [codec.decode_parts(r[4]) for r in rows] == [tuple(a.parts) for a in project.iter_annotations()]
+        image = full[-1][1]
+        ranged = [r[0] for r in project.iter_annotation_rows(image, image, batch=1)]
+        assert ranged == [f[0] for f in full if f[1] == image] and ranged

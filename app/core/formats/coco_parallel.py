@@ -2,11 +2,13 @@
 annotations in < 60 s).
 
 Decoding RLE crops and tracing outlines costs ~0.1 ms per annotation in one core, so large
-projects are split into tasks of about TASK_ANNOTATIONS annotations (whole images, in project
-image-id order, the order of Project.iter_annotations). Each worker process opens the project
-read-only (allowed while the caller holds it open for writing) and returns JSON fragments; the
-caller writes them in task order, so the file is identical to a one-process export. Processes are
-started with "spawn" (safe from a GUI process that runs threads).
+projects are split into tasks of about TASK_ANNOTATIONS annotations (ranges of whole images, in
+project image-id order, the order of Project.iter_annotations). Each worker process opens the
+project read-only (allowed while the caller holds it open for writing), reads its range with
+Project.iter_annotation_rows and returns one text block of finished annotation objects, numbered
+as if nothing before it were skipped; the caller writes the blocks in task order (renumbering a
+block only after a skipped annotation), so the file is identical to a one-process export.
+Processes are started with "spawn" (safe from a GUI process that runs threads).
 """
 from __future__ import annotations
 

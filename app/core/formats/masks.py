@@ -63,21 +63,25 @@ def decode_counts_batch(counts: list[str | bytes]) -> list[np.ndarray]:
     n_tok = starts.size
     tok = np.repeat(np.arange(n_tok), np.diff(np.append(starts, c.size)))
     k = np.arange(c.size) - starts[tok]
-    vals = np.bincount(tok, weights=((c & 0x1F) << (5 * k)).astype(np.float64), minlength=n_tok).astype(np.int64)
+    vals = np.add.reduceat((c & 0x1F) << (5 * k), starts)
     last = np.flatnonzero(ends)
     neg = (c[last] & 0x10) != 0
     vals[neg] -= np.left_shift(np.int64(1), 5 * (k[last][neg] + 1))
     per_string = np.add.reduceat(ends.astype(np.int64), np.concatenate(([0], np.cumsum(lens)[:-1])))
     sid = np.repeat(np.arange(lens.size), per_string)
     m = np.arange(n_tok) - np.repeat(np.cumsum(per_string) - per_string, per_string)
-    # x[m] = d[m] + x[m-2] for m > 2: running sums per (string, odd m) and per (string, even m >= 2)
-    key = sid * 3 + np.where(m == 0, 0, np.where(m % 2 == 1, 1, 2))
-    order = np.argsort(key, kind="stable")
-    ks, cs = key[order], np.cumsum(vals[order])
-    seg = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1])))
-    base = np.concatenate(([0], cs[seg[1:] - 1]))
-    out = np.empty(n_tok, np.int64)
-    out[order] = cs - np.repeat(base, np.diff(np.append(seg, n_tok)))
+    # x[m] = d[m] + x[m-2] for m > 2: running sums per (string, odd m) and per (string, even m >= 2);
+    # each class keeps the strings' order, so a cumulative sum restarted at each string does it
+    out = vals.copy()
+    odd = (m & 1) == 1
+    for cls in (odd, ~odd & (m > 0)):
+        v, s = vals[cls], sid[cls]
+        if v.size == 0:
+            continue
+        c = np.cumsum(v)
+        first = np.concatenate(([True], s[1:] != s[:-1]))
+        base = (c - v)[first]
+        out[cls] = c - base[np.cumsum(first) - 1]
     return np.split(out, np.cumsum(per_string)[:-1])
 
 
