@@ -35,7 +35,6 @@ def _encode(ann: Annotation) -> tuple:
     """Validate ``ann`` (ValueError, one sentence) and return its storable column values
     (image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, extra)."""
     parts = tuple(ann.parts)
-    codec.validate_parts(parts)
     if not parts and ann.rle is None:
         raise ValueError("an annotation needs at least one polygon or a mask.")
     if ann.source not in SOURCES:

@@ -42,3 +42,27 @@ def test_rle_forms() -> None:
                 {"size": [2, 2], "counts": [-1]}):
         with pytest.raises(ValueError):
             codec.encode_rle(bad)
+
+
+def test_large_geometry_reads_are_memoised_and_equal_to_unpacking() -> None:
+    from app.core import codec
+
+    ring = tuple((float(i % 97) + 0.5, float(i // 97)) for i in range(3000))
+    parts = (Part(exterior=ring), Part(exterior=((0.0, 0.0), (4.0, 0.0), (0.0, 4.0)), holes=()))
+    blob = codec.encode_parts(parts)
+    assert len(blob) > codec._MEMO_MIN_BYTES
+    first = codec.decode_parts(blob)
+    again = codec.decode_parts(bytes(blob))  # an equal blob from a new read
+    assert again is first  # served from the memo
+    assert first == codec._unpack_parts(blob) == parts
+
+
+def test_geometry_memo_is_bounded_by_bytes() -> None:
+    from app.core.codec import _DecodedParts
+
+    memo = _DecodedParts(max_bytes=10_000)
+    blobs = [bytes([i]) * 4_500 for i in range(4)]
+    for b in blobs:
+        memo.put(b, ())
+    assert memo.get(blobs[0]) is None and memo.get(blobs[1]) is None
+    assert memo.get(blobs[3]) == ()
