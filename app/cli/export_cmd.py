@@ -98,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
     from app.core.formats import export_coco, export_labelme
 
     path = Path(args.project)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist.")
     if not path.is_file():
-        raise ValueError(f"{path} is not a project file.")
+        raise ValueError(f"{path} is not a project file (it is a folder).")
     project = _open_for_export(path)
     progress = ProgressLine("exporting annotations" if args.format == "coco" else "exporting images")
     try:

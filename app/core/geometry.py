@@ -67,6 +67,11 @@ _OCTAGON = tuple(
 )  # the band around a single pixel centre (same shape shapely's buffer(_THIN, quad_segs=2) gives)
 _MIN_SIMPLIFY_AREA = 300  # parts with fewer pixels are never simplified
 _TOLERANCES = (1.5, 1.0, 0.75, 0.5, 0.35)  # tried largest first; the first meeting min_iou wins
+# GEOS' topology-preserving simplifier holds the GIL and grows steeply with the number of rings:
+# on a fragmented SAM mask (a part with thousands of holes) one call took ~3 s and froze the GUI
+# thread. Such parts keep their exact outline instead (lossless, so the IoU bound holds).
+_MAX_SIMPLIFY_HOLES = 32
+_MAX_SIMPLIFY_VERTICES = 20_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,6 +312,10 @@ def _local_raster(part: Part, height: int, width: int) -> tuple[np.ndarray, int,
 
 def _simplify_part(part: Part, height: int, width: int, min_iou: float) -> Part:
     """The coarsest simplification of `part` whose raster keeps IoU >= min_iou with the original."""
+    if len(part.holes) > _MAX_SIMPLIFY_HOLES or (
+        len(part.exterior) + sum(len(h) for h in part.holes) > _MAX_SIMPLIFY_VERTICES
+    ):
+        return part  # too costly to simplify safely (see _MAX_SIMPLIFY_HOLES); exact outline kept
     x_lo, y_lo, x_hi, y_hi = parts_bbox([part])
     if (math.floor(x_hi) - math.ceil(x_lo) + 1) * (math.floor(y_hi) - math.ceil(y_lo) + 1) < _MIN_SIMPLIFY_AREA:
         return part  # cannot cover enough pixel centres: skip without rasterising
@@ -335,7 +344,8 @@ def mask_to_parts(mask: np.ndarray, simplify: bool = True, min_iou: float = 0.98
     Pixel-centre coordinates; conventions in the module docstring. simplify=False gives the exact
     (lossless) outlines: parts_to_mask(result, H, W) == mask. simplify=True simplifies each part with
     the largest tolerance (of 1.5, 1.0, 0.75, 0.5, 0.35 px) whose rasterisation keeps
-    IoU >= min_iou against that part; parts under 300 pixels are never simplified.
+    IoU >= min_iou against that part; parts under 300 pixels, and parts with more than 32 holes or
+    20 000 vertices (whose topology-preserving simplification costs seconds), are never simplified.
     """
     m = _as_bool(mask)
     if not 0.0 < min_iou <= 1.0:

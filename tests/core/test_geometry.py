@@ -230,3 +230,23 @@ def test_polygon_to_parts_keeps_polygons_and_drops_lines() -> None:
     assert parts[0].exterior[0] != parts[0].exterior[-1]  # not closed
     assert len(parts[0].holes) == 1 and parts[1].holes == ()
     assert parts_area(parts) == pytest.approx(16 - 0.5 + 2)
+
+
+def test_parts_with_many_holes_keep_their_exact_outline() -> None:
+    """Topology-preserving simplification of a part with many holes costs seconds (and holds the GIL),
+    so such parts are kept exact; parts with few holes are still simplified."""
+    yy, xx = np.mgrid[0:400, 0:400]
+    disk = (xx - 200) ** 2 + (yy - 200) ** 2 <= 180 ** 2
+    many = disk.copy()
+    for k in range(40):
+        cx, cy = 80 + (k % 8) * 30, 110 + (k // 8) * 40
+        many[cy:cy + 3, cx:cx + 3] = False
+    few = disk.copy()
+    few[190:195, 190:195] = False
+    exact_many = mask_to_parts(many, simplify=False)
+    assert len(exact_many[0].holes) == 40
+    assert mask_to_parts(many, simplify=True) == exact_many
+    assert np.array_equal(parts_to_mask(mask_to_parts(many), 400, 400), many)
+    simple_few = mask_to_parts(few, simplify=True)
+    exact_few = mask_to_parts(few, simplify=False)
+    assert len(simple_few[0].exterior) < len(exact_few[0].exterior)
