@@ -1,0 +1,1 @@
+"""Plugin API and built-in plugins (discovered by entry points); none ship yet."""
