@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--view", default="1400x900")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtCore import QPointF
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 

@@ -2,7 +2,6 @@
 many-part annotations (cached raster, cheap hit-testing, level of detail) and item reuse."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -68,23 +67,17 @@ def test_image_item_shows_a_private_copy_of_the_array(qtbot) -> None:
     assert np.array_equal(shown[..., :3], expected) and view.image_size() == (70, 40)
 
 
-def test_set_image_and_candidate_are_cheap_at_12_megapixels(qtbot) -> None:
+def test_candidate_overlay_at_12_megapixels_holds_only_the_mask_bbox(qtbot) -> None:
+    """The overlay of a small object on a 12 MP image is a crop of its bbox, not a full-image
+    buffer (speed itself is measured by benchmarks/bench_canvas.py, not asserted here)."""
     view = make_view(qtbot)
-    img = np.zeros((3000, 4000, 3), np.uint8)
+    view.set_image(np.zeros((3000, 4000, 3), np.uint8))
     small = np.zeros((3000, 4000), bool)
     small[1400:1500, 2000:2100] = True
-    best_image = best_candidate = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        view.set_image(img)
-        best_image = min(best_image, time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        view.set_candidate(small, "#00ff00")
-        best_candidate = min(best_candidate, time.perf_counter() - t0)
-    # about 6 ms and 1 ms on a quiet core; generous bounds for a loaded, shared CI machine
-    assert best_image < 0.12, f"set_image took {best_image * 1000:.0f} ms"
-    assert best_candidate < 0.05, f"set_candidate took {best_candidate * 1000:.0f} ms"
-    assert view.overlay_item().image().width() == 100
+    view.set_candidate(small, "#00ff00")
+    overlay = view.overlay_item()
+    assert (overlay.image().width(), overlay.image().height()) == (100, 100)
+    assert overlay.crop_origin() == (2000, 1400)
 
 
 def test_many_part_annotation_is_hit_tested_at_the_right_places(qtbot) -> None:
