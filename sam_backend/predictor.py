@@ -108,6 +108,7 @@ class SamPredictor:
         self.model_id = model_id
         self.precision = precision
         self.fallback_reason: str | None = None
+        self.preprocess_version = transforms.PREPROCESS_VERSION
         self._pe_cache: tuple[torch.Tensor, torch.device, torch.Tensor] | None = None
         self._prep_cache: tuple[tuple[torch.Tensor, ...], ImagePrep, torch.device] | None = None
         if precision != "fp32" and self.device.type != "cuda":
@@ -158,6 +159,7 @@ class SamPredictor:
             original_size=(int(rgb.shape[0]), int(rgb.shape[1])),
             input_size=input_size,
             early_features=tuple(e.float() for e in early),
+            preprocess_version=self.preprocess_version,
         )
 
     def _fall_back_to_cpu(self, reason: str) -> None:

@@ -17,6 +17,7 @@ from PIL import Image
 from sam_backend.errors import ImageFormatError
 from sam_backend.models.common import fast_enabled
 
+PREPROCESS_VERSION = 1  # bump when preprocessing changes: it is part of every embedding cache key
 IMG_SIZE = 1024
 LOW_RES = 256
 

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     spec = get_spec(args.model)
     predictor = load_predictor(model=spec.id, checkpoint=args.checkpoint, device=args.device)
-    version = int(getattr(predictor, "preprocess_version", 1))
+    version = int(predictor.preprocess_version)
     cache = EmbeddingCache(max_bytes=0, disk_dir=embeddings_dir())
     bar = ProgressBar(f"encoding with {spec.id}", unit="images", scale=1.0)
     encoded = cached = 0

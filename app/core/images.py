@@ -25,7 +25,6 @@ Decisions (each one tested in tests/core/test_images*.py):
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 import warnings
 from dataclasses import dataclass
@@ -74,15 +73,6 @@ class LoadedImage:
 def is_image_path(path: Path) -> bool:
     """True when the file name ends with one of IMAGE_EXTENSIONS (case-insensitive)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def sha1_of_file(path: Path) -> str:
-    """Hex SHA-1 of the file's bytes (read in 1 MiB chunks). Raises OSError if it cannot be read."""
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------

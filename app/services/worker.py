@@ -484,8 +484,7 @@ class InferenceWorker:
         else:
             sha1 = sha1_of_file(path)
             self._sha1[str(path)] = (path, st.st_mtime_ns, st.st_size, sha1)
-        version = int(getattr(self._predictor, "preprocess_version", 1))
-        return CacheKey(self._model_id, sha1, version)
+        return CacheKey(self._model_id, sha1, int(self._predictor.preprocess_version))
 
 
 def _accepts_should_abort(encode: Any) -> bool:

@@ -29,7 +29,7 @@ from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_
 from app.core.formats.coco_encode import (CHUNK, Block, Chunk, Item, block_of, compressed_rle, encode_items, item_of_annotation,
                                          item_of_row, renumber)
 from app.core.formats.coco_trace import filled_crop, trace_corner_arrays
-from app.core.formats.export_common import annotation_crop, image_size
+from app.core.formats.export_common import annotation_crop, export_images, image_size
 from app.core.formats.masks import paste
 from app.core.model import Annotation
 from app.core.rle import mask_to_rle
@@ -138,27 +138,20 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
     categories = [{"id": i + 1, "name": lc.name, "supercategory": ""} for i, lc in enumerate(classes)]
     sizes: dict[int, tuple[int, int, int]] = {}  # project image id -> (coco id, height, width)
     images: list[dict] = []
-    counts = project.annotation_counts_by_image()
     unlabelled = 0
-    offset = 0
-    while True:
-        page = project.images(offset=offset, limit=_PAGE)
-        if not page:
-            break
-        offset += len(page)
-        for rec in page:
-            if not counts.get(rec.id) and rec.status != "done":
-                unlabelled += 1  # not yet labelled: it would become a false "nothing here" example
-                continue
-            size = image_size(project, rec)
-            if isinstance(size, str):
-                report.skipped.append((rec.path, size))
-                continue
-            h, w = size
-            coco_id = len(images) + 1
-            sizes[rec.id] = (coco_id, h, w)
-            images.append({"id": coco_id, "file_name": posix_relpath(project.image_path(rec), out_path.parent),
-                           "height": h, "width": w})
+    for rec, wanted in export_images(project, _PAGE):
+        if not wanted:
+            unlabelled += 1
+            continue
+        size = image_size(project, rec)
+        if isinstance(size, str):
+            report.skipped.append((rec.path, size))
+            continue
+        h, w = size
+        coco_id = len(images) + 1
+        sizes[rec.id] = (coco_id, h, w)
+        images.append({"id": coco_id, "file_name": posix_relpath(project.image_path(rec), out_path.parent),
+                       "height": h, "width": w})
     report.images = len(images)
     if unlabelled:
         report.warnings.append(f"{unlabelled} image(s) without annotations and not marked done were left out.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,23 @@ import numpy as np
 from app.core.errors import CoreError
 from app.core.formats.masks import crop_of_mask, rle_crop
 from app.core.model import Annotation, ImageRecord, Part
+
+
+def export_images(project: Any, page: int = 2000) -> Iterator[tuple[ImageRecord, bool]]:
+    """Every image of the project, paged by path, with whether an export should include it.
+
+    An image with no annotation that is not marked done is left out: it is not labelled yet and
+    would otherwise become a false "nothing here" example.
+    """
+    counts = project.annotation_counts_by_image()
+    offset = 0
+    while True:
+        batch = project.images(offset=offset, limit=page)
+        if not batch:
+            return
+        offset += len(batch)
+        for rec in batch:
+            yield rec, bool(counts.get(rec.id)) or rec.status == "done"
 
 
 def image_size(project: Any, rec: ImageRecord) -> tuple[int, int] | str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from app.core.errors import FormatError
 from app.core.formats.common import ExportReport, Progress, Ticker, posix_relpath, read_json, write_json_atomic
-from app.core.formats.export_common import annotation_crop, image_size
+from app.core.formats.export_common import annotation_crop, export_images, image_size
 from app.core.formats.labelme_shapes import crop_has_holes, mask_shape, polygon_shapes
 from app.core.model import Annotation, ImageRecord
 
@@ -122,46 +122,39 @@ def export_labelme(project: Any, out_dir: Path | str | None = None, masks: str =
         raise ValueError(f"{out} is a file; give a folder for the LabelMe files.")
     report = ExportReport(format="LabelMe")
     labels = {lc.id: lc.name for lc in project.label_classes()}
-    counts = project.annotation_counts_by_image()
     ticker = Ticker(project.image_count(), progress, cancel)
     claimed: dict[Path, str] = {}
     filled_total = 0
-    offset = 0
-    while True:
-        page = project.images(offset=offset, limit=_PAGE)
-        if not page:
-            break
-        offset += len(page)
-        for rec in page:
-            ticker.tick()
-            if not counts.get(rec.id) and rec.status != "done":
-                continue
-            image = project.image_path(rec)
-            if not os.path.isfile(image):
-                report.skipped.append((rec.path, "the image file is missing (labelme needs it)"))
-                continue
-            size = image_size(project, rec)
-            if isinstance(size, str):
-                report.skipped.append((rec.path, size))
-                continue
-            target = json_path_for(project, rec, out)
-            if target in claimed:
-                report.skipped.append((rec.path, f"{target.name} is already the LabelMe file of {claimed[target]} "
-                                                 "(same folder and name stem)"))
-                continue
-            refusal = _refuses_overwrite(target)
-            if refusal is not None:
-                report.skipped.append((rec.path, refusal))
-                continue
-            claimed[target] = rec.path
-            doc, written, filled = labelme_document(project.annotations(rec.id), labels,
-                                                    posix_relpath(image, target.parent), size[0], size[1], masks,
-                                                    report.skipped)
-            write_json_atomic(target, doc, ensure_ascii=False, indent=2)
-            report.files.append(target)
-            report.images += 1
-            report.annotations += written
-            filled_total += filled
+    for rec, wanted in export_images(project, _PAGE):
+        ticker.tick()
+        if not wanted:
+            continue
+        image = project.image_path(rec)
+        if not os.path.isfile(image):
+            report.skipped.append((rec.path, "the image file is missing (labelme needs it)"))
+            continue
+        size = image_size(project, rec)
+        if isinstance(size, str):
+            report.skipped.append((rec.path, size))
+            continue
+        target = json_path_for(project, rec, out)
+        if target in claimed:
+            report.skipped.append((rec.path, f"{target.name} is already the LabelMe file of {claimed[target]} "
+                                             "(same folder and name stem)"))
+            continue
+        refusal = _refuses_overwrite(target)
+        if refusal is not None:
+            report.skipped.append((rec.path, refusal))
+            continue
+        claimed[target] = rec.path
+        doc, written, filled = labelme_document(project.annotations(rec.id), labels,
+                                                posix_relpath(image, target.parent), size[0], size[1], masks,
+                                                report.skipped)
+        write_json_atomic(target, doc, ensure_ascii=False, indent=2)
+        report.files.append(target)
+        report.images += 1
+        report.annotations += written
+        filled_total += filled
     if filled_total:
         report.warnings.append(f"{filled_total} annotation(s) have holes that LabelMe polygons cannot hold; they "
                                "were exported filled (the auto or mask mode keeps them).")
