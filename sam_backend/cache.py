@@ -31,8 +31,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 from sam_backend.types import ImageEmbedding
 
@@ -105,6 +109,8 @@ class EmbeddingCache:
 
     def get(self, key: CacheKey, device: str | torch.device = "cpu") -> ImageEmbedding | None:
         """The embedding for `key` on `device` (float32 when it comes from disk), or None on a miss."""
+        import torch
+
         dev = torch.device(device)
         with self._lock:
             emb = self._mem.get(key)
@@ -138,6 +144,8 @@ class EmbeddingCache:
 
     def on_disk(self, key: CacheKey) -> bool:
         """True when a valid disk entry for `key` exists (it is fully checked, not loaded to a device)."""
+        import torch
+
         return self.disk_dir is not None and self._read(key, torch.device("cpu")) is not None
 
     def clear_memory(self) -> None:
@@ -251,6 +259,8 @@ class EmbeddingCache:
 
 def encode_entry(key: CacheKey, emb: ImageEmbedding) -> bytes:
     """Serialise `emb` for `key` in the disk layout described in the module docstring."""
+    import torch
+
     tensors = [("features", emb.features)] + [(f"early_{i}", t) for i, t in enumerate(emb.early_features)]
     specs, blobs = [], []
     for name, t in tensors:
@@ -274,6 +284,8 @@ def encode_entry(key: CacheKey, emb: ImageEmbedding) -> bytes:
 
 def decode_entry(data: bytes, key: CacheKey, device: torch.device) -> ImageEmbedding:
     """Parse and check a disk entry; raise ValueError for anything that is not exactly `key`'s entry."""
+    import torch
+
     if len(data) < len(MAGIC) + 8 + _DIGEST_BYTES or not data.startswith(MAGIC):
         raise ValueError("not an embedding cache file")
     body, digest = data[:-_DIGEST_BYTES], data[-_DIGEST_BYTES:]

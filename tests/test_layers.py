@@ -56,3 +56,12 @@ def test_rule_detects_a_violation() -> None:
     """The checker itself must catch a module that pulls in a forbidden package."""
     loaded = _imported_after(["json"]) | {"PySide6.QtCore"}
     assert _offenders(loaded, ("PySide6",)) == ["PySide6.QtCore"]
+
+
+def test_window_modules_do_not_import_torch() -> None:
+    """torch takes seconds to import: the window must be able to show the first image before it
+    is loaded (the worker imports it when a model is loaded)."""
+    loaded = _imported_after(["app.ui.launch", "app.ui.main_window", "app.services.inference",
+                              "app.cli", "sam_backend.cache", "sam_backend.types"])
+    assert "app.ui.main_window" in loaded
+    assert _offenders(loaded, ("torch",)) == []

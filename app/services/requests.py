@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import sys
+
 import numpy as np
-import torch
 
 from app.core.errors import CoreError
 from app.services.prompts import PromptSet
@@ -79,7 +80,8 @@ def describe_error(exc: BaseException, doing: str) -> str:
     if isinstance(exc, (SamBackendError, CoreError)):
         return _sentence(str(exc))
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
+    torch = sys.modules.get("torch")  # an exception from torch means torch is loaded
+    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
         return f"The GPU ran out of memory while {doing}; choose the CPU device or a smaller model."
     if isinstance(exc, RuntimeError) and ("CUDA" in text or "cuda" in text):
         return _sentence(f"A CUDA error happened while {doing}: {text}")

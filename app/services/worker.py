@@ -31,7 +31,6 @@ from typing import Any, Callable, Sequence
 
 from app.core.images import load_image
 from app.services.requests import DecodeRequest, DecodeResult, ImageItem, WorkerSink, describe_error
-from sam_backend import load_predictor
 from sam_backend.cache import CacheKey, EmbeddingCache, sha1_of_file
 from sam_backend.errors import EncodeAborted
 from sam_backend.types import ImageEmbedding
@@ -45,10 +44,10 @@ class InferenceWorker:
     """Owns the worker thread. Public `post_*` methods are called from the GUI thread and never block."""
 
     def __init__(self, sink: WorkerSink, cache: EmbeddingCache, prefetch_count: int = 2,
-                 loader: Callable[..., Any] = load_predictor) -> None:
+                 loader: Callable[..., Any] | None = None) -> None:
         self._sink = sink
         self._cache = cache
-        self._loader = loader
+        self._loader = loader if loader is not None else _load_predictor
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="sam-inference-worker", daemon=True)
         # --- guarded by _cond
@@ -485,6 +484,14 @@ class InferenceWorker:
             sha1 = sha1_of_file(path)
             self._sha1[str(path)] = (path, st.st_mtime_ns, st.st_size, sha1)
         return CacheKey(self._model_id, sha1, int(self._predictor.preprocess_version))
+
+
+def _load_predictor(*args: Any, **kwargs: Any) -> Any:
+    """sam_backend.load_predictor, imported on first use (in the worker thread: torch takes seconds
+    to import, and the window shows its first image before any model is needed)."""
+    from sam_backend import load_predictor
+
+    return load_predictor(*args, **kwargs)
 
 
 def _accepts_should_abort(encode: Any) -> bool:

@@ -62,6 +62,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+FIRST_IMAGE_GRACE_MS = 1500
+
+
 def run_gui(args: argparse.Namespace) -> int:
     """Show the main window, open args.path (folder or .samlabel), then load the model; returns the exit code."""
     app = make_application()
@@ -71,11 +74,23 @@ def run_gui(args: argparse.Namespace) -> int:
     window.show()
     path = getattr(args, "path", None)
 
+    started = False
+
+    def start_model(*_: object) -> None:
+        nonlocal started
+        if not started:
+            started = True
+            window.start_model(getattr(args, "model", None), getattr(args, "checkpoint", None),
+                               getattr(args, "device", None))
+
     def start() -> None:
-        if path:
-            window.open_path(Path(path))
-        window.start_model(getattr(args, "model", None), getattr(args, "checkpoint", None),
-                           getattr(args, "device", None))
+        if path and window.open_path(Path(path)) and window.controller.image is not None:
+            # Loading a model imports torch (seconds, contending with the GUI thread): start it once the
+            # first image is on screen, or after FIRST_IMAGE_GRACE_MS if that image cannot be shown.
+            window.controller.imageShown.connect(start_model)
+            QTimer.singleShot(FIRST_IMAGE_GRACE_MS, start_model)
+        else:
+            start_model()
         if window.settings.load_error:
             window.status.show_message(window.settings.load_error, error=True)
 
