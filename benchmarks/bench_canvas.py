@@ -11,6 +11,8 @@ Scenarios (every figure is the MEDIAN over `repeats` runs, in ms, GUI thread):
       hover_point_ms       mouse move over the annotation, point tool, including the resulting paint
       hover_edit_ms        the same with the edit tool and the annotation selected (vertex handles)
       first_paint_ms       set_annotations + the first repaint (builds any cache)
+      first_paint_prepared_ms  the same when the drawing data was prepared beforehand off the GUI
+                           thread (app.ui.canvas.prepared, as the geometry worker does after an accept)
   candidate_12mp: set_candidate with a 4000x3000 mask (small object / large object), and the first
     repaint after it.
   image_12mp: set_image with a 4000x3000 RGB array, and the first repaint after it.
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.core.geometry import mask_to_parts
     from app.core.model import Annotation
-    from app.ui.canvas import CanvasView
+    from app.ui.canvas import CanvasView, prepared
 
     app = QApplication.instance() or QApplication([])
     vw, vh = (int(v) for v in args.view.lower().split("x"))
@@ -115,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
 
     many["repaint_zoom_without_annotation_ms"] = zoom_repaint()
     many["first_paint_ms"] = timed(first_paint, max(1, r // 2), clear_anns)
+
+    def clear_and_prepare() -> None:
+        clear_anns()
+        prepared.prepare(ann.parts)  # not timed: the geometry thread's work
+
+    many["first_paint_prepared_ms"] = timed(first_paint, max(1, r // 2), clear_and_prepare)
     view.viewport().repaint()
     many["repaint_full_ms"] = timed(view.viewport().repaint, r)
     many["repaint_zoom_ms"] = zoom_repaint()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import sys
+import threading
 from array import array
 from collections import OrderedDict
 
@@ -59,32 +60,65 @@ class _DecodedParts:
     The GUI re-reads an image's annotations after every edit; a SAM mask of a fragmented object
     can hold thousands of parts whose unpacking into tuples costs ~100 ms. Parts are immutable,
     so sharing them between reads is safe. Keyed by the blob itself (equal bytes, equal parts);
-    only unpacked values are stored, so a hit returns exactly what unpacking would.
+    only values of exactly the unpacked form are stored (unpacked ones, and packed ones made of
+    float tuples), so a hit returns what unpacking would.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._items: OrderedDict[bytes, tuple[Part, ...]] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()  # the GUI's geometry thread packs while the GUI thread reads
 
     def get(self, blob: bytes) -> tuple[Part, ...] | None:
-        parts = self._items.get(blob)
-        if parts is not None:
-            self._items.move_to_end(blob)
-        return parts
+        with self._lock:
+            parts = self._items.get(blob)
+            if parts is not None:
+                self._items.move_to_end(blob)
+            return parts
 
     def put(self, blob: bytes, parts: tuple[Part, ...]) -> None:
-        if len(blob) < _MEMO_MIN_BYTES or len(blob) > self.max_bytes or blob in self._items:
+        if len(blob) < _MEMO_MIN_BYTES or len(blob) > self.max_bytes:
             return
-        self._items[blob] = parts
-        self._bytes += len(blob)
-        while self._bytes > self.max_bytes:
-            old, _ = self._items.popitem(last=False)
-            self._bytes -= len(old)
+        with self._lock:
+            if blob in self._items:
+                return
+            self._items[blob] = parts
+            self._bytes += len(blob)
+            while self._bytes > self.max_bytes:
+                old, _ = self._items.popitem(last=False)
+                self._bytes -= len(old)
+
+
+class _PackedParts:
+    """The last few geometries packed by encode_parts, by the identity of their parts tuple.
+
+    The GUI's geometry thread packs an accepted mask's parts right after converting it; the store,
+    on the GUI thread, then packs the very same tuple again and gets the blob from here. Entries
+    hold their tuple (so its id cannot be reused while the entry lives). Parts are immutable
+    (frozen dataclasses of tuples), so an identical tuple always packs to the same blob.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[tuple[Part, ...], bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, parts: tuple[Part, ...]) -> bytes | None:
+        with self._lock:
+            entry = self._items.get(id(parts))
+            return entry[1] if entry is not None and entry[0] is parts else None
+
+    def put(self, parts: tuple[Part, ...], blob: bytes) -> None:
+        with self._lock:
+            self._items[id(parts)] = (parts, blob)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 _MEMO_MIN_BYTES = 4096  # small geometries decode in microseconds: not worth a memo entry
 _memo = _DecodedParts(max_bytes=16 * 1024 * 1024)
+_packed = _PackedParts(size=8)
 
 
 def encode_parts(parts: tuple[Part, ...]) -> bytes:
@@ -92,7 +126,31 @@ def encode_parts(parts: tuple[Part, ...]) -> bytes:
     described above. ValueError (one sentence, from `validate_parts`) for an invalid ring.
 
     Vectorised: a fragmented SAM mask can have thousands of parts and ~10^5 vertices, and this
-    runs on the GUI thread on every accepted edit."""
+    runs on the GUI thread on every accepted edit. Large results are remembered both ways: packing
+    the identical tuple again returns the blob at once (see _PackedParts), and decoding the blob
+    returns this very tuple (so a store read-back keeps the caller's objects)."""
+    cached = _packed.get(parts) if type(parts) is tuple else None
+    if cached is not None:
+        return cached
+    blob = _pack_parts(parts)
+    if len(blob) >= _MEMO_MIN_BYTES and type(parts) is tuple and _as_unpacked(parts):
+        _packed.put(parts, blob)
+        _memo.put(blob, parts)
+    return blob
+
+
+def _as_unpacked(parts: tuple[Part, ...]) -> bool:
+    """True when ``parts`` is made of exactly what unpacking gives: tuples of (float, float) tuples
+    (so the decode memo may return it for its blob)."""
+    rings = [ring for part in parts for ring in (part.exterior, *part.holes)]
+    if {type(h) for part in parts for h in (part.holes,)} - {tuple} or {type(r) for r in rings} - {tuple}:
+        return False
+    points = list(itertools.chain.from_iterable(rings))
+    return not ({type(pt) for pt in points} - {tuple}) and not (
+        set(map(type, itertools.chain.from_iterable(points))) - {float})
+
+
+def _pack_parts(parts: tuple[Part, ...]) -> bytes:
     try:
         rings = [ring for part in parts for ring in (part.exterior, *part.holes)]
         ints = array("I", [len(parts)])

@@ -10,8 +10,9 @@ commits after every accepted edit and would wait for that fsync each time: measu
 benchmarks/bench_project.py (300k and 1M annotations, busy 2-core VM), 2.7-9 ms per
 add_annotation with FULL against 0.1-0.2 ms with NORMAL, on a fast virtual disk; slow, busy, USB
 or network disks take far longer per fsync, which would stall the canvas. The WAL is synced by
-every checkpoint: SQLite's automatic one (every 1000 pages), ``checkpoint()`` (the GUI's Ctrl+S
-"save") and close().
+every checkpoint: SQLite's automatic one (every 1000 pages) - or, in the GUI, the background
+thread of ``start_background_checkpoints()`` instead (app.core.checkpointer) -, ``checkpoint()``
+(the GUI's Ctrl+S "save") and close().
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from types import TracebackType
 from typing import TypeVar
 from urllib.parse import quote
 
+from app.core.checkpointer import DEFAULT_INTERVAL_S, WalCheckpointer
 from app.core.errors import ProjectError, ReadOnlyProject
 from app.core.locking import ProjectFileLock
 from app.core.schema import MARKER_TABLE
@@ -54,6 +56,13 @@ def enable_wal(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
 
 
+def _checkpoint_connection(path: Path) -> sqlite3.Connection:
+    """The background checkpointer's own connection (used only in its thread)."""
+    conn = connect_rw(path)
+    conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+    return conn
+
+
 def connect_ro(path: Path) -> sqlite3.Connection:
     """A read-only connection (SQLite ``mode=ro`` URI); it never writes the database file."""
     posix = str(path.absolute()).replace("\\", "/")
@@ -82,6 +91,8 @@ class ProjectBase:
         self._conn: sqlite3.Connection | None = conn
         self._lock = lock
         self._depth = 0
+        self._commits = 0  # outermost transactions committed by this object (read by the checkpointer)
+        self._checkpointer: WalCheckpointer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -98,6 +109,9 @@ class ProjectBase:
 
     def close(self) -> None:
         """Close the connection (SQLite checkpoints the WAL) and release the lock. Idempotent."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         conn, self._conn = self._conn, None
         try:
             if conn is not None:
@@ -113,6 +127,21 @@ class ProjectBase:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def start_background_checkpoints(self, interval_s: float = DEFAULT_INTERVAL_S) -> None:
+        """Move WAL checkpoints off the thread that commits (the GUI thread, in the app): SQLite's
+        automatic checkpoint is turned off for this connection and a WalCheckpointer runs passive
+        checkpoints every ``interval_s`` while there are new commits, until close(). No-op when
+        read-only or already started."""
+        if self.read_only or self._checkpointer is not None:
+            return
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._checkpointer = WalCheckpointer(self.path, _checkpoint_connection, lambda: self._commits, interval_s)
+
+    @property
+    def checkpointer(self) -> WalCheckpointer | None:
+        """The background checkpointer, when started."""
+        return self._checkpointer
 
     def checkpoint(self) -> None:
         """Copy the WAL into the main file, sync it and truncate the WAL ("save" in the GUI: makes
@@ -143,6 +172,7 @@ class ProjectBase:
                     raise
                 try:
                     conn.execute("COMMIT")
+                    self._commits += 1
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")

@@ -199,6 +199,8 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.close()
         self.project = project
+        if project is not None:
+            project.start_background_checkpoints()  # no commit of the GUI thread pays for a WAL checkpoint
         self.images_dock.set_project(project)
         self.controller.set_project(project)
         if project is not None:

@@ -66,3 +66,59 @@ def test_geometry_memo_is_bounded_by_bytes() -> None:
         memo.put(b, ())
     assert memo.get(blobs[0]) is None and memo.get(blobs[1]) is None
     assert memo.get(blobs[3]) == ()
+
+
+def _big_parts(offset: float = 0.5) -> tuple[Part, ...]:
+    ring = tuple((float(i % 97) + offset, float(i // 97)) for i in range(3000))
+    return (Part(exterior=ring),)
+
+
+def test_packing_the_same_tuple_again_reuses_the_blob_and_reads_give_it_back() -> None:
+    parts = _big_parts(0.25)
+    blob = codec.encode_parts(parts)
+    assert codec.encode_parts(parts) is blob  # identity hit (the GUI's geometry thread packed it first)
+    twin = tuple(Part(exterior=tuple(p.exterior)) for p in parts)
+    other = codec.encode_parts(twin)
+    assert other == blob and other is not blob  # an equal tuple is packed again, to the same bytes
+    assert codec.decode_parts(bytes(blob)) is parts  # a store read-back returns the caller's objects
+    assert codec._unpack_parts(blob) == parts
+
+
+def test_parts_not_in_unpacked_form_are_not_handed_out_by_reads() -> None:
+    ring = tuple((i % 97, i // 97) for i in range(3000))  # ints: unpacking gives floats
+    parts = (Part(exterior=ring),)
+    blob = codec.encode_parts(parts)
+    got = codec.decode_parts(blob)
+    assert got is not parts and got == parts
+    assert all(type(v) is float for pt in got[0].exterior for v in pt)
+
+
+def test_memos_are_safe_under_concurrent_packing_and_reading() -> None:
+    import threading
+
+    tuples = [_big_parts(0.5 + k / 64) for k in range(40)]
+    blobs = [codec._pack_parts(t) for t in tuples]
+    errors: list[BaseException] = []
+
+    def pack() -> None:
+        try:
+            for _ in range(5):
+                for t, b in zip(tuples, blobs):
+                    assert codec.encode_parts(t) == b
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            for _ in range(5):
+                for t, b in zip(tuples, blobs):
+                    assert codec.decode_parts(b) == t
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=f) for f in (pack, read, pack, read)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors

@@ -222,6 +222,7 @@ def test_close_stops_every_thread_and_closes_project(qtbot, tmp_path: Path) -> N
     click_image(win, 50, 50)
     wait_candidates(qtbot, win)
     proj = win.project
+    assert proj.checkpointer is not None and proj.checkpointer.is_alive()  # WAL checkpoints off the GUI thread
     assert [t for t in threading.enumerate() if t not in before]  # worker + loader are running
     win.close()
     assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []

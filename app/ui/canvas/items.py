@@ -13,7 +13,9 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPolygon
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.core.model import Part
+from app.ui.canvas import prepared
 from app.ui.canvas.convert import points_to_qpolygonf
+from app.ui.canvas.prepared import needs_raster
 from app.ui.canvas.raster import PartsRaster
 from app.ui.canvas.shape_index import ShapeIndex
 
@@ -21,8 +23,6 @@ FILL_ALPHA = 80
 SELECTED_FILL_ALPHA = 130
 PEN_PX = 1.5
 SELECTED_PEN_PX = 2.5
-MANY_PARTS = 64          # more parts (or vertices) than this: cached raster fill + LOD outlines
-MANY_VERTICES = 5000
 OUTLINE_MIN_PX = 3.0     # many-part mode, zoomed in: vector outlines for parts at least this large
 BIG_PART_PX = 24.0       # many-part mode, zoom < 1: vector outlines only for parts this large
 RASTER_OUTLINE_MAX_SCALE = 2.0  # up to this zoom the raster's boundary pixels are the outline
@@ -87,13 +87,15 @@ class AnnotationItem(QGraphicsItem):
         self.set_parts(parts)
 
     def set_parts(self, parts: Sequence[Part]) -> None:
-        """Replace the drawn geometry (image px)."""
+        """Replace the drawn geometry (image px). Uses the data `prepared.prepare` built off the GUI
+        thread for this very tuple, when there is any."""
         self.prepareGeometryChange()
         self.parts = tuple(parts)
-        self.index = ShapeIndex(self.parts)
+        ready = prepared.take(self.parts)
+        self.index = ready.index if ready is not None else ShapeIndex(self.parts)
         self._path = None
-        self._raster = None
-        self.many = len(self.parts) > MANY_PARTS or self.index.vertex_count > MANY_VERTICES
+        self._raster = ready.raster if ready is not None else None
+        self.many = needs_raster(self.index)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache if self.many
                           else QGraphicsItem.CacheMode.NoCache)
         self.update()
