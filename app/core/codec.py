@@ -174,12 +174,15 @@ def _pack_parts(parts: tuple[Part, ...]) -> bytes:
 
 
 def decode_parts(blob: bytes) -> tuple[Part, ...]:
-    """Unpack a geometry blob into Parts (tuples of (x, y) float tuples); large blobs are memoised."""
+    """Unpack a geometry blob into Parts (tuples of (x, y) float tuples); large blobs are memoised
+    both ways (decoding the blob again returns this tuple; packing this tuple returns the blob)."""
     blob = bytes(blob)
     parts = _memo.get(blob)
     if parts is None:
         parts = _unpack_parts(blob)
         _memo.put(blob, parts)
+        if len(blob) >= _MEMO_MIN_BYTES:
+            _packed.put(parts, blob)
     return parts
 
 

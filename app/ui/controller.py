@@ -69,6 +69,7 @@ class LabelingController(QObject):
         self._deferred: list[Callable[[], Any]] = []
         self.geometry = GeometryWorker(self)
         self.geometry.finished.connect(self._on_geometry)
+        self._geometry_warm = False
         self._prefetch_planned = True
         self._prefetch_timer = QTimer(self)
         self._prefetch_timer.setSingleShot(True)
@@ -328,6 +329,9 @@ class LabelingController(QObject):
             return
         pred = result.prediction
         self.prediction = pred
+        if not self._geometry_warm:
+            self._geometry_warm = True
+            self.geometry.warm_up()  # its helper process starts while the person looks at the candidates
         if not self._prefetch_planned:
             self._prefetch_timer.start(200)  # first answer on this image: prefetch neighbours soon after
         self.candidate = int(np.argmax(pred.scores)) if len(pred.scores) else -1

@@ -1,5 +1,5 @@
 """Accepting a fragmented mask: the GUI thread neither packs its geometry nor builds its drawing data
-(the geometry thread did both); the canvas item shows exactly the stored polygons."""
+(the helper process and the geometry thread did); the canvas item shows exactly the stored polygons."""
 from __future__ import annotations
 
 import threading
@@ -55,7 +55,9 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
         item = win.canvas._layer.items[anns[0].id]
         assert item.many and item.parts is anns[0].parts  # the store's read-back kept the objects
         assert built_in and built_in[-1] == ("sam-labeler-geometry", item.index)
-        assert packed_in == ["sam-labeler-geometry"]  # the store's write reused that blob
+        assert "MainThread" not in packed_in  # packed in the helper process; the store reused that blob
+        assert win.controller.geometry.process_conversions == 1
+        assert win.controller.geometry.process_failures == 0
         assert np.array_equal(parts_to_mask(item.parts, 120, 160), expected)
     finally:
         win.close()
