@@ -63,10 +63,11 @@ def real_predictor(model_id: str, device: str) -> Any:
     from sam_backend import predictor as predictor_mod
 
     model = build_model(model_id)
-    factory = getattr(predictor_mod, "predictor_from_model", None)
-    if factory is not None:
-        return factory(model, model_id=model_id, device=device)
-    return predictor_mod.SamPredictor(model, model_id=model_id, device=device)
+    from app.services.worker import warm_up
+
+    predictor = predictor_mod.SamPredictor(model, model_id=model_id, device=device)
+    warm_up(predictor)  # as the app's model load does (InferenceWorker._do_load)
+    return predictor
 
 
 def pct(values: list[float], q: float) -> float | None:

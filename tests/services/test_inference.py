@@ -334,3 +334,21 @@ def test_navigation_replans_prefetch_from_cache(qtbot, make_service, images) -> 
     qtbot.waitUntil(lambda: states[-2:] in ([("k0", "ready"), ("k2", "ready")], [("k2", "ready"), ("k0", "ready")]),
                     timeout=5000)
     assert fake.encode_calls == 4
+
+
+def test_loading_a_model_warms_it_up_before_ready(qtbot, make_service, monkeypatch) -> None:
+    """A loaded model runs one blank encode + predict while "loading" is shown (first-call costs,
+    some of them GIL-holding, are paid there and not at the first click)."""
+    from app.services import worker as worker_mod
+
+    fake = FakePredictor()
+    seen: list[tuple[str, int]] = []
+    fake.on_encode = lambda n: seen.append(("encode", n))
+    fake.on_decode = lambda n: seen.append(("decode", n))
+    monkeypatch.setattr(worker_mod, "_load_predictor", lambda **kw: fake)
+    svc = make_service(None)
+    states = _collect(svc.modelStateChanged)
+    svc.load_model("fake", None, "cpu")
+    qtbot.waitUntil(lambda: bool(states) and states[-1][0] == "ready", timeout=5000)
+    assert seen == [("encode", 1), ("decode", 1)]
+    assert [s for s, _ in states] == ["loading", "ready"]
