@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from app.core.model import Annotation, LabelClass, Part
+from app.core.model import Annotation, CocoSeg, LabelClass, Part
 from app.core.project import Project
 
 
@@ -120,10 +120,16 @@ class _ChangeAnnotation(Edit):
 
 
 class SetGeometry(_ChangeAnnotation):
-    """Replace polygons and mask (pixel-centre coordinates; rle = COCO RLE dict or None)."""
+    """Replace polygons and mask (pixel-centre coordinates; rle = COCO RLE dict or None).
 
-    def __init__(self, ann_id: int, parts: Sequence[Part], rle: dict | None, text: str = "Edit shape") -> None:
-        super().__init__(ann_id, text, parts=tuple(parts), rle=rle)
+    coco: the new geometry's COCO segmentation when the caller computed it off the GUI thread
+    (app.core.formats.coco_segment.coco_seg_of_mask(mask, rle)); None: the store computes it.
+    The old one is never carried over (the store would recompute it anyway: CocoSeg.source).
+    """
+
+    def __init__(self, ann_id: int, parts: Sequence[Part], rle: dict | None, text: str = "Edit shape",
+                 coco: CocoSeg | None = None) -> None:
+        super().__init__(ann_id, text, parts=tuple(parts), rle=rle, coco=coco)
 
 
 class Relabel(_ChangeAnnotation):

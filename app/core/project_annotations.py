@@ -1,8 +1,16 @@
 """Annotations of a project (mixin of app.core.project.Project).
 
 Rows: image, label, group_id, z, geometry (codec.encode_parts blob), rle (h, w, counts), source,
-score, created/updated (UNIX seconds), extra (JSON or NULL). Coordinates are pixel-centre image
-pixels (see app.core.model).
+score, created/updated (UNIX seconds), extra (JSON or NULL), and the COCO segmentation cache
+(codec.encode_coco: coco_head, coco_rle, coco_poly; NULL when unknown). Coordinates are
+pixel-centre image pixels (see app.core.model).
+
+The COCO cache (model.CocoSeg) is written in the same statement as the geometry it derives from,
+so it is never stale: every add/update/bulk insert keeps the one the caller passed only when it was
+computed from this annotation's rle/parts (coco_segment.seg_fits) for the image's current size
+(the RLE's size when the image's is unknown), and otherwise computes it (~0.2 ms for a 100 px
+object; NULL when the stored mask is corrupt or neither size is known). The exporter recomputes
+NULL rows and rows whose size is no longer the image's.
 """
 from __future__ import annotations
 
@@ -10,30 +18,87 @@ import json
 import math
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from app.core import codec
-from app.core.model import Annotation
+from app.core.model import Annotation, CocoSeg
 from app.core.project_base import NotFoundError, ProjectBase
 
 SOURCES: tuple[str, ...] = ("sam", "manual", "import")
 _ANN_COLS = ("id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, "
-             "created, updated, extra")
+             "created, updated, extra, coco_head, coco_rle, coco_poly")
+_INSERT = ("INSERT INTO annotation(id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, "
+           "source, score, extra, coco_head, coco_rle, coco_poly, created, updated) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_ROW_COLS = "id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts"
+_ROW_COCO = {"none": "", "head": ", coco_head, coco_rle", "all": ", coco_head, coco_rle, coco_poly"}
 
 
 def _row(row: tuple) -> Annotation:
+    parts = codec.decode_parts(row[5])
+    rle = codec.decode_rle(row[6], row[7], row[8])
     return Annotation(
         id=int(row[0]), image_id=int(row[1]), label_id=int(row[2]),
         group_id=None if row[3] is None else int(row[3]), z=int(row[4]),
-        parts=codec.decode_parts(row[5]), rle=codec.decode_rle(row[6], row[7], row[8]),
+        parts=parts, rle=rle,
         source=str(row[9]), score=None if row[10] is None else float(row[10]),
         created=float(row[11]), updated=float(row[12]),
         extra={} if row[13] is None else json.loads(row[13]),
+        coco=codec.decode_coco(row[14], row[15], row[16], rle, parts),
     )
+
+
+def _coco_size(ann: Annotation, image_size: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The image size to compute ann's CocoSeg for: the image's when known, else its RLE's."""
+    if image_size is not None and image_size[0] > 0 and image_size[1] > 0:
+        return image_size
+    from app.core.formats.coco_segment import rle_size
+
+    size = rle_size(ann.rle)
+    return size if size is not None and size[0] > 0 and size[1] > 0 else None
+
+
+def _kept_coco(ann: Annotation, size: tuple[int, int] | None) -> CocoSeg | None:
+    """ann.coco when it may be stored as it is (computed from ann's geometry for ``size``)."""
+    if ann.coco is None or size is None or (ann.coco.height, ann.coco.width) != size:
+        return None
+    from app.core.formats.coco_segment import seg_fits
+
+    return ann.coco if seg_fits(ann.coco, ann) else None
+
+
+def _coco_columns(seg: CocoSeg | None) -> tuple:
+    try:
+        return codec.encode_coco(seg)
+    except ValueError:
+        return None, None, None
+
+
+def _cocos(anns: list[Annotation], sizes: list[tuple[int, int] | None]) -> list[CocoSeg | None]:
+    """The CocoSeg to store with each annotation (``sizes``: image size per annotation, or None when
+    unknown): the caller's when it fits, else computed in one batch; None when not computable."""
+    out = [_kept_coco(a, s) for a, s in zip(anns, sizes)]
+    todo = [i for i, (seg, a, s) in enumerate(zip(out, anns, sizes)) if seg is None and _coco_size(a, s)]
+    if todo:
+        from app.core.formats.coco_segment import coco_segs
+
+        sources = []
+        for i in todo:
+            h, w = _coco_size(anns[i], sizes[i])  # type: ignore[misc]
+            sources.append((anns[i].rle, anns[i].parts, h, w))
+        try:
+            computed = coco_segs(sources)
+        except Exception:  # noqa: BLE001 - the cache is optional: a failure never refuses a store
+            computed = [None] * len(todo)
+        for i, seg in zip(todo, computed):
+            out[i] = seg if isinstance(seg, CocoSeg) else None
+    return out
 
 
 def _encode(ann: Annotation) -> tuple:
     """Validate ``ann`` (ValueError, one sentence) and return its storable column values
-    (image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, extra)."""
+    (image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, extra);
+    the COCO cache columns are added by the callers (_coco_columns)."""
     parts = tuple(ann.parts)
     if not parts and ann.rle is None:
         raise ValueError("an annotation needs at least one polygon or a mask.")
@@ -52,8 +117,27 @@ def _encode(ann: Annotation) -> tuple:
             h, w, counts, ann.source, score, extra)
 
 
+_COCO_BATCH = 1000  # annotations whose COCO caches are computed together by bulk_insert_annotations
+
+
+def _batches(items: Iterable[Annotation], size: int) -> Iterator[list[Annotation]]:
+    chunk: list[Annotation] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class AnnotationsMixin(ProjectBase):
     """annotation table; adding the first annotation moves a "new" image to "in_progress"."""
+
+    def _image_size(self, image_id: int) -> tuple[int, int] | None:
+        """(height, width) of an image as stored, None when unknown (0) or the image is absent."""
+        row = self.conn.execute("SELECT height, width FROM image WHERE id = ?", (image_id,)).fetchone()
+        return (int(row[0]), int(row[1])) if row is not None and row[0] > 0 and row[1] > 0 else None
 
     def _check_refs(self, image_id: int, label_id: int) -> None:
         conn = self.conn
@@ -81,7 +165,8 @@ class AnnotationsMixin(ProjectBase):
 
         ``ann.id`` set: that id is reused (redo of an undone add/delete); ValueError if taken.
         ``ann.created``/``ann.updated`` > 0 are kept (redo, import), otherwise set to now.
-        A "new" image becomes "in_progress" in the same transaction.
+        A "new" image becomes "in_progress" in the same transaction. ``ann.coco`` is kept when it
+        fits, otherwise computed (see the module doc); the returned annotation carries the stored one.
         """
         values = _encode(ann)
         now = time.time()
@@ -91,11 +176,8 @@ class AnnotationsMixin(ProjectBase):
             self._check_refs(ann.image_id, ann.label_id)
             if ann.id is not None and conn.execute("SELECT 1 FROM annotation WHERE id = ?", (ann.id,)).fetchone():
                 raise ValueError(f"annotation id {ann.id} is already in use.")
-            cur = conn.execute(
-                "INSERT INTO annotation(id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, "
-                "source, score, extra, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ann.id, *values, created, updated),
-            )
+            coco = _cocos([ann], [self._image_size(ann.image_id)])[0]
+            cur = conn.execute(_INSERT, (ann.id, *values, *_coco_columns(coco), created, updated))
             new_id = int(cur.lastrowid) if ann.id is None else int(ann.id)
             conn.execute("UPDATE image SET status = 'in_progress' WHERE id = ? AND status = 'new'", (ann.image_id,))
         return self.annotation(new_id)
@@ -104,7 +186,9 @@ class AnnotationsMixin(ProjectBase):
         """Overwrite the stored annotation ``ann.id`` with ``ann``. One transaction.
 
         touch=True: ``updated`` becomes now (created is kept). touch=False: created/updated are
-        written as given (undo/redo restore an exact earlier row).
+        written as given (undo/redo restore an exact earlier row). The COCO cache is replaced in
+        the same statement: ``ann.coco`` when it fits ``ann``'s rle/parts, else the stored one when
+        that still fits (the geometry did not change), else a computed one.
         """
         if ann.id is None:
             raise ValueError("update_annotation needs an annotation with an id.")
@@ -113,10 +197,15 @@ class AnnotationsMixin(ProjectBase):
             old = self.annotation(ann.id)
             self._check_refs(ann.image_id, ann.label_id)
             created, updated = (old.created, time.time()) if touch else (ann.created, ann.updated)
+            size = self._image_size(ann.image_id)
+            if _kept_coco(ann, _coco_size(ann, size)) is None and old.coco is not None:
+                ann = replace(ann, coco=old.coco)  # kept if the geometry is unchanged (relabel, z, ...)
+            coco = _cocos([ann], [size])[0]
             conn.execute(
                 "UPDATE annotation SET image_id = ?, label_id = ?, group_id = ?, z = ?, geometry = ?, rle_h = ?, "
-                "rle_w = ?, rle_counts = ?, source = ?, score = ?, extra = ?, created = ?, updated = ? WHERE id = ?",
-                (*values, created, updated, ann.id),
+                "rle_w = ?, rle_counts = ?, source = ?, score = ?, extra = ?, coco_head = ?, coco_rle = ?, "
+                "coco_poly = ?, created = ?, updated = ? WHERE id = ?",
+                (*values, *_coco_columns(coco), created, updated, ann.id),
             )
 
     def delete_annotation(self, ann_id: int) -> None:
@@ -160,15 +249,19 @@ class AnnotationsMixin(ProjectBase):
             ).fetchall()
 
     def iter_annotation_rows(self, first_image_id: int | None = None, last_image_id: int | None = None,
-                             batch: int = 10000) -> Iterator[tuple]:
+                             batch: int = 10000, coco: str = "none") -> Iterator[tuple]:
         """Raw rows for bulk readers (exporters), without building Annotation objects: tuples
         (id, image_id, label_id, z, geometry blob (codec.decode_parts), rle_h, rle_w, rle_counts
         (codec.decode_rle)), ordered by (image_id, z, id) like iter_annotations, optionally only of
-        images first_image_id <= image_id <= last_image_id; keyset paging ``batch`` rows at a time."""
+        images first_image_id <= image_id <= last_image_id; keyset paging ``batch`` rows at a time.
+        ``coco``: "none"; "head": the tuples end with coco_head, coco_rle (codec.decode_coco_columns);
+        "all": also coco_poly (the polygon text; reading it costs its size)."""
+        if coco not in _ROW_COCO:
+            raise ValueError(f"coco must be one of {', '.join(_ROW_COCO)} (got {coco!r}).")
         batch = max(1, int(batch))
         lo = -(1 << 62) if first_image_id is None else int(first_image_id)
         hi = (1 << 62) if last_image_id is None else int(last_image_id)
-        cols = "id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts"
+        cols = _ROW_COLS + _ROW_COCO[coco]
         conn = self.conn
         rows = conn.execute(f"SELECT {cols} FROM annotation WHERE image_id BETWEEN ? AND ? "
                             "ORDER BY image_id, z, id LIMIT ?", (lo, hi, batch)).fetchall()
@@ -182,6 +275,20 @@ class AnnotationsMixin(ProjectBase):
                 "ORDER BY image_id, z, id LIMIT ?", (last[1], last[3], last[0], hi, batch)
             ).fetchall()
 
+    def coco_cache_coverage(self, samples: int = 128) -> float:
+        """Estimated fraction (0..1) of annotations stored with their COCO segmentation, from
+        ``samples`` rows at evenly spaced ids (a few ms at any size; 1.0 without annotations).
+        The COCO exporter uses it to decide whether worker processes pay off."""
+        lo, hi = self.conn.execute("SELECT MIN(id), MAX(id) FROM annotation").fetchone()
+        if lo is None:
+            return 1.0
+        n = max(2, int(samples))
+        targets = sorted({int(lo) + (int(hi) - int(lo)) * k // (n - 1) for k in range(n)})  # lo .. hi
+        found = [self.conn.execute("SELECT coco_head IS NOT NULL FROM annotation WHERE id >= ? ORDER BY id LIMIT 1",
+                                   (t,)).fetchone() for t in targets]
+        flags = [int(f[0]) for f in found if f is not None]
+        return sum(flags) / len(flags) if flags else 1.0
+
     def annotation_counts_by_image(self) -> dict[int, int]:
         """{image_id: number of annotations} for images that have any."""
         return {int(i): int(n) for i, n in self.conn.execute(
@@ -190,20 +297,27 @@ class AnnotationsMixin(ProjectBase):
     def bulk_insert_annotations(self, anns: Iterable[Annotation]) -> int:
         """Insert many annotations in one transaction (validated; ids reused when set; timestamps
         kept when > 0, else now); "new" images that got annotations become "in_progress".
-        A bad row rolls the whole batch back (ValueError). Returns the number inserted."""
+        A bad row rolls the whole batch back (ValueError). Returns the number inserted. COCO caches
+        that do not fit are computed _COCO_BATCH annotations at a time (see the module doc)."""
         now = time.time()
+        sizes: dict[int, tuple[int, int] | None] = {}
+
+        def size_of(image_id: int) -> tuple[int, int] | None:
+            if image_id not in sizes:
+                sizes[image_id] = self._image_size(image_id)
+            return sizes[image_id]
 
         def rows() -> Iterator[tuple]:
-            for a in anns:
-                created = a.created if a.created > 0 else now
-                yield (a.id, *_encode(a), created, a.updated if a.updated > 0 else created)
+            for chunk in _batches(anns, _COCO_BATCH):
+                values = [_encode(a) for a in chunk]
+                cocos = _cocos(chunk, [size_of(int(a.image_id)) for a in chunk])
+                for a, v, seg in zip(chunk, values, cocos):
+                    created = a.created if a.created > 0 else now
+                    yield (a.id, *v, *_coco_columns(seg), created, a.updated if a.updated > 0 else created)
 
         with self.transaction() as conn:
             before = conn.total_changes
-            conn.executemany(
-                "INSERT INTO annotation(id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, "
-                "source, score, extra, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows()
-            )
+            conn.executemany(_INSERT, rows())
             count = conn.total_changes - before
             conn.execute("UPDATE image SET status = 'in_progress' WHERE status = 'new' "
                          "AND EXISTS (SELECT 1 FROM annotation a WHERE a.image_id = image.id)")

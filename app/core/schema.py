@@ -62,8 +62,18 @@ _V1_DDL: tuple[str, ...] = (
     "CREATE INDEX annotation_label ON annotation(label_id)",
 )
 
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """Version 2: each annotation's COCO segmentation, computed when it is stored (app.core.codec
+    encode_coco: coco_head, coco_rle, coco_poly; small ones first). Existing rows get NULL: the
+    exporter computes theirs (O(1): SQLite adds nullable columns without rewriting the table)."""
+    conn.execute("ALTER TABLE annotation ADD COLUMN coco_head BLOB")
+    conn.execute("ALTER TABLE annotation ADD COLUMN coco_rle TEXT")
+    conn.execute("ALTER TABLE annotation ADD COLUMN coco_poly TEXT")
+
+
 # MIGRATIONS[k] upgrades version k -> k + 1. Append only; never edit a released step.
-MIGRATIONS: list[Migration] = [_v0_to_v1]
+MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2]
 
 
 def schema_version() -> int:

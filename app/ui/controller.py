@@ -420,11 +420,11 @@ class LabelingController(QObject):
             if job.error is not None:
                 self.message.emit(job.error)
             elif job.target is not None:
-                if self.undo.push(edits.SetGeometry(job.target, job.parts, job.rle)):
+                if self.undo.push(edits.SetGeometry(job.target, job.parts, job.rle, coco=job.coco)):
                     self._logits[job.target] = job.logits
             else:
                 edit = edits.AddAnnotation(Annotation(job.image_id, int(job.label_id or 0), job.parts, job.rle,
-                                                      z=job.z, source="sam", score=job.score))
+                                                      z=job.z, source="sam", score=job.score, coco=job.coco))
                 if self.undo.push(edit) and edit.annotation_id is not None:
                     self._logits[edit.annotation_id] = job.logits
         if self._pending == 0:

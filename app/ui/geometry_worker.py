@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core import codec
 from app.core.mask_convert import ConvertedMask, PackedMask, convert_mask
-from app.core.model import Part
+from app.core.model import CocoSeg, Part
 from app.ui.canvas import prepared
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class AcceptJob:
     mask: bool (H, W) in original-image pixels; logits: float32 (256, 256) low-res logits of the
     candidate (kept for a later refine); target: annotation id whose geometry is replaced, or None for a
     new annotation with label_id / z / score on image_id. generation: the controller's project session.
-    parts / rle / error: filled by the worker.
+    parts / rle / coco (the COCO segmentation the store keeps) / error: filled by the worker.
     """
 
     generation: int
@@ -52,6 +52,7 @@ class AcceptJob:
     z: int
     parts: tuple[Part, ...] = ()
     rle: dict | None = None
+    coco: CocoSeg | None = None
     error: str | None = None
 
 
@@ -211,6 +212,7 @@ class GeometryWorker(QObject):
                         # read-back of these parts cost no packing or unpacking on the GUI thread
                         job.parts = codec.decode_parts(done.geometry)
                         job.rle = done.rle
+                        job.coco = done.coco
                         prepared.prepare(job.parts)  # the canvas item's drawing data
                 except Exception as exc:  # noqa: BLE001 - reported to the user, the thread lives on
                     job.error = f"The mask could not be converted to polygons: {exc}"

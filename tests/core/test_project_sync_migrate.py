@@ -72,7 +72,7 @@ def test_open_folder_read_only_needs_an_existing_project(tmp_path: Path) -> None
         Project.open_folder(tmp_path / "absent")
 
 
-def _v1_to_v2(conn: sqlite3.Connection) -> None:
+def _next_step(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE image ADD COLUMN note TEXT")
     conn.execute("UPDATE image SET note = 'migrated'")
 
@@ -86,12 +86,13 @@ def test_user_version_set_and_registered_migration_applied(tmp_path: Path, monke
     path = tmp_path / "p.samlabel"
     with Project.create(path) as p:
         p.add_image("a.jpg")
-        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == 1
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _v1_to_v2])
+        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version()
+    current = schema.schema_version()
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _next_step])
     with pytest.raises(ProjectError, match="older project format"):
         Project.open(path, read_only=True)  # cannot upgrade without writing
     with Project.open(path) as p:
-        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
         assert p.conn.execute("SELECT note FROM image").fetchall() == [("migrated",)]
         assert [r.path for r in p.images()] == ["a.jpg"]
 
@@ -104,17 +105,18 @@ def test_failing_migration_leaves_the_file_at_its_version(tmp_path: Path, monkey
         Project.open(path)
     monkeypatch.undo()
     with Project.open(path) as p:
-        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version()
         cols = [r[1] for r in p.conn.execute("PRAGMA table_info(image)")]
         assert "half" not in cols
 
 
 def test_migrate_runner_from_empty_database(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "raw.db", isolation_level=None)
-    assert schema.migrate(conn, 0, [*schema.MIGRATIONS, _v1_to_v2]) == 2
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    target = schema.schema_version() + 1
+    assert schema.migrate(conn, 0, [*schema.MIGRATIONS, _next_step]) == target
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == target
     with pytest.raises(ProjectError, match="newer SAM Labeler"):
-        schema.read_version(conn, tmp_path / "raw.db")  # this code only knows version 1
+        schema.read_version(conn, tmp_path / "raw.db")  # this code only knows up to schema_version()
     conn.close()
 
 

@@ -27,7 +27,7 @@ from pycocotools import mask as mask_utils
 from app import __version__
 from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_writer, dumps, posix_relpath
 from app.core.formats.coco_encode import (CHUNK, Block, Chunk, Item, block_of, compressed_rle, encode_items, item_of_annotation,
-                                         item_of_row, renumber)
+                                         item_of_row, renumber, row_coco)
 from app.core.formats.coco_trace import filled_crop, trace_corner_arrays
 from app.core.formats.export_common import annotation_crop, export_images, image_size
 from app.core.formats.masks import paste
@@ -125,7 +125,8 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
     (reported in ``skipped``). ``progress(done, total)`` counts annotations. ``cancel`` set:
     app.core.formats.common.Cancelled is raised and ``out_path`` is left as it was.
     ``workers``: processes converting masks (app.core.formats.coco_parallel); None = automatic
-    (several for large projects when the CPU has several cores, else 1). The output is the same.
+    (several when many annotations have no stored COCO segmentation (rows of older versions) and
+    the CPU has several cores, else 1). The output is the same.
     """
     if masks not in COCO_MASK_MODES:
         raise ValueError(f"COCO masks must be one of {', '.join(COCO_MASK_MODES)} (got {masks!r}).")
@@ -159,7 +160,9 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
     if workers is None:
         from app.core.formats.coco_parallel import auto_workers
 
-        workers = auto_workers(total, masks)
+        coverage = getattr(project, "coco_cache_coverage", None)
+        # stored segmentations are only written out: processes pay off for the others only
+        workers = auto_workers(round(total * (1.0 - coverage())) if coverage is not None else total, masks)
     ticker = Ticker(total, progress, cancel)
     filled: list[int] = []
     with atomic_text_writer(out_path, encoding="ascii") as fh:
@@ -176,7 +179,7 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
             results = parallel_fragments(project, sizes, cat_of, masks, workers)
         else:
             rows = getattr(project, "iter_annotation_rows", None)
-            items = (map(item_of_row, rows(batch=10000)) if rows is not None
+            items = (map(item_of_row, rows(batch=10000, coco=row_coco(masks))) if rows is not None
                      else map(item_of_annotation, project.iter_annotations(batch=10000)))
             results = _serial_blocks(items, sizes, cat_of, masks)
         try:

@@ -1,31 +1,41 @@
 """Fast COCO annotation encoding for large exports (design.md: 1 000 000 annotations in < 60 s).
 
 Works on light rows instead of Annotation objects: an ``Item`` is (annotation id, image id,
-label id, rle dict | None, geometry) where geometry is the stored codec blob (decoded only when
-the polygons are needed, i.e. when there is no RLE of the image's size) or a tuple of Parts.
-Polygon coordinates stay numpy int arrays and the numbers of a whole chunk are turned into text
-in one vectorised pass (format_ints); the fragments are byte-identical to
-``json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))`` of the COCO object
-(tests/core/test_coco_fast.py checks this against the straightforward full-image path).
+label id, rle dict | None, geometry[, coco]) where geometry is the stored codec blob (decoded only
+when the polygons are needed, i.e. when there is no RLE of the image's size) or a tuple of Parts,
+and coco the stored COCO segmentation (model.CocoSeg, or the raw columns (coco_head, coco_rle,
+coco_poly | None) of Project.iter_annotation_rows) or None.
+
+An item whose stored segmentation was computed for its image's current size is only written out
+(pure serialisation, a few microseconds); the others are computed in batches by
+coco_segment.coco_segs (crop decoding, cv2 tracing; the numbers of a whole chunk are turned into
+text in one vectorised pass), except that the "rle" mode takes area/bbox of exact stored RLEs from
+pycocotools without decoding them. Both ways go through ``_render``; the fragments are
+byte-identical to ``json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))``
+of the COCO object (tests/core/test_coco_fast.py and test_coco_cache.py check this against the
+straightforward full-image path).
 """
 from __future__ import annotations
 
-import math
 import re
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-import numpy as np
 from pycocotools import mask as mask_utils
 
 from app.core import codec
-from app.core.formats.coco_trace import corner_rings, trace_corner_raw
-from app.core.formats.export_common import parts_crop
-from app.core.formats.masks import decode_counts_batch, paste, rle_crop
-from app.core.model import Annotation
-from app.core.rle import mask_to_rle
+from app.core.formats.coco_segment import EMPTY, coco_segs, rle_size
+from app.core.formats.coco_text import float_text, format_ints
+from app.core.model import Annotation, CocoSeg
 
-Item = tuple[int, int, int, "dict | None", Any]
+__all__ = ["CHUNK", "Block", "Chunk", "Item", "block_of", "compressed_rle", "encode_block", "encode_items",
+           "format_ints", "item_of_annotation", "item_of_row", "renumber", "row_coco"]
+
+Item = tuple  # (id, image_id, label_id, rle dict | None, geometry[, coco]) - see the module doc
+Cached = tuple[codec.CocoFields, "str | None", "str | None"]
+"""(head fields, rle_counts, polygons or None when not read)."""
+Result = tuple[str, float, tuple, bool]
+"""(segmentation JSON text, area, bbox (x, y, w, h), holes filled)."""
 Chunk = tuple[list[str], list[tuple[str, str]], list[int], int]
 """(JSON fragments: an annotation object without its leading '{' and id, skipped items,
 ids of annotations whose holes were filled, number of annotations looked at)."""
@@ -69,14 +79,24 @@ def encode_block(items: list[Item], sizes: dict[int, tuple[int, int, int]], cat_
     return ",".join(texts), n, first_id, skipped, filled, len(items)
 
 
+def row_coco(masks: str) -> str:
+    """The ``coco`` argument of Project.iter_annotation_rows that mode ``masks`` needs ("rle" never
+    writes polygons, so it does not read them)."""
+    return "head" if masks == "rle" else "all"
+
+
 def item_of_row(row: tuple) -> Item:
-    """Item of a Project.iter_annotation_rows row (id, image_id, label_id, z, geometry, h, w, counts)."""
-    return int(row[0]), int(row[1]), int(row[2]), codec.decode_rle(row[5], row[6], row[7]), row[4]
+    """Item of a Project.iter_annotation_rows row (id, image_id, label_id, z, geometry, h, w, counts
+    [, coco_head, coco_rle[, coco_poly]])."""
+    coco = None
+    if len(row) > 8 and row[8] is not None:
+        coco = (row[8], row[9], row[10] if len(row) > 10 else None)
+    return int(row[0]), int(row[1]), int(row[2]), codec.decode_rle(row[5], row[6], row[7]), row[4], coco
 
 
 def item_of_annotation(ann: Annotation) -> Item:
-    """Item of an Annotation."""
-    return int(ann.id or 0), int(ann.image_id), int(ann.label_id), ann.rle, tuple(ann.parts)
+    """Item of an Annotation (with its stored COCO segmentation when it carries one)."""
+    return int(ann.id or 0), int(ann.image_id), int(ann.label_id), ann.rle, tuple(ann.parts), ann.coco
 
 
 def compressed_rle(rle: dict) -> dict:
@@ -90,124 +110,56 @@ def compressed_rle(rle: dict) -> dict:
     return {"size": [h, w], "counts": counts}
 
 
-_TABLE_LIMIT = 1 << 16
-_table: list[np.ndarray] = []
+def _cached(coco: Any) -> Cached | None:
+    """Cached form of an item's coco element (None when absent or unreadable)."""
+    if coco is None:
+        return None
+    if isinstance(coco, CocoSeg):
+        return ((coco.height, coco.width, coco.area, coco.filled_area, *coco.bbox, coco.holes),
+                coco.rle_counts, coco.polygons)
+    return codec.decode_coco_columns(*coco)
 
 
-def _digit_table() -> np.ndarray:
-    """uint64 per 0 <= n < _TABLE_LIMIT whose 8 bytes (in memory order) are the ASCII digits of n,
-    a comma, then zero bytes (digits and commas are never zero bytes); built once."""
-    if not _table:
-        rows = np.zeros((_TABLE_LIMIT, 8), np.uint8)
-        for width in range(1, 6):
-            lo, hi = (0 if width == 1 else 10 ** (width - 1)), min(10 ** width, _TABLE_LIMIT)
-            block = np.frombuffer("".join(f"{n}," for n in range(lo, hi)).encode("ascii"), np.uint8)
-            rows[lo:hi, :width + 1] = block.reshape(hi - lo, width + 1)
-        _table.append(rows.view(np.uint64).ravel())
-    return _table[0]
+def _num(value: float | int) -> str:
+    """JSON text of ``float(value)`` (what json writes for the COCO area and bbox numbers)."""
+    if type(value) is int and -_EXACT < value < _EXACT:
+        return f"{value}.0"  # = repr(float(value))
+    return float_text(float(value))
 
 
-def format_ints(values: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
-    """Decimal text of many integers at once: (text, start, end) with ``text[start[i]:end[i]]`` =
-    ``str(int(values[i]))``, numbers separated by single commas (so a run of consecutive values
-    ``i..j`` is ``text[start[i]:end[j]]``, exactly what json writes for a list of ints)."""
-    v = np.asarray(values, np.int64).ravel()
-    if v.size == 0:
-        return "", np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if v.min() >= 0 and v.max() < _TABLE_LIMIT:  # the usual case: image coordinates
-        raw = _digit_table()[v].view(np.uint8)
-        text = raw[raw != 0]
-        ndig = np.ones(v.size, np.int64)
-        ndig += v >= 10
-        ndig += v >= 100
-        ndig += v >= 1000
-        ndig += v >= 10000
-        end = np.cumsum(ndig + 1) - 1
-        return text[:-1].tobytes().decode("ascii"), end - ndig, end
-    neg = v < 0
-    a = np.abs(v)
-    ndig = np.ones(v.size, np.int64)
-    p = 10
-    top = int(a.max())
-    while p <= top:
-        ndig += a >= p
-        p *= 10
-    width = ndig + neg
-    end = np.cumsum(width + 1) - 1  # one comma after each number
-    start = end - width
-    buf = np.full(int(end[-1]) + 1, ord(","), np.uint8)
-    buf[start[neg]] = ord("-")
-    last = end - 1
-    rest = a.copy()
-    for d in range(int(ndig.max())):
-        sel = ndig > d
-        buf[last[sel] - d] = 48 + rest[sel] % 10
-        rest //= 10
-    return buf[:-1].tobytes().decode("ascii"), start, end
+_EXACT = 2 ** 53  # every int below is a float exactly, and repr writes it as "<int>.0"
 
 
-def _float_text(value: float) -> str:
-    if not math.isfinite(value):
-        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
-    return float.__repr__(value)
+def _rle_text(h: int, w: int, counts: str) -> str:
+    return f'{{"size":[{int(h)},{int(w)}],"counts":{encode_basestring_ascii(counts)}}}'
 
 
-def _segment(item: Item, height: int, width: int, masks: str, filled: list[int],
-             runs: np.ndarray | None) -> tuple[Any, float, list[float]] | str:
-    """(segmentation, area, bbox) of one item. Polygons are (trace_corner_raw contours, (x0, y0))
-    (see corner_rings), RLE a compressed dict. A string: why it cannot be exported."""
-    ann_id, _, _, rle, geometry = item
-    exact_rle = rle is not None and [int(v) for v in rle["size"]] == [height, width]
-    if masks == "rle" and exact_rle:
-        comp = compressed_rle(rle)
-        area = float(mask_utils.area(comp))
-        if area <= 0:
-            return "its mask is empty"
-        return comp, area, [float(v) for v in mask_utils.toBbox(comp)]
-    if exact_rle:
-        got = rle_crop(rle, runs)
-    else:
-        parts = codec.decode_parts(geometry) if isinstance(geometry, (bytes, bytearray, memoryview)) else geometry
-        got = parts_crop(tuple(parts), height, width)
-    if got is None:
-        return "its mask is empty"
-    crop, x0, y0 = got
-    ch, cw = crop.shape
-    bbox = [float(x0), float(y0), float(cw), float(ch)]
-    area = float(np.count_nonzero(crop))
-    if masks != "rle":
-        contours, holes = trace_corner_raw(crop)
-        polys = (contours, (x0, y0))
-        if not holes:
-            return polys, area, bbox
-        if masks == "polygon":
-            from app.core.formats.coco_trace import filled_crop
-
-            filled.append(ann_id)
-            return polys, float(np.count_nonzero(filled_crop(crop))), bbox
-    comp = compressed_rle(rle) if exact_rle else mask_to_rle(paste(crop, x0, y0, height, width))
-    return comp, area, bbox
-
-
-def _runs_of(items: list[Item]) -> list[np.ndarray | None]:
-    """Decoded counts of every compressed RLE (None elsewhere, or for all when one is malformed:
-    rle_crop then decodes each alone and raises a clear ValueError)."""
-    idx = [i for i, it in enumerate(items) if it[3] is not None and isinstance(it[3].get("counts"), (str, bytes))]
-    out: list[np.ndarray | None] = [None] * len(items)
-    try:
-        decoded = decode_counts_batch([items[i][3]["counts"] for i in idx])
-    except ValueError:
-        return out
-    for i, runs in zip(idx, decoded):
-        out[i] = runs
-    return out
+def _render(cached: Cached, exact: dict | None, masks: str) -> Result | str | None:
+    """The COCO segmentation of one annotation in mode ``masks`` from its (stored or just computed)
+    segmentation; ``exact``: its stored RLE when that has the image's size. A string: why it is not
+    exported. None: ``cached`` lacks what this mode needs (polygon text not read, or no RLE)."""
+    (h, w, area, filled, x0, y0, bw, bh, holes), counts, polygons = cached
+    if area <= 0:
+        return EMPTY
+    bbox = (x0, y0, bw, bh)
+    if masks == "rle" or (masks == "auto" and holes):
+        if exact is not None:
+            counts = compressed_rle(exact)["counts"]
+        elif counts is None:
+            return None
+        return _rle_text(h, w, counts), area, bbox, False
+    if polygons is None:
+        return None
+    if masks == "polygon" and holes:
+        return polygons, filled, bbox, True
+    return polygons, area, bbox, False
 
 
 def _stored_rle_batch(items: list[Item], sizes: dict[int, tuple[int, int, int]]
                       ) -> dict[int, tuple[dict, float, list[float]] | str]:
     """masks="rle": {item index: (compressed RLE, area, bbox) or "its mask is empty"} of the items
     whose stored RLE has their image's size, with pycocotools' area/toBbox called once for all
-    (empty when pycocotools refuses one: _segment then handles each alone)."""
+    (empty when pycocotools refuses one: they are then computed one by one)."""
     idx: list[int] = []
     comps: list[dict] = []
     for i, item in enumerate(items):
@@ -215,7 +167,7 @@ def _stored_rle_batch(items: list[Item], sizes: dict[int, tuple[int, int, int]]
         if where is not None and rle is not None and [int(v) for v in rle["size"]] == [where[1], where[2]]:
             try:
                 comps.append(compressed_rle(rle))
-            except (ValueError, TypeError, OverflowError):  # left to _segment, which reports it
+            except (ValueError, TypeError, OverflowError):  # left to coco_segs, which reports it
                 continue
             idx.append(i)
     if not comps:
@@ -234,51 +186,68 @@ def encode_items(items: list[Item], sizes: dict[int, tuple[int, int, int]], cat_
                  masks: str) -> Chunk:
     """COCO annotation objects of ``items`` (``sizes``: project image id -> (COCO image id, H, W);
     items of images not in ``sizes`` are left out silently: their image was reported)."""
-    all_runs = _runs_of(items) if masks != "rle" else [None] * len(items)
-    stored = _stored_rle_batch(items, sizes) if masks == "rle" else {}
-    skipped: list[tuple[str, str]] = []
-    filled: list[int] = []
-    kept: list[tuple[int, int, Any, float, list[float]]] = []
-    contours: list[np.ndarray] = []
-    offsets: list[tuple[int, int]] = []
-    for i, (item, runs) in enumerate(zip(items, all_runs)):
+    results: list[Result | str | None] = [None] * len(items)
+    compute: list[int] = []
+    stored_rle: list[int] = []
+    for i, item in enumerate(items):
         where = sizes.get(item[1])
         if where is None:
             continue
-        coco_img, h, w = where
-        try:
-            got = stored[i] if i in stored else _segment(item, h, w, masks, filled, runs)
-        except ValueError as exc:  # a corrupt stored mask: report it, export the rest
-            got = f"its stored mask is unreadable ({exc})"
+        _, h, w = where
+        rle = item[3]
+        exact = rle if rle is not None and rle_size(rle) == (h, w) else None
+        cached = _cached(item[5]) if len(item) > 5 else None
+        if cached is not None and cached[0][0] == h and cached[0][1] == w:
+            try:
+                got = _render(cached, exact, masks)
+            except (ValueError, TypeError, OverflowError):  # a malformed stored RLE: computed below
+                got = None
+            if got is not None:
+                results[i] = got
+                continue
+        (stored_rle if masks == "rle" and exact is not None else compute).append(i)
+    if stored_rle:
+        stored = _stored_rle_batch([items[i] for i in stored_rle], sizes)
+        for k, i in enumerate(stored_rle):
+            got = stored.get(k)
+            if got is None:
+                compute.append(i)
+            elif isinstance(got, str):
+                results[i] = got
+            else:
+                comp, area, bbox = got
+                results[i] = _rle_text(comp["size"][0], comp["size"][1], comp["counts"]), area, tuple(bbox), False
+    if compute:  # no stored segmentation for the image's size (or one this mode cannot use)
+        dims = [sizes[items[i][1]] for i in compute]
+        segs = coco_segs([(items[i][3], items[i][4], h, w) for i, (_, h, w) in zip(compute, dims)],
+                         rle_for_parts=masks == "rle")
+        for i, (_, h, w), seg in zip(compute, dims, segs):
+            if isinstance(seg, str):
+                results[i] = seg
+                continue
+            rle = items[i][3]
+            exact = rle if rle_size(rle) == (h, w) else None
+            try:
+                results[i] = _render(_cached(seg), exact, masks)  # type: ignore[arg-type]
+            except (ValueError, TypeError, OverflowError) as exc:
+                results[i] = f"its stored mask is unreadable ({exc})"
+    skipped: list[tuple[str, str]] = []
+    filled: list[int] = []
+    fragments: list[str] = []
+    for item, got in zip(items, results):
+        if got is None:
+            continue
         if isinstance(got, str):
             skipped.append((f"annotation {item[0]}", got))
             continue
-        seg, area, bbox = got
-        if isinstance(seg, tuple):
-            contours.extend(seg[0])
-            offsets.extend([seg[1]] * len(seg[0]))
-            seg = len(seg[0])
-        kept.append((coco_img, cat_of[item[2]], seg, area, bbox))
-    flat, ring_sizes = corner_rings(contours, offsets)
-    text, start, end = format_ints(flat)
-    # character span of each ring in text (an empty ring: an empty span)
-    first = np.cumsum(ring_sizes) - ring_sizes
-    nonempty = ring_sizes > 0
-    span_a = np.zeros(ring_sizes.size, np.int64)
-    span_b = np.zeros(ring_sizes.size, np.int64)
-    span_a[nonempty] = start[first[nonempty]]
-    span_b[nonempty] = end[first[nonempty] + ring_sizes[nonempty] - 1]
-    sa, sb = span_a.tolist(), span_b.tolist()
-    k = 0
-    fragments: list[str] = []
-    for coco_img, cat, seg, area, bbox in kept:
-        if isinstance(seg, int):
-            seg_text = "[" + ",".join(["[" + text[sa[j]:sb[j]] + "]" for j in range(k, k + seg)]) + "]"
-            k += seg
+        seg_text, area, bbox, was_filled = got
+        if was_filled:
+            filled.append(item[0])
+        x, y, bw, bh = bbox
+        if type(area) is int and area < _EXACT and type(x) is int:  # stored/computed: ints (bbox < 2**32)
+            numbers = f'"area":{area}.0,"bbox":[{x}.0,{y}.0,{bw}.0,{bh}.0]'
         else:
-            seg_text = (f'{{"size":[{int(seg["size"][0])},{int(seg["size"][1])}],'
-                        f'"counts":{encode_basestring_ascii(seg["counts"])}}}')
-        fragments.append(f'"image_id":{coco_img},"category_id":{cat},"segmentation":{seg_text},'
-                         f'"area":{_float_text(area)},"bbox":[{",".join(_float_text(v) for v in bbox)}],'
-                         f'"iscrowd":0}}')
+            numbers = f'"area":{_num(area)},"bbox":[{_num(x)},{_num(y)},{_num(bw)},{_num(bh)}]'
+        fragments.append(f'"image_id":{sizes[item[1]][0]},"category_id":{cat_of[item[2]]},"segmentation":{seg_text},'
+                         f'{numbers},"iscrowd":0}}')
     return fragments, skipped, filled, len(items)

@@ -1,7 +1,8 @@
 """Mask -> COCO conversion in several processes, for large exports (design.md: 1 000 000
 annotations in < 60 s).
 
-Decoding RLE crops and tracing outlines costs ~0.1 ms per annotation in one core, so large
+Decoding RLE crops and tracing outlines costs ~0.1 ms per annotation in one core (for annotations
+stored without their COCO segmentation, i.e. by older versions; see coco_segment), so large
 projects are split into tasks of about TASK_ANNOTATIONS annotations (ranges of whole images, in
 project image-id order, the order of Project.iter_annotations). Each worker process opens the
 project read-only (allowed while the caller holds it open for writing), reads its range with
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.core.formats.coco_encode import Block, encode_block, item_of_annotation, item_of_row
+from app.core.formats.coco_encode import Block, encode_block, item_of_annotation, item_of_row, row_coco
 
 TASK_ANNOTATIONS = 4000
 MIN_ANNOTATIONS = 50_000  # below this, starting processes costs more than it saves
@@ -31,7 +32,9 @@ _state: dict[str, Any] = {}
 def auto_workers(total_annotations: int, masks: str) -> int:
     """Processes to use: 1 for small exports, plain RLE export (nothing is decoded) and frozen
     (PyInstaller) builds, whose entry point would have to call multiprocessing.freeze_support();
-    else up to MAX_WORKERS, leaving one core free from 3 cores on."""
+    else up to MAX_WORKERS, leaving one core free from 3 cores on. ``total_annotations``: those
+    whose segmentation must be computed (export_coco leaves out those stored with one: writing
+    those out is faster in one process than shipping their text between processes)."""
     cores = os.cpu_count() or 1
     if masks == "rle" or total_annotations < MIN_ANNOTATIONS or cores < 2 or getattr(sys, "frozen", False):
         return 1
@@ -54,7 +57,7 @@ def _work(task: tuple[int, int, int]) -> Block:
     first, last, first_id = task
     rows = getattr(project, "iter_annotation_rows", None)
     if rows is not None:
-        items = [item_of_row(r) for r in rows(first, last)]
+        items = [item_of_row(r) for r in rows(first, last, coco=row_coco(masks))]
     else:
         items = [item_of_annotation(a) for i in range(first, last + 1) for a in project.annotations(i)]
     return encode_block(items, sizes, cat_of, masks, first_id)
