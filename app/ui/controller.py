@@ -390,13 +390,10 @@ class LabelingController(QObject):
         label_id = None if self.selected is not None else self._ensure_label()
         if self.selected is None and label_id is None:
             return
-        z = max([a.z for a in self.annotations()] + [self._pending_z.get(self.image.id, 0)]) + 1
-        self._pending_z[self.image.id] = z
         job = AcceptJob(self._generation, self.image.id, label_id, self.selected, mask,
                         np.array(self.prediction.low_res_logits[k], dtype=np.float32),
-                        float(self.prediction.scores[k]), z)
-        self._pending += 1
-        self.geometry.submit(job)
+                        float(self.prediction.scores[k]), self._next_z())
+        self._submit(job)
         self.canvas.clear_prompts()
         self._clear_candidates()
 
@@ -411,6 +408,19 @@ class LabelingController(QObject):
         else:
             self._deferred.append(fn)
 
+    def _next_z(self) -> int:
+        """The drawing order of a new annotation on the current image (above the stored ones and
+        above those still being converted)."""
+        assert self.image is not None
+        z = max([a.z for a in self.annotations()] + [self._pending_z.get(self.image.id, 0)]) + 1
+        self._pending_z[self.image.id] = z
+        return z
+
+    def _submit(self, job: AcceptJob) -> None:
+        """Hand a job to the geometry thread; its edit is pushed when it comes back (in order)."""
+        self._pending += 1
+        self.geometry.submit(job)
+
     def _push(self, edit: Any) -> None:
         self.after_accepts(lambda: self.undo.push(edit))
 
@@ -421,11 +431,14 @@ class LabelingController(QObject):
                 self.message.emit(job.error)
             elif job.target is not None:
                 if self.undo.push(edits.SetGeometry(job.target, job.parts, job.rle, coco=job.coco)):
-                    self._logits[job.target] = job.logits
+                    if job.logits is not None:
+                        self._logits[job.target] = job.logits
+                    else:
+                        self._logits.pop(job.target, None)
             else:
                 edit = edits.AddAnnotation(Annotation(job.image_id, int(job.label_id or 0), job.parts, job.rle,
-                                                      z=job.z, source="sam", score=job.score, coco=job.coco))
-                if self.undo.push(edit) and edit.annotation_id is not None:
+                                                      z=job.z, source=job.source, score=job.score, coco=job.coco))
+                if self.undo.push(edit) and edit.annotation_id is not None and job.logits is not None:
                     self._logits[edit.annotation_id] = job.logits
         if self._pending == 0:
             self._pending_z.clear()
@@ -434,18 +447,23 @@ class LabelingController(QObject):
                 fn()
 
     def _on_polygon(self, parts: tuple[Part, ...]) -> None:
+        """A finished manual polygon: stored (after its COCO segmentation, computed on the geometry
+        thread) as a new "manual" annotation of the current label class."""
         if self.image is None or not parts:
             return
         label_id = self._ensure_label()
         if label_id is None:
             return
-        z = max((a.z for a in self.annotations()), default=0) + 1
-        self._push(edits.AddAnnotation(Annotation(self.image.id, label_id, tuple(parts), None, z=z,
-                                                      source="manual")))
+        self._submit(AcceptJob(self._generation, self.image.id, label_id, None, None, None, None,
+                               self._next_z(), parts=tuple(parts), image_size=self.image_shape))
 
     def _on_geometry_edited(self, ann_id: int, parts: tuple[Part, ...]) -> None:
+        """Vertices of an annotation were moved: its new polygons replace its geometry (and its mask)."""
+        if self.image is None:
+            return
         self._logits.pop(ann_id, None)
-        self._push(edits.SetGeometry(ann_id, tuple(parts), None))
+        self._submit(AcceptJob(self._generation, self.image.id, None, ann_id, None, None, None, 0,
+                               parts=tuple(parts), image_size=self.image_shape))
 
     # ----------------------------------------------------------------- undo notifications
     def _on_project_changed(self, _edit: Any) -> None:

@@ -26,7 +26,8 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core import codec
 from app.core.mask_convert import ConvertedMask, PackedMask, convert_mask
-from app.core.model import CocoSeg, Part
+from app.core.formats.coco_segment import coco_seg_of_annotation
+from app.core.model import Annotation, CocoSeg, Part
 from app.ui.canvas import prepared
 
 log = logging.getLogger(__name__)
@@ -34,26 +35,35 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AcceptJob:
-    """One accepted candidate.
+    """One accepted candidate, or one manual shape.
 
-    mask: bool (H, W) in original-image pixels; logits: float32 (256, 256) low-res logits of the
-    candidate (kept for a later refine); target: annotation id whose geometry is replaced, or None for a
-    new annotation with label_id / z / score on image_id. generation: the controller's project session.
-    parts / rle / coco (the COCO segmentation the store keeps) / error: filled by the worker.
+    mask: bool (H, W) in original-image pixels of an accepted candidate, or None for a manual shape
+    whose `parts` (pixel-centre polygons) are given; logits: float32 (256, 256) low-res logits of the
+    candidate (kept for a later refine) or None; target: annotation id whose geometry is replaced, or
+    None for a new annotation with label_id / z / score on image_id; image_size: (H, W) of the image
+    (manual shapes: the size their COCO segmentation is computed for). generation: the controller's
+    project session. parts / rle / coco (the COCO segmentation the store keeps) / error: filled by the
+    worker (manual shapes: coco only).
     """
 
     generation: int
     image_id: int
     label_id: int | None
     target: int | None
-    mask: np.ndarray
-    logits: np.ndarray
-    score: float
+    mask: np.ndarray | None
+    logits: np.ndarray | None
+    score: float | None
     z: int
     parts: tuple[Part, ...] = ()
     rle: dict | None = None
     coco: CocoSeg | None = None
     error: str | None = None
+    image_size: tuple[int, int] | None = None
+
+    @property
+    def source(self) -> str:
+        """The annotation source: "sam" for an accepted candidate, "manual" for a drawn/edited shape."""
+        return "manual" if self.mask is None else "sam"
 
 
 class ConversionProcess:
@@ -193,6 +203,18 @@ class GeometryWorker(QObject):
                     self._use_process = False
         return convert_mask(job.mask)
 
+    @staticmethod
+    def _measure_manual(job: AcceptJob) -> None:
+        """COCO segmentation of a manual shape (rasterising a large polygon takes tens of ms at 12 MP).
+        Left None when it cannot be computed: the store then computes it (or leaves it empty)."""
+        if job.image_size is None:
+            return
+        try:
+            h, w = job.image_size
+            job.coco = coco_seg_of_annotation(Annotation(job.image_id, int(job.label_id or 0), job.parts), h, w)
+        except Exception:  # noqa: BLE001 - optional: the store computes it itself
+            log.warning("COCO segmentation of a manual shape failed", exc_info=True)
+
     def _run(self) -> None:
         try:
             while True:
@@ -203,6 +225,10 @@ class GeometryWorker(QObject):
                     self._ensure_helper()
                     continue
                 assert isinstance(job, AcceptJob)
+                if job.mask is None:
+                    self._measure_manual(job)
+                    self.finished.emit(job)
+                    continue
                 try:
                     done = self._convert(job)
                     if done.geometry is None:

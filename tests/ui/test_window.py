@@ -10,13 +10,15 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.core import edits
+from app.core.formats.coco_segment import coco_seg_of_annotation
 from app.core.geometry import parts_to_mask
+from app.core.model import Part
 from app.core.project import Project
 from app.core.rle import rle_to_mask
 from app.ui.controller import image_key
 from app.ui.dialogs.export_dialog import ExportChoice
 from tests.ui.window_support import (RecordingPredictor, click_image, key, make_images, open_window, predictor,  # noqa: F401
-                                     wait_candidates, window)
+                                     settle, wait_candidates, window)
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -193,9 +195,22 @@ def test_polygon_tool_adds_manual_annotation(qtbot, window) -> None:
     for x, y in ((20, 20), (60, 20), (60, 50)):
         click_image(window, x, y)
     click_image(window, 20, 20)  # click on the first vertex closes
+    settle(window)  # its COCO segmentation is computed on the geometry thread first
     anns = window.project.annotations(window.controller.image.id)
     assert len(anns) == 1 and anns[0].source == "manual" and anns[0].rle is None
     assert len(anns[0].parts[0].exterior) == 3
+    fresh = coco_seg_of_annotation(anns[0], 120, 160)
+    assert anns[0].coco is not None and fresh is not None
+    assert (anns[0].coco.polygons, anns[0].coco.area) == (fresh.polygons, fresh.area)
+    # moving vertices (the edit tool's signal) replaces the geometry, again via the geometry thread
+    moved = (Part(exterior=((30.0, 30.0), (90.0, 30.0), (90.0, 80.0), (30.0, 80.0))),)
+    window.canvas.geometryEdited.emit(anns[0].id, moved)
+    settle(window)
+    after = window.project.annotation(anns[0].id)
+    assert after.parts == moved and after.coco is not None
+    assert after.coco.bbox == (30, 30, 61, 51) and after.coco.area == 61 * 51
+    window.undo.undo()
+    assert window.project.annotation(anns[0].id).parts == anns[0].parts
 
 
 def test_export_coco_from_window(qtbot, window, tmp_path: Path) -> None:
