@@ -57,11 +57,15 @@ def make_photos(folder: Path, n: int, w: int, h: int, seed: int = 0) -> Path:
     return folder
 
 
-def real_predictor(model_id: str, device: str) -> Any:
-    """A sam_backend predictor around a randomly initialised model (no checkpoint needed)."""
+def real_predictor(model_id: str, device: str, seed: int = 0) -> Any:
+    """A sam_backend predictor around a randomly initialised model (no checkpoint needed; `seed`
+    fixes the weights, so runs see the same masks)."""
+    import torch
+
     from sam_backend import build_model
     from sam_backend import predictor as predictor_mod
 
+    torch.manual_seed(seed)
     model = build_model(model_id)
     from app.services.worker import warm_up
 
@@ -169,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--cold", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     ap.add_argument("--no-accept", action="store_true",
                     help="clear instead of accepting (random-weight masks are noise with thousands of parts, "
                          "whose painting then dominates; this isolates the inference-driven stalls)")
@@ -192,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
         predictor: Any = FakePredictor(encode_delay=0.3, decode_delay=0.02)
     else:
-        predictor = real_predictor(args.predictor, args.device)
+        predictor = real_predictor(args.predictor, args.device, args.seed)
     settings = Settings.load()
     settings.prefetch_count = 2
     win = MainWindow(settings=settings)
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     win.close()
     QApplication.processEvents()
     out = {
-        "predictor": args.predictor, "device": args.device, "accepts": not args.no_accept,
+        "predictor": args.predictor, "device": args.device, "seed": args.seed, "accepts": not args.no_accept,
         "image_size": [w, h], "images": args.images,
         "cpu_count": os.cpu_count(), "platform": platform.platform(),
         "first_image_shown_ms": round(first_image_ms, 1),

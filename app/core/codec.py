@@ -193,6 +193,31 @@ def decode_parts(blob: bytes) -> tuple[Part, ...]:
     return parts
 
 
+def unpack_arrays(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The geometry blob as arrays, without creating Python objects per vertex:
+    (rings per part int64 (P,), vertices per ring int64 (R,) in part order (exterior first),
+    vertices float64 (N, 2) x, y of every ring in order). ValueError for a corrupt blob."""
+    if blob[:2] != _MAGIC or blob[2:3] not in (b"f", b"d"):
+        raise ValueError("the stored geometry is corrupt (unknown encoding).")
+    n_ints = int(np.frombuffer(blob, "<u4", 1, 3)[0])
+    ints_end = 7 + 4 * n_ints
+    ints = np.frombuffer(blob, "<u4", n_ints, 7).astype(np.int64)
+    coords = np.frombuffer(blob, "<f4" if blob[2:3] == b"f" else "<f8", offset=ints_end).astype(np.float64)
+    n_parts = int(ints[0]) if n_ints else 0
+    ring_counts = np.zeros(n_parts, np.int64)
+    ring_lens: list[np.ndarray] = []
+    ip = 1
+    for k in range(n_parts):  # one step per part (not per vertex)
+        n_rings = int(ints[ip])
+        ring_counts[k] = n_rings
+        ring_lens.append(ints[ip + 1:ip + 1 + n_rings])
+        ip += 1 + n_rings
+    lens = np.concatenate(ring_lens) if ring_lens else np.zeros(0, np.int64)
+    if ip != n_ints or 2 * int(lens.sum()) != coords.size:
+        raise ValueError("the stored geometry is corrupt (sizes do not match).")
+    return ring_counts, lens, coords.reshape(-1, 2)
+
+
 def _unpack_parts(blob: bytes) -> tuple[Part, ...]:
     if blob[:2] != _MAGIC or blob[2:3] not in (b"f", b"d"):
         raise ValueError("the stored geometry is corrupt (unknown encoding).")

@@ -239,7 +239,8 @@ class GeometryWorker(QObject):
                         job.parts = codec.decode_parts(done.geometry)
                         job.rle = done.rle
                         job.coco = done.coco
-                        prepared.prepare(job.parts)  # the canvas item's drawing data
+                        # the canvas item's drawing data, from the blob's arrays
+                        prepared.prepare(job.parts, codec.unpack_arrays(done.geometry))
                 except Exception as exc:  # noqa: BLE001 - reported to the user, the thread lives on
                     job.error = f"The mask could not be converted to polygons: {exc}"
                 self.finished.emit(job)

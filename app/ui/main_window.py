@@ -25,6 +25,7 @@ from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.docks.annotations_dock import AnnotationsDock
 from app.ui.docks.images_dock import ImagesDock
 from app.ui.docks.labels_dock import LabelsDock
+from app.ui.gc_tuning import freeze_long_lived
 from app.ui.image_loader import ImageLoader
 from app.ui.jobs import BackgroundJob
 from app.ui.menus import build_menus
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
             self.status.set_saved("")
         self.update_recent_menu()
         self.update_title()
+        freeze_long_lived()  # window and project objects are long-lived (see app.ui.gc_tuning)
 
     def update_title(self) -> None:
         """"name — SAM Labeler" (+ read-only). Accepted edits are committed at once, so no unsaved marker."""
@@ -343,6 +345,7 @@ class MainWindow(QMainWindow):
             self.banner.set_text(f"The SAM model could not be loaded ({text}) — manual tools work; "
                                  "open the model manager.")
         elif state == "ready":
+            freeze_long_lived()  # the model's objects are long-lived: keep them out of full GC passes
             self.controller.model_ready()
 
     def _on_progress(self, text: str, done: int, total: int) -> None:

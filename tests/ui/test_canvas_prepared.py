@@ -71,3 +71,36 @@ def test_small_geometry_is_not_prepared_and_cache_is_bounded() -> None:
     assert prepared.take(tuples[0]) is None  # the oldest were dropped
     assert prepared.take(tuples[-1]) is not None
     prepared.clear()
+
+
+def test_index_from_blob_arrays_equals_index_from_parts() -> None:
+    from app.core import codec
+    from app.core.geometry import mask_to_parts
+    from app.ui.canvas.shape_index import ShapeIndex
+
+    rng = np.random.default_rng(3)
+    mask = rng.random((80, 100)) > 0.6  # hundreds of parts, holes included
+    mask[10:40, 10:50] = True
+    mask[20:25, 20:30] = False
+    parts = mask_to_parts(mask, simplify=False)
+    assert any(p.holes for p in parts) and len(parts) > 100
+    blob = codec.encode_parts(parts)
+    a, b = ShapeIndex(parts), ShapeIndex.from_arrays(*codec.unpack_arrays(blob))
+    for name in ("verts", "ring_start", "ring_part", "ring_local", "vert_ring", "vert_next",
+                 "part_bbox", "part_vertex_count", "part_extent"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.bbox == b.bbox and a.part_count == b.part_count
+    empty = ShapeIndex.from_arrays(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)))
+    assert empty.bbox is None and empty.part_count == 0
+
+
+def test_corrupt_blob_arrays_are_refused() -> None:
+    import pytest
+
+    from app.core import codec
+
+    blob = codec.encode_parts(_grid(3))
+    with pytest.raises(ValueError, match="corrupt"):
+        codec.unpack_arrays(b"XX" + blob[2:])
+    with pytest.raises(ValueError, match="corrupt"):
+        codec.unpack_arrays(blob[:-8])  # a vertex missing

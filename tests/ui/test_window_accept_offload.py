@@ -36,8 +36,8 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
         packed_in.append(threading.current_thread().name)
         return pack(parts)
 
-    def spy_build(parts):  # type: ignore[no-untyped-def]
-        ready = build(parts)
+    def spy_build(parts, arrays=None):  # type: ignore[no-untyped-def]
+        ready = build(parts, arrays)
         built_in.append((threading.current_thread().name, ready.index))
         return ready
 

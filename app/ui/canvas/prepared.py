@@ -16,6 +16,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from app.core.model import Part
 from app.ui.canvas.raster import PartsRaster
 from app.ui.canvas.shape_index import ShapeIndex
@@ -43,18 +45,26 @@ _lock = threading.Lock()
 _entries: OrderedDict[int, tuple[tuple[Part, ...], PreparedGeometry]] = OrderedDict()
 
 
-def build(parts: Sequence[Part]) -> PreparedGeometry:
-    """Compute the drawing data of `parts` (image px) in the calling thread."""
-    index = ShapeIndex(parts)
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def build(parts: Sequence[Part], arrays: Arrays | None = None) -> PreparedGeometry:
+    """Compute the drawing data of `parts` (image px) in the calling thread. arrays: the same
+    geometry as app.core.codec.unpack_arrays gives it, when at hand (then no Python object per
+    vertex is touched, which keeps GIL-holding stretches short in a worker thread)."""
+    index = ShapeIndex.from_arrays(*arrays) if arrays is not None else ShapeIndex(parts)
     return PreparedGeometry(index, PartsRaster(index) if needs_raster(index) else None)
 
 
-def prepare(parts: tuple[Part, ...]) -> None:
+def prepare(parts: tuple[Part, ...], arrays: Arrays | None = None) -> None:
     """Build the drawing data of `parts` now (any thread) and keep it for `take(parts)`.
-    Small geometries are skipped (building them in the GUI thread costs nothing noticeable)."""
-    if sum(len(r) for p in parts for r in (p.exterior, *p.holes)) < MIN_PREPARE_VERTICES:
+    Small geometries are skipped (building them in the GUI thread costs nothing noticeable).
+    arrays: as for `build` (must describe exactly `parts`)."""
+    vertices = int(arrays[2].shape[0]) if arrays is not None else sum(
+        len(r) for p in parts for r in (p.exterior, *p.holes))
+    if vertices < MIN_PREPARE_VERTICES:
         return
-    prepared = build(parts)
+    prepared = build(parts, arrays)
     with _lock:
         _entries[id(parts)] = (parts, prepared)
         while len(_entries) > MAX_ENTRIES:

@@ -31,23 +31,38 @@ class ShapeIndex:
     def __init__(self, parts: Sequence[Part]) -> None:
         rings = [ring for part in parts for ring in (part.exterior, *part.holes)]
         lens = np.fromiter((len(r) for r in rings), dtype=np.int64, count=len(rings))
-        per_part = [1 + len(p.holes) for p in parts]
-        self.ring_part = np.repeat(np.arange(len(parts), dtype=np.int64), per_part)
-        self.ring_local = np.fromiter(chain.from_iterable(range(k) for k in per_part), dtype=np.int64,
-                                      count=len(rings))
+        per_part = np.fromiter((1 + len(p.holes) for p in parts), dtype=np.int64, count=len(parts))
         n = int(lens.sum())
         flat = np.fromiter(chain.from_iterable(chain.from_iterable(rings)), dtype=np.float64, count=2 * n)
-        self.verts = flat.reshape(n, 2)
-        self.ring_start = np.zeros(len(rings) + 1, dtype=np.int64)
+        self._build(per_part, lens, flat.reshape(n, 2))
+
+    @classmethod
+    def from_arrays(cls, rings_per_part: np.ndarray, ring_lens: np.ndarray, verts: np.ndarray) -> "ShapeIndex":
+        """The index of geometry given as arrays (app.core.codec.unpack_arrays of its blob): int64 (P,)
+        rings per part, int64 (R,) vertices per ring, float64 (N, 2) vertices. Equal to
+        ShapeIndex(parts) of the same geometry, built without touching a Python object per vertex."""
+        index = cls.__new__(cls)
+        index._build(np.asarray(rings_per_part, np.int64), np.asarray(ring_lens, np.int64),
+                     np.ascontiguousarray(verts, dtype=np.float64).reshape(-1, 2))
+        return index
+
+    def _build(self, per_part: np.ndarray, lens: np.ndarray, verts: np.ndarray) -> None:
+        n_parts, n_rings = len(per_part), len(lens)
+        self.ring_part = np.repeat(np.arange(n_parts, dtype=np.int64), per_part)
+        first_ring = np.cumsum(per_part) - per_part
+        self.ring_local = np.arange(n_rings, dtype=np.int64) - np.repeat(first_ring, per_part)
+        n = int(verts.shape[0])
+        self.verts = verts
+        self.ring_start = np.zeros(n_rings + 1, dtype=np.int64)
         np.cumsum(lens, out=self.ring_start[1:])
-        self.vert_ring = np.repeat(np.arange(len(rings), dtype=np.int64), lens)
+        self.vert_ring = np.repeat(np.arange(n_rings, dtype=np.int64), lens)
         idx = np.arange(n, dtype=np.int64)
         ends = self.ring_start[1:][self.vert_ring] if n else idx
         self.vert_next = np.where(idx + 1 == ends, self.ring_start[:-1][self.vert_ring] if n else idx, idx + 1)
-        self.part_count = len(parts)
+        self.part_count = n_parts
         self._vertex_extent: np.ndarray | None = None
-        self.part_bbox = np.full((len(parts), 4), np.nan)
-        ext_rings = np.flatnonzero(self.ring_local == 0) if len(rings) else np.zeros(0, np.int64)
+        self.part_bbox = np.full((n_parts, 4), np.nan)
+        ext_rings = np.flatnonzero(self.ring_local == 0) if n_rings else np.zeros(0, np.int64)
         nonempty = ext_rings[lens[ext_rings] > 0] if len(ext_rings) else ext_rings
         if len(nonempty):
             starts = self.ring_start[nonempty]
@@ -57,7 +72,7 @@ class ShapeIndex:
             self.part_bbox[self.ring_part[nonempty]] = np.hstack([mins, maxs])
         ring_lens = np.diff(self.ring_start)
         self.part_vertex_count = np.bincount(self.ring_part, weights=ring_lens,
-                                             minlength=len(parts)).astype(np.int64)
+                                             minlength=n_parts).astype(np.int64)
         self.part_extent = np.nan_to_num(np.maximum(self.part_bbox[:, 2] - self.part_bbox[:, 0],
                                                     self.part_bbox[:, 3] - self.part_bbox[:, 1]), nan=0.0)
         if n:
