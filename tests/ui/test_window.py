@@ -415,3 +415,17 @@ def test_corrupt_image_is_reported_and_skipped(qtbot, tmp_path: Path) -> None:
     key(win, Qt.Key.Key_D)
     qtbot.waitUntil(lambda: win.canvas.has_image() and win.controller.image.path == "img_000.png")
     win.close()
+
+
+def test_long_lived_objects_are_frozen_out_of_full_gc_passes(qtbot, window) -> None:
+    """Opening a project and a model becoming ready freeze what exists (app.ui.gc_tuning): later
+    full collections only walk newer objects."""
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    window._on_model_state("ready", "fake on cpu")
+    assert gc.get_freeze_count() > 10_000  # the window, the services, the test session...
+    gc.unfreeze()
+    window.set_project(None)  # closing/opening a project
+    assert gc.get_freeze_count() > 10_000
