@@ -10,11 +10,16 @@ mask upsampling); `post_12mp_smooth_ms` times the same step on smooth, object-li
 Not a test: numbers depend on the machine and its load.
 
     python benchmarks/bench_backend.py [--device cpu] [--repeats 5] [--naive] [--models mobile_sam sam_vit_b]
+                                       [--threads N]
+
+Figures: encode_*; decoder_only_* (prompt encoder + mask decoder, low-res logits); post_* (low-res
+logits -> 3 full-resolution bool masks); prompt_to_3_masks_* (the public `predict`, both).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -105,6 +110,14 @@ def bench_model(model_id: str, device: torch.device, repeats: int, naive: bool) 
     return out
 
 
+def _loadavg() -> float | None:
+    """1-minute load average of the machine (None where the OS has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the benchmarks, print one JSON document."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -112,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (default 5)")
     parser.add_argument("--naive", action="store_true", help="also measure the naive reference path")
     parser.add_argument("--models", nargs="+", default=["mobile_sam", "sam_vit_b"])
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     result: dict[str, Any] = {
         "device": str(device),
@@ -120,10 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "machine": platform.machine(),
         "repeats": args.repeats,
+        "loadavg_1min_start": _loadavg(),
         "models": {},
     }
     for model_id in args.models:
         result["models"][model_id] = bench_model(model_id, device, args.repeats, args.naive)
+    result["loadavg_1min_end"] = _loadavg()  # other processes on the machine skew every figure
     result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if device.type == "cuda":
         result["cuda_max_allocated_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)

@@ -195,7 +195,7 @@ class SamPredictor:
         treated as immutable, as everywhere in sam_backend."""
         decoder = self.model.mask_decoder
         if not cacheable:
-            return decoder.prepare(feats, dense_pe, dense, early)
+            return decoder.prepare(feats, dense_pe, dense, early, project=False)
         key = (emb.features, *emb.early_features)
         cached = self._prep_cache
         if (
@@ -267,18 +267,18 @@ class SamPredictor:
             pe = self.model.prompt_encoder
             decoder = self.model.mask_decoder
             sparse, dense = pe(pts, boxes, masks_in)
+            prep = None
             if fast_enabled():
                 dense_pe = self._dense_pe()
                 prep = self._image_prep(emb, feats, dense_pe, dense, early, cacheable=masks_in is None)
             else:
                 dense_pe = pe.get_dense_pe()
-                prep = decoder.prepare(feats, dense_pe, dense, early)
-            masks, iou, hq = decoder(feats, dense_pe, sparse, dense, early, prep)
-            sel = slice(1, None) if multimask else slice(0, 1)
-            low = masks[0, sel]
+            tokens = (1, 2, 3) if multimask else (0,)
+            masks, iou, hq = decoder(feats, dense_pe, sparse, dense, early, prep, mask_tokens=tokens)
+            low = masks[0]
             if hq is not None:
                 low = low + hq[0]
-            return low, iou[0, sel].float().cpu().numpy().astype(np.float32)
+            return low, iou[0, list(tokens)].float().cpu().numpy().astype(np.float32)
 
 
 def _abort_check(should_abort: Callable[[], bool]) -> Callable[[], None]:

@@ -8,6 +8,8 @@ Frames:
 """
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import torch
@@ -95,6 +97,35 @@ def upscale_low_res(low_res: torch.Tensor, input_size: tuple[int, int]) -> torch
     return up[:, : input_size[0], : input_size[1]]
 
 
+def upscale_low_res_cropped(low_res: torch.Tensor, input_size: tuple[int, int]) -> torch.Tensor:
+    """`upscale_low_res` (bit-identical) computing only the kept (h, w) part, contiguous: the
+    resize is asked for an (h, w) output with the fixed scale factor 4, so every kept output
+    pixel has the same source position and weights as in the full 1024x1024 resize.
+    (C, 256, 256) -> (C, h, w) float32."""
+    factor = float(IMG_SIZE // LOW_RES)
+    x = low_res[None].float()
+    return torch.ops.aten.upsample_bilinear2d(x, list(input_size), False, factor, factor)[0]
+
+
+STAGE1_REL_ERROR = 1e-6  # bound on |cv2 4x resize - torch's| / max |low-res logit| (measured 2e-7)
+
+
+def upscale_low_res_cv2(low_res: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """`upscale_low_res` by cv2 (10x faster): (C, 256, 256) float32 -> (C, h, w) float32, each
+    channel C-contiguous (the channel stride may be larger than h * w).
+
+    For the exact factor 4 cv2's source positions and weights are the same as torch's (multiples
+    of 1/8, exact in float) and so are the edge rules; only the summation rounding differs: the
+    values differ by at most STAGE1_REL_ERROR * max |low_res|."""
+    factor = IMG_SIZE // LOW_RES
+    rows, cols = (min(LOW_RES, -(-n // factor) + 1) for n in input_size)
+    buf = np.empty((low_res.shape[0], rows * factor, cols * factor), dtype=np.float32)
+    for k in range(low_res.shape[0]):
+        src = np.ascontiguousarray(low_res[k, :rows, :cols], dtype=np.float32)
+        cv2.resize(src, None, buf[k], fx=float(factor), fy=float(factor), interpolation=cv2.INTER_LINEAR)
+    return buf[:, : input_size[0], : input_size[1]]
+
+
 def postprocess_logits_reference(low_res: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> torch.Tensor:
     """The reference post-processing, all in torch: (C, 256, 256) -> (C, H, W) float32 logits."""
     up = upscale_low_res(low_res, input_size)
@@ -116,26 +147,9 @@ def linear_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return i0, i1, lam
 
 
-def _mixed_cells(pos: np.ndarray) -> np.ndarray:
-    """pos bool (C, h, w) -> bool (C, h, w): cell (i, j) has corners (i|i+1, j|j+1) of both signs
-    (rows/columns beyond the edge repeat the last one).
-
-    The corners c00-c10, c00-c01, c01-c11 form a chain through all four, so the cell is mixed
-    iff one of these three neighbour pairs differs.
-    """
-    vert = np.zeros(pos.shape, dtype=np.bool_)  # vert[i, j]: pos[i, j] != pos[i + 1, j]
-    np.not_equal(pos[:, :-1], pos[:, 1:], out=vert[:, :-1])
-    mixed = np.zeros(pos.shape, dtype=np.bool_)
-    np.not_equal(pos[:, :, :-1], pos[:, :, 1:], out=mixed[:, :, :-1])  # c00 != c01
-    mixed |= vert  # c00 != c10
-    mixed[:, :, :-1] |= vert[:, :, 1:]  # c01 != c11
-    return mixed
-
-
-SMALL_OUTPUT_FACTOR = 4  # outputs under 4x the resized input's pixels are resized plainly
-SPARSE_MAX_MIXED = 0.03  # above this fraction of mixed-sign cells the dense route is faster
 CV2_WEIGHT_ERROR = 2e-4  # bound on |cv2 INTER_LINEAR float32 weight - torch's weight| (measured 3.4e-5)
 MASK_LOGIT_TOL = 1e-3  # mask pixels may differ from the reference only where |reference logit| <= this
+CELLS_MAX_NEAR = 0.03  # recompute whole cells when at most this fraction of them may hold values near 0
 
 Taps = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -143,40 +157,73 @@ Taps = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndar
 def _exact_at(up: np.ndarray, taps: Taps, cc: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
     """Exact bilinear values (torch's weights and order) of up (C, h, w) at output pixels (cc, yy, xx)."""
     y0, y1, ly, x0, x1, lx = taps
-    w = up.shape[2]
-    flat = up.reshape(up.shape[0], -1)
     wy1, wx1 = ly[yy], lx[xx]
     wy0, wx0 = np.float32(1.0) - wy1, np.float32(1.0) - wx1
-    r0, r1, a, b = y0[yy] * w, y1[yy] * w, x0[xx], x1[xx]
-    top = wx0 * flat[cc, r0 + a] + wx1 * flat[cc, r0 + b]
-    bot = wx0 * flat[cc, r1 + a] + wx1 * flat[cc, r1 + b]
+    r0, r1, a, b = y0[yy], y1[yy], x0[xx], x1[xx]
+    top = wx0 * up[cc, r0, a] + wx1 * up[cc, r0, b]
+    bot = wx0 * up[cc, r1, a] + wx1 * up[cc, r1, b]
     return wy0 * top + wy1 * bot
 
 
-def masks_from_logits(up: np.ndarray, original_size: tuple[int, int]) -> np.ndarray:
+def masks_from_logits(
+    up: np.ndarray, original_size: tuple[int, int], steps: tuple[float, float] | None = None, up_error: float = 0.0
+) -> np.ndarray:
     """Threshold-at-0 masks of the bilinear (align_corners=False) resize of up (C, h, w) float32 to
     (C, H, W) bool, for H >= h and W >= w, without keeping full-resolution float logits.
+    steps: upper bounds of |up[:, i+1, j] - up[:, i, j]| and |up[:, i, j+1] - up[:, i, j]|
+    (computed from up when None; see `_step_bounds` for a cheap bound); up_error: bound on how
+    far `up` may be from the exact values.
 
-    Every output pixel lies in a source cell spanned by its 4 bilinear taps; where the 4 taps have
-    one sign the interpolated value has that sign too (a convex combination). Few mixed-sign
-    cells (object-like masks): each pixel copies its cell's top-left tap sign and the pixels of
-    mixed cells are interpolated exactly (equal to `torch resize(up) > 0` up to float rounding).
-    Many (noise-like masks): cv2's fast float resize is thresholded (see `_dense_masks`): equal
-    except, at most, where the reference logit is within MASK_LOGIT_TOL of 0.
+    Every pixel is first cv2's float resize thresholded at 0, strip by strip (`_resized_signs`).
+    cv2 rounds its weights slightly differently from torch: its values are within
+    tol = 2 * CV2_WEIGHT_ERROR * (row step + column step) + up_error of the exact ones (measured
+    margin ~6x), so a sign can only be wrong where |exact value| <= tol. When tol <= MASK_LOGIT_TOL
+    that is the contract already. Otherwise the pixels that might be wrong are recomputed with
+    torch's weights (`_exact_at`): all pixels of the cells whose 4 taps reach [-tol, tol] when such
+    cells are few (object-like masks: the cells along the outline; every pixel is a convex
+    combination of its cell's taps), else every pixel whose cv2 value is within tol of 0.
+    Either way a mask pixel can differ from the reference only where |reference logit| <= MASK_LOGIT_TOL.
     """
     c, h, w = up.shape
     H, W = original_size
     y0, y1, ly = linear_taps(h, H)
     x0, x1, lx = linear_taps(w, W)
     taps = (y0, y1, ly, x0, x1, lx)
-    pos = up > 0
-    mixed = _mixed_cells(pos)
-    if np.count_nonzero(mixed) > SPARSE_MAX_MIXED * mixed.size:
-        return _dense_masks(up, original_size, taps)
-    out = np.take(np.take(pos, x0, axis=2), y0, axis=1)
-    cc, ci, cj = np.nonzero(mixed)
+    if steps is None:
+        steps = (_max_step(up, 1), _max_step(up, 2))
+    tol = 2 * CV2_WEIGHT_ERROR * (steps[0] + steps[1]) + up_error
+    if tol <= MASK_LOGIT_TOL:
+        return _resized_signs(up, original_size, taps)
+    near = _cells_near_zero(up, tol)
+    if np.count_nonzero(near) > CELLS_MAX_NEAR * near.size:
+        return _resized_signs(up, original_size, taps, recompute_within=tol)
+    out = _resized_signs(up, original_size, taps)
+    _recompute_cells(out, up, taps, near)
+    return out
+
+
+def _cells_near_zero(up: np.ndarray, tol: float) -> np.ndarray:
+    """bool (C, h, w): cell (i, j) — the output pixels whose taps are rows i|i+1, columns j|j+1
+    (the last row/column repeated) — has taps that are neither all > tol nor all < -tol."""
+    return ~(_all_four(up > tol) | _all_four(up < -tol))
+
+
+def _all_four(a: np.ndarray) -> np.ndarray:
+    """bool (C, h, w): a[i|i+1, j|j+1] all true (indices past the edge repeat the last one)."""
+    rows = a.copy()
+    rows[:, :-1] &= a[:, 1:]
+    out = rows.copy()
+    out[:, :, :-1] &= rows[:, :, 1:]
+    return out
+
+
+def _recompute_cells(out: np.ndarray, up: np.ndarray, taps: Taps, cells: np.ndarray) -> None:
+    """Set out[c, y, x] = exact value > 0 for every output pixel of the marked cells (C, h, w)."""
+    y0, x0 = taps[0], taps[3]
+    H, W = out.shape[1:]
+    cc, ci, cj = np.unravel_index(np.flatnonzero(cells), cells.shape)  # 20x faster than np.nonzero here
     if cc.size == 0:
-        return out
+        return
     ystart = np.searchsorted(y0, ci, side="left")
     yend = np.searchsorted(y0, ci, side="right")
     xstart = np.searchsorted(x0, cj, side="left")
@@ -191,29 +238,78 @@ def masks_from_logits(up: np.ndarray, original_size: tuple[int, int]) -> np.ndar
             xx = np.minimum(xx, W - 1)
             val = _exact_at(up, taps, cc, yy, xx)
             out[cc[ok], yy[ok], xx[ok]] = val[ok] > 0
-    return out
 
 
-def _dense_masks(up: np.ndarray, original_size: tuple[int, int], taps: Taps) -> np.ndarray:
-    """Masks for logits with very many sign changes: cv2's float resize per candidate, thresholded
-    into a preallocated bool array. cv2 rounds its weights slightly differently from torch; its
-    error is at most CV2_WEIGHT_ERROR * (largest row step + largest column step) of the logits
-    (measured margin ~6x). When that bound exceeds MASK_LOGIT_TOL, the pixels within the bound of 0
-    are recomputed exactly, so a mask pixel can only differ from the reference where the
-    reference logit is within MASK_LOGIT_TOL of 0."""
+def _max_step(x: np.ndarray, axis: int) -> float:
+    """max |x[.., i+1, ..] - x[.., i, ..]| along `axis` (0.0 for a single sample)."""
+    return float(np.abs(np.diff(x, axis=axis)).max(initial=0.0))
+
+
+def _step_bounds(low_res: np.ndarray, input_size: tuple[int, int]) -> tuple[float, float]:
+    """Bounds of the row / column steps of `upscale_low_res(low_res, input_size)` from the (C, 256, 256)
+    low-res logits alone: the bilinear resize samples the piecewise-linear interpolant of the
+    low-res values (slope <= its largest step) at positions LOW_RES / IMG_SIZE apart (100x cheaper
+    than differencing the upscaled logits)."""
+    factor = IMG_SIZE // LOW_RES
+    rows, cols = (min(LOW_RES, -(-n // factor) + 1) for n in input_size)  # the part the crop depends on
+    part = low_res[:, :rows, :cols]
+    return tuple(_max_step(part, a) / factor * (1.0 + 1e-5) for a in (1, 2))  # type: ignore[return-value]
+
+
+STRIP_SOURCE_ROWS = 64  # source rows per strip of `_resized_signs` (~4 MB of float32 output at 12 MP)
+
+
+def _row_strips(h: int, H: int) -> list[tuple[int, int, int, int]]:
+    """Split the (h -> H) row resize into strips that cv2 can resize independently with the
+    global row mapping: (src_start, src_stop, out_start, out_stop) each.
+
+    cv2.resize(part, fx=.., fy=H/h) maps local output row y to source row (y + 0.5) * h/H - 0.5
+    of `part`; for part = rows [a, ..) that is the global mapping when a * H/h is an integer, i.e.
+    a is a multiple of q = h / gcd(h, H). A strip owns the output rows whose source position is
+    >= a (up to the next strip's), and reads 2 rows past its end for their second tap. When q is
+    large there is one strip (the whole image)."""
+    q = h // math.gcd(h, H)
+    step = q * max(1, round(STRIP_SOURCE_ROWS / q))
+    if step >= h:
+        return [(0, h, 0, H)]
+    starts = list(range(0, h, step))
+    outs = [0]
+    for a in starts[1:]:
+        y = max(0, math.floor((a + 0.5) * H / h - 0.5) - 2)
+        while (y + 0.5) * h / H - 0.5 < a:  # first output row at or below source row a
+            y += 1
+        outs.append(y)
+    outs.append(H)
+    return [(a, min(h, a + step + 2), outs[k], outs[k + 1]) for k, a in enumerate(starts)]
+
+
+def _resized_signs(
+    up: np.ndarray, original_size: tuple[int, int], taps: Taps, recompute_within: float | None = None
+) -> np.ndarray:
+    """cv2's float resize of up (C, h, w) to (C, H, W), thresholded at 0 into a preallocated bool
+    array strip by strip (`_row_strips`: the float values stay in cache, one strip buffer).
+    recompute_within: pixels whose cv2 value is within this of 0 are recomputed exactly."""
     H, W = original_size
+    h, w = up.shape[1:]
     out = np.empty((up.shape[0], H, W), dtype=np.bool_)
-    steps = [float(np.abs(np.diff(up, axis=a)).max(initial=0.0)) for a in (1, 2)]
-    tol = 2 * CV2_WEIGHT_ERROR * (steps[0] + steps[1])
-    for k in range(up.shape[0]):
-        val = cv2.resize(up[k], (W, H), interpolation=cv2.INTER_LINEAR)
-        np.greater(val, 0, out=out[k])
-        if tol <= MASK_LOGIT_TOL:
-            continue
-        yy, xx = np.nonzero(np.abs(val, out=val) <= np.float32(tol))
-        if yy.size:
-            cc = np.full(yy.shape, k)
-            out[k, yy, xx] = _exact_at(up, taps, cc, yy, xx) > 0
+    tol = recompute_within
+    fx, fy = W / w, H / h
+    strips = _row_strips(h, H)
+    buffer = np.empty((max(round((e - a) * fy) for a, e, _, _ in strips), W), dtype=np.float32)
+    for a, e, y0, y1 in strips:
+        first = round(a * fy)  # global index of the strip's local output row 0
+        n_rows = round((e - a) * fy)  # what cv2 makes of fy (same rounding): its output goes into `buffer`
+        for k in range(up.shape[0]):
+            val = cv2.resize(up[k, a:e], None, buffer[:n_rows], fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
+            assert val.shape[1] == W and val.shape[0] >= y1 - first, "cv2 strip size"
+            val = val[y0 - first : y1 - first]
+            np.greater(val, 0, out=out[k, y0:y1])
+            if tol is None:
+                continue
+            yy, xx = np.nonzero(np.abs(val, out=val) <= np.float32(tol))
+            if yy.size:
+                yy += y0
+                out[k, yy, xx] = _exact_at(up, taps, np.full(yy.shape, k), yy, xx) > 0
     return out
 
 
@@ -221,15 +317,22 @@ def masks_from_low_res(low_res: torch.Tensor, input_size: tuple[int, int], origi
     """(C, 256, 256) low-res logits -> bool (C, H, W) masks (logit > 0) at the original resolution.
 
     Same arithmetic as the reference (256 -> 1024 bilinear, crop to input_size, bilinear to (H, W),
-    threshold at 0); the last, largest step is done sparsely by `masks_from_logits` when upscaling.
+    threshold at 0) within the MASK_LOGIT_TOL contract: the first step by cv2 when its rounding
+    error (STAGE1_REL_ERROR) is small enough (else by torch), the last, largest one by
+    `masks_from_logits` (cv2 strips + exact recomputation where needed) when upscaling.
     """
+    low = low_res.float().cpu()
     if not fast_enabled():
-        return (postprocess_logits_reference(low_res.float().cpu(), input_size, original_size) > 0).numpy()
-    up = upscale_low_res(low_res.float().cpu(), input_size)
+        return (postprocess_logits_reference(low, input_size, original_size) > 0).numpy()
     H, W = original_size
-    if H < input_size[0] or W < input_size[1] or H * W < SMALL_OUTPUT_FACTOR * input_size[0] * input_size[1]:
-        # small outputs: one plain resize is cheaper than the bookkeeping of the sparse route
+    if H < input_size[0] or W < input_size[1]:  # downscaling (images under 1024 px): plain torch
+        up = upscale_low_res_cropped(low, input_size)
         out = torch.empty((up.shape[0], H, W), dtype=torch.bool)
         torch.gt(F.interpolate(up[None], original_size, mode="bilinear", align_corners=False)[0], 0, out=out)
         return out.numpy()
-    return masks_from_logits(np.ascontiguousarray(up.numpy()), original_size)
+    low_np = low.numpy()
+    steps = _step_bounds(low_np, input_size)
+    up_error = STAGE1_REL_ERROR * float(np.abs(low_np).max(initial=0.0))
+    if up_error <= MASK_LOGIT_TOL / 2:  # logits within +-500: always in practice
+        return masks_from_logits(upscale_low_res_cv2(low_np, input_size), original_size, steps, up_error)
+    return masks_from_logits(upscale_low_res_cropped(low, input_size).numpy(), original_size, steps)

@@ -53,6 +53,18 @@ def add_(fresh: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     return fresh + other
 
 
+def layer_norm_into(x: torch.Tensor, norm: nn.LayerNorm, out: torch.Tensor | None) -> torch.Tensor:
+    """norm(x) over the last axis, written into `out` (same shape, not overlapping x) when given
+    and allowed (saves a fresh allocation, i.e. page faults on a multi-MB tensor)."""
+    if out is None or out.shape != x.shape or not can_modify(out) or torch.is_grad_enabled():
+        return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+    stats = x.new_empty((*x.shape[:-1], 1))
+    torch.ops.aten.native_layer_norm.out(
+        x, list(norm.normalized_shape), norm.weight, norm.bias, norm.eps, out0=out, out1=stats, out2=torch.empty_like(stats)
+    )
+    return out
+
+
 class GELU(nn.Module):
     """nn.GELU (exact) that works in place on its (fresh) input on the fast inference path."""
 

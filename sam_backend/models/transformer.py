@@ -4,11 +4,14 @@ Shapes: image embedding (B, C, h, w) with position encoding of the same shape; t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sam_backend.models.common import MLPBlock, fast_enabled
+from sam_backend.models import folded
+from sam_backend.models.common import MLPBlock, add_, fast_enabled, layer_norm_into
 
 
 def _tokens(grid: torch.Tensor) -> torch.Tensor:
@@ -85,12 +88,22 @@ class TwoWayAttentionBlock(nn.Module):
         self.cross_attn_image_to_token = Attention(embedding_dim, num_heads, downsample_rate=2)
         self.skip_first_layer_pe = skip_first_layer_pe
 
-    def image_projections(self, keys: torch.Tensor, key_pe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The projections of this block that depend on the image tokens only:
-        (token->image keys, token->image values, image->token queries), head-split."""
-        k = keys + key_pe
+    def image_projections(self, keys: torch.Tensor, keys_pe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The projections of this block that depend on the image tokens only, from keys and
+        keys_pe = keys + key_pe (B, Nk, C): token->image keys and values, head-split and
+        contiguous (B, H, Nk, d), and image->token queries (B, Nk, I)."""
         t2i = self.cross_attn_token_to_image
-        return t2i.heads_k(k), t2i.heads_v(keys), self.cross_attn_image_to_token.heads_q(k)
+        return (
+            t2i.heads_k(keys_pe).contiguous(),
+            t2i.heads_v(keys).contiguous(),
+            self.cross_attn_image_to_token.q_proj(keys_pe),
+        )
+
+    def _token_self_attention(self, queries: torch.Tensor, query_pe: torch.Tensor) -> torch.Tensor:
+        if self.skip_first_layer_pe:
+            return self.norm1(self.self_attn(queries, queries, queries))
+        q = queries + query_pe
+        return self.norm1(queries + self.self_attn(q, q, queries))
 
     def forward(
         self,
@@ -98,25 +111,57 @@ class TwoWayAttentionBlock(nn.Module):
         keys: torch.Tensor,
         query_pe: torch.Tensor,
         key_pe: torch.Tensor,
-        image_pre: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """queries (B, Nq, C), keys (B|1, Nk, C) and their position encodings -> updated (queries, keys).
-        image_pre: this block's `image_projections(keys, key_pe)`, if already computed."""
-        if self.skip_first_layer_pe:
-            queries = self.self_attn(queries, queries, queries)
-        else:
-            q = queries + query_pe
-            queries = queries + self.self_attn(q, q, queries)
-        queries = self.norm1(queries)
-        if image_pre is None:
-            image_pre = self.image_projections(keys, key_pe)
-        k_t2i, v_t2i, q_i2t = image_pre
+        """The reference arithmetic. queries (B, Nq, C), keys (B|1, Nk, C) and their position
+        encodings -> updated (queries (B, Nq, C), keys (B, Nk, C))."""
+        queries = self._token_self_attention(queries, query_pe)
         q = queries + query_pe
-        queries = self.norm2(queries + self.cross_attn_token_to_image(q, None, None, (None, k_t2i, v_t2i)))
+        k = keys + key_pe
+        queries = self.norm2(queries + self.cross_attn_token_to_image(q, k, keys))
         queries = self.norm3(queries + self.mlp(queries))
         q = queries + query_pe
-        keys = self.norm4(keys + self.cross_attn_image_to_token(None, q, queries, (q_i2t, None, None)))
+        keys = self.norm4(keys + self.cross_attn_image_to_token(k, q, queries))
         return queries, keys
+
+    def forward_fast(
+        self,
+        queries: torch.Tensor,
+        query_pe: torch.Tensor,
+        keys: torch.Tensor,
+        keys_pe: torch.Tensor,
+        projected: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+        update_out: torch.Tensor | None = None,
+        norm_out: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Same function as `forward`, given keys_pe = keys + key_pe (B|1, Nk, C) contiguous and
+        optionally this block's `image_projections(keys, keys_pe)`. Cross-attentions use the
+        cached projections, else the folded route when it is cheaper (few tokens).
+
+        update_out / norm_out: optional (B, Nk, C) tensors free to overwrite, receiving keys + the
+        image->token attention (update_out may be keys itself) and its layer norm (norm_out may be
+        keys_pe: read before). Returns (queries, new keys, the dead (B, Nk, C) pre-norm tensor)."""
+        queries = self._token_self_attention(queries, query_pe)
+        q = queries + query_pe
+        t2i = self.cross_attn_token_to_image
+        if projected is not None:
+            attn = folded.attend_projected(t2i, q, projected[0], projected[1])
+        elif folded.folding_pays(t2i, q.shape[1]):
+            attn = folded.token_to_image(t2i, q, keys_pe, keys)
+        else:
+            attn = t2i(q, keys_pe, keys)
+        queries = self.norm2(add_(attn, queries))
+        queries = self.norm3(add_(self.mlp(queries), queries))
+        q = queries + query_pe
+        i2t = self.cross_attn_image_to_token
+        if folded.folding_pays(i2t, q.shape[1]):
+            q_img = None if projected is not None else keys_pe
+            q_proj = None if projected is None else projected[2]
+            pre = folded.image_to_token(i2t, q_img, q, queries, q_proj, residual=keys, out=update_out)
+        elif projected is not None:
+            pre = add_(i2t(None, q, queries, (i2t._heads(projected[2]), None, None)), keys)
+        else:
+            pre = add_(i2t(keys_pe, q, queries), keys)
+        return queries, layer_norm_into(pre, self.norm4, norm_out), pre
 
 
 class TwoWayTransformer(nn.Module):
@@ -130,27 +175,98 @@ class TwoWayTransformer(nn.Module):
         self.final_attn_token_to_image = Attention(embedding_dim, num_heads, downsample_rate=2)
         self.norm_final_attn = nn.LayerNorm(embedding_dim)
 
-    def image_projections(self, image_embedding: torch.Tensor, image_pe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Prompt-independent part of the first block for (image embedding + dense prompt) (B, C, h, w)."""
-        keys = _tokens(image_embedding)
-        key_pe = _tokens(image_pe)
-        return self.layers[0].image_projections(keys, key_pe)
+    def image_side(self, image_embedding: torch.Tensor, image_pe: torch.Tensor, project: bool = True) -> ImageSide:
+        """Prompt-independent image side for (image embedding + dense prompt) (B, C, h, w) and
+        its position encoding (1, C, h, w); with project=True also the first block's projections."""
+        keys = _tokens(image_embedding).contiguous()
+        key_pe = _tokens(image_pe).contiguous()
+        keys_pe = keys + key_pe
+        projected = self.layers[0].image_projections(keys, keys_pe) if project else None
+        return ImageSide(keys, key_pe, keys_pe, projected)
 
     def forward(
         self,
         image_embedding: torch.Tensor,
         image_pe: torch.Tensor,
         point_embedding: torch.Tensor,
-        image_pre: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+        side: ImageSide | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """image_embedding/image_pe (B|1, C, h, w), tokens (B, N, C) -> (tokens (B, N, C), image (B, h*w, C)).
-        image_pre: `image_projections(image_embedding, image_pe)` if already computed (same result)."""
+
+        With the fast path on, `side` (= `image_side(image_embedding, image_pe)`, computed here
+        when None) supplies the image tokens; with it off, the reference arithmetic is used."""
+        if fast_enabled():
+            return self.forward_fast(side or self.image_side(image_embedding, image_pe), point_embedding)
         keys = _tokens(image_embedding)
         key_pe = _tokens(image_pe)
         queries = point_embedding
-        for i, layer in enumerate(self.layers):
-            queries, keys = layer(queries, keys, point_embedding, key_pe, image_pre if i == 0 else None)
+        for layer in self.layers:
+            queries, keys = layer(queries, keys, point_embedding, key_pe)
         q = queries + point_embedding
         k = keys + key_pe
         queries = self.norm_final_attn(queries + self.final_attn_token_to_image(q, k, keys))
         return queries, keys
+
+    def forward_fast(
+        self, side: ImageSide, point_embedding: torch.Tensor, spare: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` from a precomputed image side: tokens (B, N, C) -> (tokens (B, N, C),
+        image tokens (B, h*w, C) contiguous).
+
+        Without autograd, the (B, h*w, C) intermediates live in two scratch tensors of `side`
+        (reused by every call: no fresh multi-MB allocations): the returned image tokens are one
+        of them, valid until the next call with the same side, and the other one is appended to
+        `spare` when given (the caller may overwrite both)."""
+        b = point_embedding.shape[0]
+        scratch = side.scratch((b, *side.keys.shape[1:])) if fast_enabled() and not torch.is_grad_enabled() else None
+        queries, keys, keys_pe = point_embedding, side.keys, side.keys_pe
+        for i, layer in enumerate(self.layers):
+            if scratch is None:
+                update_out = norm_out = None
+            elif i == 0:  # the cached side is read-only
+                update_out, norm_out = scratch
+            else:  # keys and keys_pe are scratch: update keys in place, normalise into keys_pe
+                update_out, norm_out = keys, keys_pe
+            queries, keys, dead = layer.forward_fast(
+                queries, point_embedding, keys, keys_pe, side.projected if i == 0 else None, update_out, norm_out
+            )
+            if scratch is not None and dead.shape == keys.shape and dead.data_ptr() != keys.data_ptr():
+                keys_pe = torch.add(keys, side.key_pe, out=dead)
+            else:
+                keys_pe = keys + side.key_pe
+        q = queries + point_embedding
+        final = self.final_attn_token_to_image
+        if folded.folding_pays(final, q.shape[1]):
+            attn = folded.token_to_image(final, q, keys_pe, keys)
+        else:
+            attn = final(q, keys_pe, keys)
+        if spare is not None and scratch is not None and keys_pe is not side.keys_pe:
+            spare.append(keys_pe)
+        return self.norm_final_attn(add_(attn, queries)), keys
+
+
+@dataclass
+class ImageSide:
+    """The transformer's prompt-independent inputs for one image embedding + dense prompt.
+
+    keys: image tokens (B, h*w, C) and key_pe: their position encoding (1, h*w, C), both
+    contiguous, row-major over the (h, w) grid; keys_pe = keys + key_pe; projected: the first
+    block's `image_projections` (None: computed/folded per call). Read-only once made, except
+    for the scratch tensors handed out by `scratch`.
+    """
+
+    keys: torch.Tensor
+    key_pe: torch.Tensor
+    keys_pe: torch.Tensor
+    projected: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None
+    _scratch: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict, repr=False)
+
+    def scratch(self, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two tensors of `shape` (B, h*w, C) owned by this side for per-call intermediates (made
+        once, then reused by every call, so their pages stay mapped; one thread at a time)."""
+        pair = self._scratch.get(shape)
+        if pair is None:
+            with torch.inference_mode(False):  # normal tensors: writable under inference_mode and no_grad alike
+                pair = (self.keys.new_empty(shape), self.keys.new_empty(shape))
+            self._scratch = {shape: pair}  # keep only the latest batch size
+        return pair
