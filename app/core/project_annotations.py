@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from app.core import codec
+from app.core.batching import chunked
 from app.core.model import Annotation, CocoSeg
 from app.core.project_base import NotFoundError, ProjectBase
 
@@ -118,17 +119,6 @@ def _encode(ann: Annotation) -> tuple:
 
 
 _COCO_BATCH = 1000  # annotations whose COCO caches are computed together by bulk_insert_annotations
-
-
-def _batches(items: Iterable[Annotation], size: int) -> Iterator[list[Annotation]]:
-    chunk: list[Annotation] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class AnnotationsMixin(ProjectBase):
@@ -308,7 +298,7 @@ class AnnotationsMixin(ProjectBase):
             return sizes[image_id]
 
         def rows() -> Iterator[tuple]:
-            for chunk in _batches(anns, _COCO_BATCH):
+            for chunk in chunked(anns, _COCO_BATCH):
                 values = [_encode(a) for a in chunk]
                 cocos = _cocos(chunk, [size_of(int(a.image_id)) for a in chunk])
                 for a, v, seg in zip(chunk, values, cocos):

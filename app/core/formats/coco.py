@@ -25,6 +25,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from app import __version__
+from app.core.batching import chunked
 from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_writer, dumps, posix_relpath
 from app.core.formats.coco_encode import (CHUNK, Block, Chunk, Item, block_of, compressed_rle, encode_items, item_of_annotation,
                                          item_of_row, renumber, row_coco)
@@ -92,22 +93,11 @@ def _info(project_name: str) -> dict:
             "date_created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _serial_blocks(items: Iterator[Item], sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int],
                    masks: str) -> Iterator[Block]:
     """coco_encode.Block of every CHUNK items, numbered from 1 (the one-process export)."""
     first_id = 1
-    for chunk in _chunks(items, _CHUNK):
+    for chunk in chunked(items, _CHUNK):
         block = block_of(encode_items(chunk, sizes, cat_of, masks), first_id)
         first_id += block[1]
         yield block
