@@ -89,8 +89,9 @@ class ConversionProcess:
         """Polygons + RLE of a bool (H, W) mask, computed by the helper process."""
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
+        packed = PackedMask.of(mask)  # ValueError for a malformed mask: the job's error, not the helper's
         try:
-            pickle.dump(PackedMask.of(mask), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(packed, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             proc.stdin.flush()
             status, value = pickle.load(proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
