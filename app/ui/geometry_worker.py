@@ -75,6 +75,8 @@ class ConversionProcess:
     """
 
     def __init__(self) -> None:
+        if getattr(sys, "frozen", False):  # a bundled app: sys.executable is the app, not Python
+            raise HelperGone("a frozen build has no Python interpreter to start a helper with")
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the `app` package
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)

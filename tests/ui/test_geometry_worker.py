@@ -152,3 +152,24 @@ def test_manual_shapes_get_their_coco_segmentation_in_the_thread(qtbot) -> None:
         assert worker.process_conversions == 0  # nothing to convert: no helper process involved
     finally:
         worker.shutdown()
+
+
+def test_a_frozen_build_converts_in_the_thread_without_trying_a_helper(qtbot, monkeypatch) -> None:  # noqa: ARG001
+    """In a bundled app sys.executable is the app itself: no helper is started (it would be the app)."""
+    import sys
+
+    from app.ui import geometry_worker as gw
+
+    started: list[int] = []
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(gw.subprocess, "Popen", lambda *a, **kw: started.append(1))
+    worker = GeometryWorker()
+    got = _Collector(worker)
+    try:
+        worker.submit(_job(_mask(20)))
+        done = got.wait(1)
+        assert len(done) == 1
+        _check(done[0])
+        assert started == [] and worker.process_conversions == 0 and worker.process_failures == 0
+    finally:
+        worker.shutdown()
