@@ -9,6 +9,8 @@ Frames:
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -283,34 +285,75 @@ def _row_strips(h: int, H: int) -> list[tuple[int, int, int, int]]:
     return [(a, min(h, a + step + 2), outs[k], outs[k + 1]) for k, a in enumerate(starts)]
 
 
+PARALLEL_MIN_PIXELS = 4_000_000  # outputs of at least this many pixels per mask use two threads
+
+
 def _resized_signs(
     up: np.ndarray, original_size: tuple[int, int], taps: Taps, recompute_within: float | None = None
 ) -> np.ndarray:
     """cv2's float resize of up (C, h, w) to (C, H, W), thresholded at 0 into a preallocated bool
-    array strip by strip (`_row_strips`: the float values stay in cache, one strip buffer).
-    recompute_within: pixels whose cv2 value is within this of 0 are recomputed exactly."""
+    array strip by strip (`_row_strips`: the float values stay in cache, one strip buffer per
+    thread). recompute_within: pixels whose cv2 value is within this of 0 are recomputed exactly.
+
+    Large outputs are split between the calling thread and one helper thread by (strip, candidate)
+    pieces: cv2 and numpy release the GIL, and the thresholding and page faults of the output,
+    which cv2's own threads do not share, then run on both cores. Every piece writes its own
+    rows of `out`, so the result is the same as in one thread.
+    """
     H, W = original_size
     h, w = up.shape[1:]
     out = np.empty((up.shape[0], H, W), dtype=np.bool_)
-    tol = recompute_within
-    fx, fy = W / w, H / h
+    fy = H / h
     strips = _row_strips(h, H)
-    buffer = np.empty((max(round((e - a) * fy) for a, e, _, _ in strips), W), dtype=np.float32)
-    for a, e, y0, y1 in strips:
+    rows = max(round((e - a) * fy) for a, e, _, _ in strips)
+    pieces = [(strip, k) for strip in strips for k in range(up.shape[0])]
+    if H * W < PARALLEL_MIN_PIXELS or len(pieces) < 2:
+        _sign_pieces(up, out, taps, recompute_within, iter(pieces), threading.Lock(), rows)
+        return out
+    shared, lock = iter(pieces), threading.Lock()
+    helper = threading.Thread(target=_sign_pieces, args=(up, out, taps, recompute_within, shared, lock, rows),
+                              name="sam-masks", daemon=True)
+    helper.start()
+    try:
+        _sign_pieces(up, out, taps, recompute_within, shared, lock, rows)
+    finally:
+        helper.join()
+    return out
+
+
+def _sign_pieces(
+    up: np.ndarray,
+    out: np.ndarray,
+    taps: Taps,
+    tol: float | None,
+    pieces: Iterator[tuple[tuple[int, int, int, int], int]],
+    lock: threading.Lock,
+    rows: int,
+) -> None:
+    """Resize + threshold the (strip, candidate) pieces taken from the shared iterator (see
+    `_resized_signs`), with a strip buffer of `rows` rows of this thread's own."""
+    H, W = out.shape[1:]
+    h, w = up.shape[1:]
+    fx, fy = W / w, H / h
+    buffer = np.empty((rows, W), dtype=np.float32)
+    while True:
+        with lock:
+            piece = next(pieces, None)
+        if piece is None:
+            return
+        (a, e, y0, y1), k = piece
         first = round(a * fy)  # global index of the strip's local output row 0
         n_rows = round((e - a) * fy)  # what cv2 makes of fy (same rounding): its output goes into `buffer`
-        for k in range(up.shape[0]):
-            val = cv2.resize(up[k, a:e], None, buffer[:n_rows], fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
-            assert val.shape[1] == W and val.shape[0] >= y1 - first, "cv2 strip size"
-            val = val[y0 - first : y1 - first]
-            np.greater(val, 0, out=out[k, y0:y1])
-            if tol is None:
-                continue
-            yy, xx = np.nonzero(np.abs(val, out=val) <= np.float32(tol))
-            if yy.size:
-                yy += y0
-                out[k, yy, xx] = _exact_at(up, taps, np.full(yy.shape, k), yy, xx) > 0
-    return out
+        val = cv2.resize(up[k, a:e], None, buffer[:n_rows], fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
+        assert val.shape[1] == W and val.shape[0] >= y1 - first, "cv2 strip size"
+        val = val[y0 - first : y1 - first]
+        np.greater(val, 0, out=out[k, y0:y1])
+        if tol is None:
+            continue
+        yy, xx = np.nonzero(np.abs(val, out=val) <= np.float32(tol))
+        if yy.size:
+            yy += y0
+            out[k, yy, xx] = _exact_at(up, taps, np.full(yy.shape, k), yy, xx) > 0
 
 
 def masks_from_low_res(low_res: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:

@@ -220,3 +220,26 @@ def test_masks_from_low_res_equal_reference_at_large_and_tiny_scales(logits, sca
     decided = np.abs(ref) > T.MASK_LOGIT_TOL
     assert np.array_equal(masks[decided], (ref > 0)[decided])
     assert (masks != (ref > 0)).mean() < 1e-4
+
+
+@pytest.mark.parametrize("logits, scale", [(_smooth_logits, 0.05), (_noise_logits, 30.0)], ids=["plain", "recompute"])
+def test_two_thread_signs_equal_one_thread(logits, scale: float, monkeypatch) -> None:
+    """Large outputs are thresholded by two threads in (strip, candidate) pieces: the same bits as
+    one thread doing every piece, for the plain route and the pixel-recompute route."""
+    up = T.upscale_low_res(logits() * scale, (768, 1024)).contiguous().numpy()
+    original = (1500, 2000)  # 3 MP
+    monkeypatch.setattr(T, "PARALLEL_MIN_PIXELS", 10**12)
+    started: list[str] = []
+    real_thread = T.threading.Thread
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(kwargs.get("name", ""))
+        return real_thread(*args, **kwargs)
+
+    monkeypatch.setattr(T.threading, "Thread", spy)
+    one = T.masks_from_logits(up, original)
+    assert started == []
+    monkeypatch.setattr(T, "PARALLEL_MIN_PIXELS", 0)
+    two = T.masks_from_logits(up, original)
+    assert started == ["sam-masks"]
+    assert two.shape == (3, *original) and np.array_equal(one, two)
