@@ -73,6 +73,14 @@ class Attention(nn.Module):
         return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
 
 
+def _token_to_image(attn: Attention, q: torch.Tensor, keys_pe: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """attn(q, keys_pe, keys) for tokens q (B, Nq, C) over image keys/values (1|B, Nk, C), by the
+    folded route when that does fewer multiply-adds (few tokens)."""
+    if folded.folding_pays(attn, q.shape[1]):
+        return folded.token_to_image(attn, q, keys_pe, keys)
+    return attn(q, keys_pe, keys)
+
+
 class TwoWayAttentionBlock(nn.Module):
     """Token self-attention, token->image cross-attention, MLP, image->token cross-attention."""
 
@@ -145,10 +153,8 @@ class TwoWayAttentionBlock(nn.Module):
         t2i = self.cross_attn_token_to_image
         if projected is not None:
             attn = folded.attend_projected(t2i, q, projected[0], projected[1])
-        elif folded.folding_pays(t2i, q.shape[1]):
-            attn = folded.token_to_image(t2i, q, keys_pe, keys)
         else:
-            attn = t2i(q, keys_pe, keys)
+            attn = _token_to_image(t2i, q, keys_pe, keys)
         queries = self.norm2(add_(attn, queries))
         queries = self.norm3(add_(self.mlp(queries), queries))
         q = queries + query_pe
@@ -235,11 +241,7 @@ class TwoWayTransformer(nn.Module):
             else:
                 keys_pe = keys + side.key_pe
         q = queries + point_embedding
-        final = self.final_attn_token_to_image
-        if folded.folding_pays(final, q.shape[1]):
-            attn = folded.token_to_image(final, q, keys_pe, keys)
-        else:
-            attn = final(q, keys_pe, keys)
+        attn = _token_to_image(self.final_attn_token_to_image, q, keys_pe, keys)
         if spare is not None and scratch is not None and keys_pe is not side.keys_pe:
             spare.append(keys_pe)
         return self.norm_final_attn(add_(attn, queries)), keys
