@@ -21,6 +21,7 @@ Public functions:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -112,11 +113,17 @@ def coco_segs(sources: Sequence[Source], rle_for_parts: bool = False) -> list[Co
         offsets.extend([seg.bbox[:2]] * len(cont))
         rings.append(len(cont))
     if pending:
-        flat, ring_sizes = corner_rings(contours, offsets)
-        for (i, seg), text in zip(pending, polygon_texts(flat, ring_sizes, rings)):
-            out[i] = CocoSeg(seg.height, seg.width, seg.area, seg.filled_area, seg.bbox, seg.holes, text,
-                             seg.rle_counts, seg.source)
+        for (i, _), seg in zip(pending, _with_polygons([seg for _, seg in pending], contours, offsets, rings)):
+            out[i] = seg
     return out  # type: ignore[return-value]
+
+
+def _with_polygons(segs: list[CocoSeg], contours: list[np.ndarray], offsets: list[tuple[int, int]],
+                   rings: list[int]) -> list[CocoSeg]:
+    """``segs`` with their polygon text, from the raw corner contours of all of them (``rings[i]``
+    consecutive contours per seg, ``offsets``: each contour's crop origin), formatted in one pass."""
+    flat, ring_sizes = corner_rings(contours, offsets)
+    return [replace(seg, polygons=text) for seg, text in zip(segs, polygon_texts(flat, ring_sizes, rings))]
 
 
 def _measure(got: tuple[np.ndarray, int, int], h: int, w: int, source: Any, from_parts: bool,
@@ -164,6 +171,4 @@ def coco_seg_of_mask(mask: np.ndarray, rle: dict, x0: int = 0, y0: int = 0) -> C
         return CocoSeg(h, w, 0, 0, (0, 0, 0, 0), False, "", None, rle)
     crop, cx, cy = got
     seg, cont = _measure((crop, cx + int(x0), cy + int(y0)), h, w, rle, False, False)
-    flat, ring_sizes = corner_rings(cont, [seg.bbox[:2]] * len(cont))
-    text = polygon_texts(flat, ring_sizes, [len(cont)])[0]
-    return CocoSeg(h, w, seg.area, seg.filled_area, seg.bbox, seg.holes, text, None, rle)
+    return _with_polygons([seg], cont, [seg.bbox[:2]] * len(cont), [len(cont)])[0]
