@@ -199,44 +199,46 @@ def unpack_arrays(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vertices float64 (N, 2) x, y of every ring in order). ValueError for a corrupt blob."""
     if blob[:2] != _MAGIC or blob[2:3] not in (b"f", b"d"):
         raise ValueError("the stored geometry is corrupt (unknown encoding).")
+    try:
+        return _unpack_arrays(blob)
+    except (ValueError, IndexError):  # truncated or inconsistent counts
+        raise ValueError("the stored geometry is corrupt (sizes do not match).") from None
+
+
+def _unpack_arrays(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_ints = int(np.frombuffer(blob, "<u4", 1, 3)[0])
     ints_end = 7 + 4 * n_ints
-    ints = np.frombuffer(blob, "<u4", n_ints, 7).astype(np.int64)
+    ints = np.frombuffer(blob, "<u4", n_ints, 7).tolist()
     coords = np.frombuffer(blob, "<f4" if blob[2:3] == b"f" else "<f8", offset=ints_end).astype(np.float64)
-    n_parts = int(ints[0]) if n_ints else 0
-    ring_counts = np.zeros(n_parts, np.int64)
-    ring_lens: list[np.ndarray] = []
+    n_parts = ints[0] if n_ints else 0
+    counts: list[int] = []
+    ring_lens: list[int] = []
     ip = 1
-    for k in range(n_parts):  # one step per part (not per vertex)
-        n_rings = int(ints[ip])
-        ring_counts[k] = n_rings
-        ring_lens.append(ints[ip + 1:ip + 1 + n_rings])
+    for _ in range(n_parts):  # one step per part (not per vertex)
+        n_rings = ints[ip]
+        counts.append(n_rings)
+        ring_lens.extend(ints[ip + 1:ip + 1 + n_rings])
         ip += 1 + n_rings
-    lens = np.concatenate(ring_lens) if ring_lens else np.zeros(0, np.int64)
+    ring_counts = np.array(counts, np.int64)
+    lens = np.array(ring_lens, np.int64)
     if ip != n_ints or 2 * int(lens.sum()) != coords.size:
         raise ValueError("the stored geometry is corrupt (sizes do not match).")
     return ring_counts, lens, coords.reshape(-1, 2)
 
 
 def _unpack_parts(blob: bytes) -> tuple[Part, ...]:
-    if blob[:2] != _MAGIC or blob[2:3] not in (b"f", b"d"):
-        raise ValueError("the stored geometry is corrupt (unknown encoding).")
-    n_ints = _from_le("I", blob[3:7])[0]
-    ints_end = 7 + 4 * n_ints
-    ints = _from_le("I", blob[7:ints_end])
-    coords = _from_le(blob[2:3].decode(), blob[ints_end:]).tolist()
-    if n_ints == 3 and ints[0] == 1 and ints[1] == 1:  # fast path: one part without holes
+    ring_counts, lens, verts = unpack_arrays(blob)
+    coords = verts.ravel().tolist()
+    if len(ring_counts) == 1 and ring_counts[0] == 1:  # fast path: one part without holes
         it = iter(coords)
         return (Part(exterior=tuple(zip(it, it))),)
+    ring_lens = iter(lens.tolist())
     parts: list[Part] = []
-    ip, cp = 1, 0
-    for _ in range(ints[0]):
-        n_rings = ints[ip]
-        ip += 1
+    cp = 0
+    for n_rings in ring_counts.tolist():
         rings: list[Ring] = []
         for _ in range(n_rings):
-            n = ints[ip]
-            ip += 1
+            n = next(ring_lens)
             it = iter(coords[cp:cp + 2 * n])
             cp += 2 * n
             rings.append(tuple(zip(it, it)))
