@@ -100,6 +100,11 @@ class SamPredictor:
         fallback_reason: None, or one sentence saying why the predictor moved to the CPU.
     """
 
+    # sam_backend.families.Predictor: what this family takes and answers
+    prompt_kinds: frozenset[str] = frozenset({"points", "box", "mask"})
+    candidates = 3
+    score_name = "predicted IoU"
+
     def __init__(self, model: Sam, model_id: str, device: torch.device | str = "cpu", precision: str = "fp32") -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}: choose fp32, fp16 or bf16")
@@ -113,6 +118,11 @@ class SamPredictor:
         self._prep_cache: tuple[tuple[torch.Tensor, ...], ImagePrep, torch.device] | None = None
         if precision != "fp32" and self.device.type != "cuda":
             warnings.warn(f"precision {precision} is only used on CUDA; running the encoder in fp32 on {self.device}")
+
+    @property
+    def device_name(self) -> str:
+        """Where the network runs, as text ("cpu", "cuda:0")."""
+        return str(self.device)
 
     @property
     def is_hq(self) -> bool:

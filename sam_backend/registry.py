@@ -25,6 +25,7 @@ class ModelSpec:
         licence: SPDX licence id.
         filename: file name in the model cache (the last component of `url`).
         sha256: known sha256 hex digest, or None (then the first verified install pins one).
+        family: the sam_backend.families.ModelFamily that serves it ("sam": our own SAM 1 engine).
     """
 
     id: str
@@ -36,6 +37,7 @@ class ModelSpec:
     licence: str
     filename: str
     sha256: str | None = None
+    family: str = "sam"
 
 
 _FB = "https://dl.fbaipublicfiles.com/segment_anything/"

@@ -246,6 +246,35 @@ def _unpack_parts(blob: bytes) -> tuple[Part, ...]:
     return tuple(parts)
 
 
+_POINTS_MAGIC = b"P1"
+
+
+def encode_points(points: tuple[tuple[float, float], ...]) -> bytes | None:
+    """Pack the defining points of a shape (model.Annotation.points) as b"P1" + float64 x, y pairs
+    (little-endian); None for no points. ValueError for a point that is not two finite numbers."""
+    if not points:
+        return None
+    try:
+        flat = np.array([(float(x), float(y)) for x, y in points], dtype="<f8")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("shape points must be (x, y) pairs of numbers.") from None
+    if not np.isfinite(flat).all():
+        raise ValueError("shape points must be finite numbers.")
+    return _POINTS_MAGIC + flat.tobytes()
+
+
+def decode_points(blob: bytes | None) -> tuple[tuple[float, float], ...]:
+    """Inverse of encode_points (() for NULL); ValueError for a corrupt blob."""
+    if blob is None:
+        return ()
+    blob = bytes(blob)
+    if blob[:2] != _POINTS_MAGIC or (len(blob) - 2) % 16:
+        raise ValueError("the stored shape points are corrupt.")
+    flat = np.frombuffer(blob, "<f8", offset=2).tolist()
+    it = iter(flat)
+    return tuple(zip(it, it))
+
+
 def encode_rle(rle: dict | None) -> tuple[int | None, int | None, str | bytes | None]:
     """COCO RLE {"size": [H, W], "counts": str | bytes | list[int]} -> (h, w, stored counts).
 

@@ -172,7 +172,7 @@ class AddLabelClass(Edit):
             self._added = project.add_label_class(self._name, self._color)
         else:
             lc = self._added
-            project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order)
+            project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order, extra=lc.extra)
 
     def _revert(self, project: Project) -> None:
         project.delete_label_class(_applied(self._added, self).id)
@@ -251,7 +251,7 @@ class DeleteLabelClass(Edit):
 
     def _revert(self, project: Project) -> None:
         lc = _applied(self._lc, self)
-        project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order)
+        project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order, extra=lc.extra)
         project.bulk_insert_annotations(self._anns)
         for image_id, status in self._statuses.items():
             project.set_image_status(image_id, status)

@@ -14,7 +14,29 @@ Ring = tuple[Point, ...]
 
 ImageStatus = Literal["new", "in_progress", "done"]
 IMAGE_STATUSES: tuple[str, ...] = ("new", "in_progress", "done")
-AnnotationSource = Literal["sam", "manual", "import"]
+AnnotationSource = Literal["sam", "manual", "import", "auto", "propagated"]
+SOURCES: tuple[str, ...] = ("sam", "manual", "import", "auto", "propagated")
+
+ShapeKind = Literal["polygon", "mask", "rectangle", "circle", "point", "line", "linestrip"]
+"""What an annotation is, and which of its fields is the truth:
+
+- ``polygon``: the vertices of ``parts`` (manual polygons, polygons imported from LabelMe/ISAT/COCO);
+  ``rle``, when set, is their exact rasterisation under the producing tool's rule;
+- ``mask``: the raster ``rle`` (SAM masks, LabelMe ``mask`` shapes, COCO RLE); ``parts`` are its
+  outline for drawing and editing;
+- ``rectangle``: axis-aligned box, ``points`` = ((x0, y0), (x1, y1)) inclusive pixel-centre corners,
+  x0 <= x1, y0 <= y1; ``parts`` its ring;
+- ``circle``: ``points`` = (centre, a point on the circumference); ``parts`` a polygon of it;
+- ``point`` (1 point), ``line`` (2), ``linestrip`` (>= 2, open): no area; ``parts`` empty, no ``rle``.
+"""
+SHAPES: tuple[str, ...] = ("polygon", "mask", "rectangle", "circle", "point", "line", "linestrip")
+AREA_SHAPES: frozenset[str] = frozenset({"polygon", "mask", "rectangle", "circle"})
+LINE_SHAPES: frozenset[str] = frozenset({"point", "line", "linestrip"})
+SHAPE_POINTS: dict[str, tuple[int, int | None]] = {
+    "polygon": (0, 0), "mask": (0, 0), "rectangle": (2, 2), "circle": (2, 2),
+    "point": (1, 1), "line": (2, 2), "linestrip": (2, None),
+}
+"""(fewest, most) ``points`` per shape kind (None: no upper bound)."""
 
 
 @dataclass(frozen=True)
@@ -31,12 +53,17 @@ class Part:
 
 @dataclass(frozen=True)
 class LabelClass:
-    """A label class: unique name, colour "#rrggbb", display order (0-based)."""
+    """A label class: unique name, colour "#rrggbb", display order (0-based).
+
+    extra: what other tools stored about the class and we keep for the round trip (e.g. COCO
+    ``supercategory`` and the original category id), a JSON object keyed by format.
+    """
 
     id: int
     name: str
     color: str
     order: int
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -47,6 +74,9 @@ class ImageRecord:
     width/height: decoded size after EXIF rotation (0 when never decoded).
     sha1: hex sha1 of the file bytes (None until computed).
     missing: the file was not found on the last scan (annotations are kept).
+    flags: image-level flags {name: bool} (LabelMe ``flags``).
+    extra: what other tools stored about the image and we keep for the round trip (JSON
+        object keyed by format, e.g. {"labelme": {...}, "coco": {...}}; see app.core.formats).
     """
 
     id: int
@@ -56,6 +86,8 @@ class ImageRecord:
     sha1: str | None = None
     status: str = "new"
     missing: bool = False
+    flags: dict = field(default_factory=dict, hash=False)
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -95,9 +127,17 @@ class CocoSeg:
 class Annotation:
     """One object instance on one image.
 
-    parts: the polygons (each with holes) in pixel-centre coordinates.
+    parts: the polygons (each with holes) in pixel-centre coordinates; empty for line shapes.
     rle: the exact mask as COCO compressed RLE {"size": [H, W], "counts": str} or None (manual
         polygons have none; the polygons are then the truth).
+    shape: the kind of annotation (ShapeKind: which field is the truth, how it is exported).
+    points: the defining points of rectangle, circle, point, line and linestrip shapes
+        (SHAPE_POINTS), pixel-centre coordinates; () for polygon and mask.
+    description: free text (LabelMe ``description``, ISAT ``note``).
+    flags: {name: bool} (LabelMe shape ``flags``).
+    attributes: {name: JSON value} (X-AnyLabeling ``attributes``, CVAT attributes).
+    file_id: the project's file_record of the annotation file it was imported from (None: not
+        imported); ``import --on-duplicate replace`` removes what that file brought.
     group_id: optional user grouping (LabelMe group_id); None when ungrouped.
     z: drawing order, larger is on top.
     id: None until the store assigns one.
@@ -121,7 +161,37 @@ class Annotation:
     updated: float = 0.0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     coco: CocoSeg | None = field(default=None, compare=False, hash=False, repr=False)
+    shape: str = "polygon"
+    points: tuple[Point, ...] = ()
+    description: str = ""
+    flags: dict = field(default_factory=dict, hash=False)
+    attributes: dict = field(default_factory=dict, hash=False)
+    file_id: int | None = field(default=None, compare=False)
 
     def with_(self, **changes: object) -> "Annotation":
         """A copy with the given fields replaced."""
         return replace(self, **changes)
+
+    @property
+    def has_area(self) -> bool:
+        """True for shapes that cover pixels (polygon, mask, rectangle, circle)."""
+        return self.shape in AREA_SHAPES
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """An annotation file this project imported or exported (table file_record).
+
+    format: format id ("labelme", "coco", ...); role: "import" | "export"; path: relative to the
+    project folder like image paths; sha256/size: of the file's bytes at that moment; time: UNIX
+    seconds; annotations: how many annotations it brought (import) or held (export).
+    """
+
+    id: int
+    format: str
+    role: str
+    path: str
+    sha256: str
+    size: int
+    time: float
+    annotations: int = 0

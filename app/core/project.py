@@ -25,6 +25,7 @@ from app.core.errors import ProjectError
 from app.core.locking import ProjectFileLock
 from app.core.project_annotations import AnnotationsMixin
 from app.core.project_base import NotFoundError, connect_ro, connect_rw, enable_wal
+from app.core.project_files import FilesMixin
 from app.core.project_images import ImagesMixin
 from app.core.project_labels import PALETTE, LabelsMixin
 from app.core.schema import check_header, migrate, read_version, schema_version
@@ -48,7 +49,7 @@ def _validated_version(path: Path) -> int:
         conn.close()
 
 
-class Project(LabelsMixin, ImagesMixin, AnnotationsMixin):
+class Project(LabelsMixin, ImagesMixin, AnnotationsMixin, FilesMixin):
     """An open project (see the module doc). Attributes: path (the .samlabel file, absolute),
     root (its folder; image paths are relative to it), read_only."""
 

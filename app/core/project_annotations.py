@@ -22,17 +22,25 @@ from dataclasses import replace
 
 from app.core import codec
 from app.core.batching import chunked
-from app.core.model import Annotation, CocoSeg
+from app.core.model import LINE_SHAPES, SHAPE_POINTS, SHAPES, SOURCES, Annotation, CocoSeg
 from app.core.project_base import NotFoundError, ProjectBase
 
-SOURCES: tuple[str, ...] = ("sam", "manual", "import")
 _ANN_COLS = ("id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, "
-             "created, updated, extra, coco_head, coco_rle, coco_poly")
-_INSERT = ("INSERT INTO annotation(id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, "
-           "source, score, extra, coco_head, coco_rle, coco_poly, created, updated) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+             "created, updated, extra, coco_head, coco_rle, coco_poly, shape, points, description, flags, "
+             "attributes, file_id")
+_VALUE_COLS = ("image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, extra, "
+               "shape, points, description, flags, attributes, file_id")
+_INSERT = (f"INSERT INTO annotation(id, {_VALUE_COLS}, coco_head, coco_rle, coco_poly, created, updated) "
+           f"VALUES ({', '.join(['?'] * 23)})")
+_UPDATE = (f"UPDATE annotation SET {', '.join(c + ' = ?' for c in _VALUE_COLS.split(', '))}, coco_head = ?, "
+           "coco_rle = ?, coco_poly = ?, created = ?, updated = ? WHERE id = ?")
 _ROW_COLS = "id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts"
 _ROW_COCO = {"none": "", "head": ", coco_head, coco_rle", "all": ", coco_head, coco_rle, coco_poly"}
+
+
+def _json_object(text: str | None) -> dict:
+    """A stored JSON object column ({} for NULL)."""
+    return {} if text is None else json.loads(text)
 
 
 def _row(row: tuple) -> Annotation:
@@ -44,9 +52,47 @@ def _row(row: tuple) -> Annotation:
         parts=parts, rle=rle,
         source=str(row[9]), score=None if row[10] is None else float(row[10]),
         created=float(row[11]), updated=float(row[12]),
-        extra={} if row[13] is None else json.loads(row[13]),
+        extra=_json_object(row[13]),
         coco=codec.decode_coco(row[14], row[15], row[16], rle, parts),
+        shape=str(row[17]) or ("polygon" if rle is None else "mask"),  # '': a row of schema <= 2
+        points=codec.decode_points(row[18]), description=str(row[19]),
+        flags=_json_object(row[20]), attributes=_json_object(row[21]),
+        file_id=None if row[22] is None else int(row[22]),
     )
+
+
+def _json_text(value: object, what: str) -> str | None:
+    """Compact JSON text of a dict column (None when empty); ValueError when not serialisable."""
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"the {what} of an annotation must be a JSON object.")
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        raise ValueError(f"the {what} of an annotation must be JSON-serialisable.") from None
+
+
+def check_shape(ann: Annotation) -> None:
+    """ValueError (one sentence) when ann's shape kind, points, parts and rle do not fit together
+    (model.ShapeKind, model.SHAPE_POINTS)."""
+    if ann.shape not in SHAPES:
+        raise ValueError(f"an annotation shape must be one of {', '.join(SHAPES)} (got {ann.shape!r}).")
+    fewest, most = SHAPE_POINTS[ann.shape]
+    n = len(ann.points)
+    if n < fewest or (most is not None and n > most):
+        need = f"{fewest}" if fewest == most else f"at least {fewest}"
+        raise ValueError(f"a {ann.shape} annotation needs {need} point(s), it has {n}.")
+    if ann.shape in LINE_SHAPES:
+        if ann.parts or ann.rle is not None:
+            raise ValueError(f"a {ann.shape} annotation has no area: it takes no polygons and no mask.")
+        return
+    if not ann.parts and ann.rle is None:
+        raise ValueError("an annotation needs at least one polygon or a mask.")
+    if ann.shape == "rectangle":
+        (x0, y0), (x1, y1) = ann.points
+        if x0 > x1 or y0 > y1:
+            raise ValueError("a rectangle's points must be its top-left then its bottom-right corner.")
 
 
 def _coco_size(ann: Annotation, image_size: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -79,7 +125,8 @@ def _cocos(anns: list[Annotation], sizes: list[tuple[int, int] | None]) -> list[
     """The CocoSeg to store with each annotation (``sizes``: image size per annotation, or None when
     unknown): the caller's when it fits, else computed in one batch; None when not computable."""
     out = [_kept_coco(a, s) for a, s in zip(anns, sizes)]
-    todo = [i for i, (seg, a, s) in enumerate(zip(out, anns, sizes)) if seg is None and _coco_size(a, s)]
+    todo = [i for i, (seg, a, s) in enumerate(zip(out, anns, sizes))
+            if seg is None and a.shape not in LINE_SHAPES and _coco_size(a, s)]
     if todo:
         from app.core.formats.coco_segment import coco_segs
 
@@ -98,24 +145,41 @@ def _cocos(anns: list[Annotation], sizes: list[tuple[int, int] | None]) -> list[
 
 def _encode(ann: Annotation) -> tuple:
     """Validate ``ann`` (ValueError, one sentence) and return its storable column values
-    (image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, extra);
-    the COCO cache columns are added by the callers (_coco_columns)."""
+    (_VALUE_COLS); the COCO cache columns are added by the callers (_coco_columns)."""
     parts = tuple(ann.parts)
-    if not parts and ann.rle is None:
-        raise ValueError("an annotation needs at least one polygon or a mask.")
+    check_shape(ann)
     if ann.source not in SOURCES:
         raise ValueError(f"an annotation source must be one of {', '.join(SOURCES)} (got {ann.source!r}).")
     score = None if ann.score is None else float(ann.score)
     if score is not None and not math.isfinite(score):
         raise ValueError(f"an annotation score must be a finite number (got {ann.score!r}).")
-    try:
-        extra = json.dumps(ann.extra, sort_keys=True) if ann.extra else None
-    except (TypeError, ValueError):
-        raise ValueError("the extra data of an annotation must be JSON-serialisable.") from None
+    extra = _json_text(ann.extra, "extra data")
+    if not isinstance(ann.description, str):
+        raise ValueError("the description of an annotation must be text.")
+    if any(not isinstance(k, str) or not isinstance(v, bool) for k, v in dict(ann.flags).items()):
+        raise ValueError("annotation flags must map names to true/false.")
     h, w, counts = codec.encode_rle(ann.rle)
-    group = None if ann.group_id is None else int(ann.group_id)
-    return (int(ann.image_id), int(ann.label_id), group, int(ann.z), codec.encode_parts(parts),
-            h, w, counts, ann.source, score, extra)
+    group = None if ann.group_id is None else _sql_int(ann.group_id, "group id")
+    return (_sql_int(ann.image_id, "image id"), _sql_int(ann.label_id, "label id"), group, _sql_int(ann.z, "z"),
+            codec.encode_parts(parts), h, w, counts, ann.source, score, extra,
+            ann.shape, codec.encode_points(tuple(ann.points)), ann.description,
+            _json_text(dict(ann.flags), "flags"), _json_text(dict(ann.attributes), "attributes"),
+            None if ann.file_id is None else _sql_int(ann.file_id, "file id"))
+
+
+_SQL_INT = 1 << 63
+
+
+def _sql_int(value: object, what: str) -> int:
+    """``value`` as an integer SQLite can store (64-bit); ValueError (one sentence) otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(value)  # type: ignore[call-overload]
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"an annotation's {what} must be an integer (got {value!r:.40}).") from None
+    if not -_SQL_INT <= value < _SQL_INT:
+        raise ValueError(f"an annotation's {what} {value} is too large to store.")
+    return int(value)
 
 
 _COCO_BATCH = 1000  # annotations whose COCO caches are computed together by bulk_insert_annotations
@@ -191,12 +255,7 @@ class AnnotationsMixin(ProjectBase):
             if _kept_coco(ann, _coco_size(ann, size)) is None and old.coco is not None:
                 ann = replace(ann, coco=old.coco)  # kept if the geometry is unchanged (relabel, z, ...)
             coco = _cocos([ann], [size])[0]
-            conn.execute(
-                "UPDATE annotation SET image_id = ?, label_id = ?, group_id = ?, z = ?, geometry = ?, rle_h = ?, "
-                "rle_w = ?, rle_counts = ?, source = ?, score = ?, extra = ?, coco_head = ?, coco_rle = ?, "
-                "coco_poly = ?, created = ?, updated = ? WHERE id = ?",
-                (*values, *_coco_columns(coco), created, updated, ann.id),
-            )
+            conn.execute(_UPDATE, (*values, *_coco_columns(coco), created, updated, ann.id))
 
     def delete_annotation(self, ann_id: int) -> None:
         """Delete one annotation; NotFoundError if absent. The image status is left as it is."""

@@ -5,6 +5,7 @@ use the indexes on image(path) and image(status, path); annotations are never lo
 """
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 from collections.abc import Callable, Iterable
@@ -14,12 +15,26 @@ from app.core.model import IMAGE_STATUSES, ImageRecord
 from app.core.project_base import NotFoundError, ProjectBase
 from app.core.sync import SyncReport, image_extensions, scan_image_files
 
-_IMG_COLS = "id, path, width, height, sha1, status, missing"
+_IMG_COLS = "id, path, width, height, sha1, status, missing, flags, extra"
 
 
 def _row(row: tuple) -> ImageRecord:
     return ImageRecord(id=int(row[0]), path=str(row[1]), width=int(row[2]), height=int(row[3]),
-                       sha1=row[4], status=str(row[5]), missing=bool(row[6]))
+                       sha1=row[4], status=str(row[5]), missing=bool(row[6]),
+                       flags={} if row[7] is None else json.loads(row[7]),
+                       extra={} if row[8] is None else json.loads(row[8]))
+
+
+def _json_column(value: dict, what: str) -> str | None:
+    """Compact JSON text of an image's flags/extra (None when empty); ValueError otherwise."""
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"the {what} of an image must be a JSON object.")
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        raise ValueError(f"the {what} of an image must be JSON-serialisable.") from None
 
 
 def check_status(status: str) -> str:
@@ -137,17 +152,30 @@ class ImagesMixin(ProjectBase):
         """Set "new" | "in_progress" | "done"."""
         self._update_image(image_id, "status = ?", (check_status(status),))
 
+    def set_image_flags(self, image_id: int, flags: dict) -> None:
+        """Set the image-level flags {name: bool} (LabelMe ``flags``)."""
+        if any(not isinstance(k, str) or not isinstance(v, bool) for k, v in dict(flags).items()):
+            raise ValueError("image flags must map names to true/false.")
+        self._update_image(image_id, "flags = ?", (_json_column(dict(flags), "flags"),))
+
+    def set_image_extra(self, image_id: int, extra: dict) -> None:
+        """Set what other tools stored about the image (JSON object keyed by format, see
+        model.ImageRecord.extra)."""
+        self._update_image(image_id, "extra = ?", (_json_column(dict(extra), "extra data"),))
+
     def bulk_insert_images(self, records: Iterable[ImageRecord]) -> int:
         """Insert many images in one transaction (ids assigned by the store); returns the count.
 
         Paths are normalised; a duplicate path rolls the whole batch back (ValueError).
         """
         rows = ((self.relative_path(r.path), *self._check_size(r.width, r.height), r.sha1,
-                 check_status(r.status), int(r.missing)) for r in records)
+                 check_status(r.status), int(r.missing), _json_column(r.flags, "flags"),
+                 _json_column(r.extra, "extra data")) for r in records)
         with self.transaction() as conn:
             before = conn.total_changes
             conn.executemany(
-                "INSERT INTO image(path, width, height, sha1, status, missing) VALUES (?, ?, ?, ?, ?, ?)", rows
+                "INSERT INTO image(path, width, height, sha1, status, missing, flags, extra) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
             return conn.total_changes - before
 

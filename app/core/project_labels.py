@@ -1,6 +1,7 @@
 """Label classes of a project (mixin of app.core.project.Project)."""
 from __future__ import annotations
 
+import json
 import re
 
 from app.core.errors import ProjectError
@@ -34,8 +35,23 @@ def normalize_name(name: str) -> str:
     return name
 
 
+_LC_COLS = "id, name, color, ord, extra"
+
+
 def _row(row: tuple) -> LabelClass:
-    return LabelClass(id=int(row[0]), name=str(row[1]), color=str(row[2]), order=int(row[3]))
+    return LabelClass(id=int(row[0]), name=str(row[1]), color=str(row[2]), order=int(row[3]),
+                      extra={} if row[4] is None else json.loads(row[4]))
+
+
+def _extra_text(extra: dict) -> str | None:
+    if not extra:
+        return None
+    if not isinstance(extra, dict):
+        raise ValueError("the extra data of a label class must be a JSON object.")
+    try:
+        return json.dumps(extra, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        raise ValueError("the extra data of a label class must be JSON-serialisable.") from None
 
 
 class LabelsMixin(ProjectBase):
@@ -43,12 +59,12 @@ class LabelsMixin(ProjectBase):
 
     def label_classes(self) -> list[LabelClass]:
         """All label classes by display order (then id)."""
-        rows = self.conn.execute("SELECT id, name, color, ord FROM label_class ORDER BY ord, id").fetchall()
+        rows = self.conn.execute(f"SELECT {_LC_COLS} FROM label_class ORDER BY ord, id").fetchall()
         return [_row(r) for r in rows]
 
     def label_class(self, label_id: int) -> LabelClass:
         """The label class with this id; NotFoundError otherwise."""
-        row = self.conn.execute("SELECT id, name, color, ord FROM label_class WHERE id = ?", (label_id,)).fetchone()
+        row = self.conn.execute(f"SELECT {_LC_COLS} FROM label_class WHERE id = ?", (label_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"{self.path} has no label class with id {label_id}.")
         return _row(row)
@@ -56,7 +72,7 @@ class LabelsMixin(ProjectBase):
     def label_by_name(self, name: str) -> LabelClass | None:
         """The label class with exactly this name (surrounding spaces ignored), or None."""
         row = self.conn.execute(
-            "SELECT id, name, color, ord FROM label_class WHERE name = ?", (str(name).strip(),)
+            f"SELECT {_LC_COLS} FROM label_class WHERE name = ?", (str(name).strip(),)
         ).fetchone()
         return None if row is None else _row(row)
 
@@ -73,7 +89,7 @@ class LabelsMixin(ProjectBase):
         return PALETTE[len(used) % len(PALETTE)]
 
     def add_label_class(self, name: str, color: str | None = None, *, id: int | None = None,
-                        order: int | None = None) -> LabelClass:
+                        order: int | None = None, extra: dict | None = None) -> LabelClass:
         """Add a class; colour defaults to the first unused palette colour, order to the end.
 
         ``id`` given: reuse it (redo of an undone add); ValueError if taken. One transaction.
@@ -87,14 +103,14 @@ class LabelsMixin(ProjectBase):
             if id is not None:
                 if conn.execute("SELECT 1 FROM label_class WHERE id = ?", (id,)).fetchone():
                     raise ValueError(f"label class id {id} is already in use.")
-                conn.execute("INSERT INTO label_class(id, name, color, ord) VALUES (?, ?, ?, ?)",
-                             (int(id), name, color, int(order)))
+                conn.execute("INSERT INTO label_class(id, name, color, ord, extra) VALUES (?, ?, ?, ?, ?)",
+                             (int(id), name, color, int(order), _extra_text(extra or {})))
                 new_id = int(id)
             else:
-                cur = conn.execute("INSERT INTO label_class(name, color, ord) VALUES (?, ?, ?)",
-                                   (name, color, int(order)))
+                cur = conn.execute("INSERT INTO label_class(name, color, ord, extra) VALUES (?, ?, ?, ?)",
+                                   (name, color, int(order), _extra_text(extra or {})))
                 new_id = int(cur.lastrowid)
-        return LabelClass(id=new_id, name=name, color=color, order=int(order))
+        return LabelClass(id=new_id, name=name, color=color, order=int(order), extra=dict(extra or {}))
 
     def update_label_class(self, lc: LabelClass) -> None:
         """Write name, colour and order of ``lc`` (by its id); names stay unique. One transaction."""
@@ -103,8 +119,8 @@ class LabelsMixin(ProjectBase):
         with self.transaction() as conn:
             self.label_class(lc.id)
             self._check_unique(name, lc.id)
-            conn.execute("UPDATE label_class SET name = ?, color = ?, ord = ? WHERE id = ?",
-                         (name, color, int(lc.order), lc.id))
+            conn.execute("UPDATE label_class SET name = ?, color = ?, ord = ?, extra = ? WHERE id = ?",
+                         (name, color, int(lc.order), _extra_text(lc.extra), lc.id))
 
     def move_label_class(self, label_id: int, new_order: int) -> None:
         """Move a class to position ``new_order`` (clamped) and renumber all classes 0..n-1."""

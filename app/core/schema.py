@@ -72,8 +72,41 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE annotation ADD COLUMN coco_poly TEXT")
 
 
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Version 3: what other tools' files carry survives a round trip, and non-area shapes.
+
+    annotation: ``shape`` (model.SHAPES; '' in rows of older versions = "mask" when the row has an
+    RLE, else "polygon"), ``points`` (codec.encode_points blob or NULL), ``description``, ``flags``
+    and ``attributes`` (JSON objects or NULL), ``file_id`` (the file_record it was imported from).
+    image: ``flags`` and ``extra`` (JSON or NULL). label_class: ``extra`` (JSON or NULL).
+    file_record: the annotation files this project imported or exported (path, content hash), so
+    that an import of the same file is recognised and an export updates only files we know.
+    Nullable columns with constant defaults: SQLite adds them without rewriting the tables."""
+    conn.execute("ALTER TABLE annotation ADD COLUMN shape TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE annotation ADD COLUMN points BLOB")
+    conn.execute("ALTER TABLE annotation ADD COLUMN description TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE annotation ADD COLUMN flags TEXT")
+    conn.execute("ALTER TABLE annotation ADD COLUMN attributes TEXT")
+    conn.execute("ALTER TABLE annotation ADD COLUMN file_id INTEGER")
+    conn.execute("ALTER TABLE image ADD COLUMN flags TEXT")
+    conn.execute("ALTER TABLE image ADD COLUMN extra TEXT")
+    conn.execute("ALTER TABLE label_class ADD COLUMN extra TEXT")
+    conn.execute("""CREATE TABLE file_record (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        format TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('import', 'export')),
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        time REAL NOT NULL,
+        annotations INTEGER NOT NULL DEFAULT 0)""")
+    conn.execute("CREATE INDEX file_record_path ON file_record(path)")
+    conn.execute("CREATE INDEX file_record_sha ON file_record(sha256)")
+    conn.execute("CREATE INDEX annotation_file ON annotation(file_id) WHERE file_id IS NOT NULL")
+
+
 # MIGRATIONS[k] upgrades version k -> k + 1. Append only; never edit a released step.
-MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2]
+MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
 
 
 def schema_version() -> int:

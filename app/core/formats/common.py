@@ -59,9 +59,27 @@ class Ticker:
                 self._progress(self.done, self.total)
 
 
+class Tallies:
+    """Counted changes of one kind each ("linestrip(s) kept as lines; not in COCO"): a report
+    prints one line per kind with its count instead of one line per item (mixin of the reports)."""
+
+    tallies: dict[str, int]
+
+    def tally(self, what: str, n: int = 1) -> None:
+        """Count ``n`` more of the change ``what`` (a phrase that reads after a number)."""
+        if n:
+            self.tallies[what] = self.tallies.get(what, 0) + int(n)
+
+    def tally_lines(self) -> list[str]:
+        """One line per kind: "<count> <what>"."""
+        return [f"{n} {what}" for what, n in self.tallies.items()]
+
+
 @dataclass
-class ExportReport:
-    """What an export wrote. ``files``: absolute paths written; ``warnings``: one sentence each."""
+class ExportReport(Tallies):
+    """What an export wrote. ``files``: absolute paths written; ``warnings``: one sentence each;
+    ``tallies``: counted changes (see Tallies); ``updated``: files updated in place (existing
+    files of ours whose keys we do not own were kept); ``refused``: existing files left alone."""
 
     format: str
     files: list[Path] = field(default_factory=list)
@@ -69,12 +87,16 @@ class ExportReport:
     annotations: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    tallies: dict[str, int] = field(default_factory=dict)
+    updated: int = 0
 
     def summary(self) -> str:
         """One line: counts and destination."""
         where = str(self.files[0]) if len(self.files) == 1 else f"{len(self.files)} files"
         text = (f"Exported {self.annotations} annotation(s) on {self.images} image(s) "
                 f"as {self.format} to {where}")
+        if self.updated:
+            text += f" ({self.updated} existing file(s) updated in place, their other keys kept)"
         if self.skipped:
             text += f"; {len(self.skipped)} item(s) skipped"
         if self.warnings:
@@ -83,8 +105,11 @@ class ExportReport:
 
 
 @dataclass
-class ImportReport:
-    """What an import stored. ``skipped``: (what, why) for each item left out."""
+class ImportReport(Tallies):
+    """What an import stored. ``skipped``: (what, why) for each item left out; ``tallies``:
+    counted changes (see Tallies); ``duplicates``: files skipped because the project already
+    imported them; ``replaced``: annotations removed because their file was imported again with
+    on_duplicate="replace"."""
 
     format: str
     images: int = 0
@@ -93,6 +118,9 @@ class ImportReport:
     labels_created: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    tallies: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    replaced: int = 0
 
     def skip(self, what: str, why: str) -> None:
         """Record one skipped item with its reason (one sentence)."""
@@ -103,6 +131,10 @@ class ImportReport:
         text = (f"Imported {self.annotations} annotation(s) on {self.images} image(s) from {self.format} "
                 f"({self.images_added} image(s) added to the project, {self.labels_created} "
                 f"label class(es) created)")
+        if self.duplicates:
+            text += f"; {self.duplicates} file(s) already imported were skipped"
+        if self.replaced:
+            text += f"; {self.replaced} annotation(s) of earlier imports replaced"
         if self.skipped:
             text += f"; {len(self.skipped)} item(s) skipped"
         if self.warnings:
