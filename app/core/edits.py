@@ -122,14 +122,41 @@ class _ChangeAnnotation(Edit):
 class SetGeometry(_ChangeAnnotation):
     """Replace polygons and mask (pixel-centre coordinates; rle = COCO RLE dict or None).
 
+    The annotation becomes a "mask" (rle given) or a "polygon" (its vertices are the truth), unless
+    ``shape`` and ``points`` say otherwise (e.g. a rectangle resized by its corners).
     coco: the new geometry's COCO segmentation when the caller computed it off the GUI thread
     (app.core.formats.coco_segment.coco_seg_of_mask(mask, rle)); None: the store computes it.
     The old one is never carried over (the store would recompute it anyway: CocoSeg.source).
     """
 
     def __init__(self, ann_id: int, parts: Sequence[Part], rle: dict | None, text: str = "Edit shape",
-                 coco: CocoSeg | None = None) -> None:
-        super().__init__(ann_id, text, parts=tuple(parts), rle=rle, coco=coco)
+                 coco: CocoSeg | None = None, shape: str | None = None,
+                 points: Sequence[tuple[float, float]] = ()) -> None:
+        kind = shape or ("mask" if rle is not None else "polygon")
+        super().__init__(ann_id, text, parts=tuple(parts), rle=rle, coco=coco, shape=kind,
+                         points=tuple((float(x), float(y)) for x, y in points))
+
+
+class SetPoints(_ChangeAnnotation):
+    """Move the defining points of a point / line / linestrip annotation (pixel-centre)."""
+
+    def __init__(self, ann_id: int, points: Sequence[tuple[float, float]], text: str = "Edit points") -> None:
+        super().__init__(ann_id, text, points=tuple((float(x), float(y)) for x, y in points))
+
+
+class SetAnnotationInfo(_ChangeAnnotation):
+    """Change the description, flags and/or attributes of an annotation (None: unchanged)."""
+
+    def __init__(self, ann_id: int, *, description: str | None = None, flags: dict | None = None,
+                 attributes: dict | None = None, text: str = "Edit annotation details") -> None:
+        changes: dict[str, object] = {}
+        if description is not None:
+            changes["description"] = description
+        if flags is not None:
+            changes["flags"] = dict(flags)
+        if attributes is not None:
+            changes["attributes"] = dict(attributes)
+        super().__init__(ann_id, text, **changes)
 
 
 class Relabel(_ChangeAnnotation):

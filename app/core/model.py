@@ -130,7 +130,8 @@ class Annotation:
     parts: the polygons (each with holes) in pixel-centre coordinates; empty for line shapes.
     rle: the exact mask as COCO compressed RLE {"size": [H, W], "counts": str} or None (manual
         polygons have none; the polygons are then the truth).
-    shape: the kind of annotation (ShapeKind: which field is the truth, how it is exported).
+    shape: the kind of annotation (ShapeKind: which field is the truth, how it is exported);
+        when not given: "mask" if ``rle`` is set, else "polygon".
     points: the defining points of rectangle, circle, point, line and linestrip shapes
         (SHAPE_POINTS), pixel-centre coordinates; () for polygon and mask.
     description: free text (LabelMe ``description``, ISAT ``note``).
@@ -161,12 +162,16 @@ class Annotation:
     updated: float = 0.0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     coco: CocoSeg | None = field(default=None, compare=False, hash=False, repr=False)
-    shape: str = "polygon"
+    shape: str = ""
     points: tuple[Point, ...] = ()
     description: str = ""
     flags: dict = field(default_factory=dict, hash=False)
     attributes: dict = field(default_factory=dict, hash=False)
     file_id: int | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.shape:  # not given: a mask when there is one, else the polygons are the truth
+            object.__setattr__(self, "shape", "mask" if self.rle is not None else "polygon")
 
     def with_(self, **changes: object) -> "Annotation":
         """A copy with the given fields replaced."""

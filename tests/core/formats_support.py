@@ -89,6 +89,15 @@ def build_project(root: Path) -> tuple[Project, Scenes]:
     return project, scenes
 
 
+def pil_polygon(points: object, h: int, w: int) -> np.ndarray:
+    """labelme's rasterisation of polygon vertices (PIL, fill=1, outline=1)."""
+    from PIL import ImageDraw
+
+    im = Image.fromarray(np.zeros((h, w), np.uint8))
+    ImageDraw.Draw(im).polygon([(float(x), float(y)) for x, y in points], outline=1, fill=1)  # type: ignore[union-attr]
+    return np.asarray(im).astype(bool)
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a.astype(bool), b.astype(bool)
     return float((a & b).sum()) / float((a | b).sum())

@@ -17,13 +17,13 @@ from app.core.errors import FormatError
 from app.core.formats import Cancelled, export_labelme, import_labelme
 from app.core.geometry import annotation_mask
 from app.core.project import Project
-from tests.core.formats_support import H, W, build_project, fill_holes, write_image
+from tests.core.formats_support import H, MANUAL_TRIANGLE, W, build_project, fill_holes, pil_polygon, write_image
 
 
 def _masks(project: Project, rel: str) -> list[tuple[str, int | None, np.ndarray]]:
     rec = project.image_by_path(rel)
     return [(project.label_class(a.label_id).name, a.group_id, annotation_mask(a, rec.height, rec.width))
-            for a in project.annotations(rec.id)]
+            for a in project.annotations(rec.id) if a.has_area]
 
 
 @pytest.mark.parametrize("masks", ["auto", "mask", "polygon"])
@@ -40,7 +40,9 @@ def test_round_trip_gives_the_same_masks(tmp_path: Path, masks: str) -> None:
         for rel, objs in scenes.items():
             got = _masks(dst, "../" + rel)
             assert [g[0] for g in got] == [lab for lab, _ in objs]
-            for (_, _, g), (_, e) in zip(got, objs):
+            for k, ((_, _, g), (_, e)) in enumerate(zip(got, objs)):
+                if rel == "sub/b.jpg" and k == 2 and masks != "mask":  # the manual polygon: its vertices
+                    e = pil_polygon(MANUAL_TRIANGLE.exterior, H, W)   # as labelme rasterises them
                 assert (g == (fill_holes(e) if masks == "polygon" else e)).all()
     finally:
         dst.close()
@@ -96,13 +98,18 @@ def test_labelme5_file_rasterises_like_labelme(tmp_path: Path) -> None:
     project = Project.create(tmp_path / "p.samlabel")
     try:
         report = import_labelme(project, path)
-        assert (report.images, report.annotations) == (1, 6)
+        assert (report.images, report.annotations) == (1, 9)
         skipped = dict(report.skipped)
-        assert len(report.skipped) == 7
-        for i, needle in ((4, "'point'"), (5, "'line'"), (6, "'linestrip'"), (7, "'points'"),
-                          (11, "at least 3 points"), (12, "group_id '7'"), (13, "bbox is 9x6")):
+        assert len(report.skipped) == 4
+        for i, needle in ((7, "'points' shape"), (11, "at least 3 points"), (12, "group_id '7'"),
+                          (13, "bbox is 9x6")):
             key = next(k for k in skipped if k.startswith(f"x.json shape {i} "))
             assert needle in skipped[key], (key, skipped[key])
+        rec = project.image_by_path("img/x.png")
+        lines = [(project.label_class(a.label_id).name, a.shape, a.points, a.parts, a.rle)
+                 for a in project.annotations(rec.id) if not a.has_area]
+        assert lines == [("pt", "point", ((5.0, 5.0),), (), None), ("ln", "line", ((5.0, 5.0), (9.0, 9.0)), (), None),
+                         ("ls", "linestrip", ((5.0, 5.0), (9.0, 9.0), (9.0, 1.0)), (), None)]
         got = _masks(project, "img/x.png")
         assert [(g[0], g[1]) for g in got] == [("poly", None), ("rect", None), ("circ", None), ("m", None),
                                              ("pair", 2), ("pair", 3)]
@@ -123,7 +130,7 @@ def test_labelme5_file_rasterises_like_labelme(tmp_path: Path) -> None:
         project.close()
 
 
-def test_embedded_image_data_gives_the_size_when_the_file_is_missing(tmp_path: Path) -> None:
+def test_embedded_image_data_is_saved_as_the_missing_image_file(tmp_path: Path) -> None:
     buf = io.BytesIO()
     Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(buf, format="PNG")
     doc = {"version": "5.0.1", "flags": {}, "imagePath": "lost.png", "imageHeight": 30, "imageWidth": 40,
@@ -139,6 +146,8 @@ def test_embedded_image_data_gives_the_size_when_the_file_is_missing(tmp_path: P
         assert report.skipped == [(str(tmp_path / "other.json"), "it is not a LabelMe file (no 'shapes' list)")]
         rec = project.image_by_path("lost.png")
         assert (rec.width, rec.height) == (40, 30)
+        # the embedded image became a file of the project folder, so the canvas and exports work
+        assert (tmp_path / "lost.png").read_bytes() == buf.getvalue()
         with pytest.raises(FormatError, match="not a LabelMe file"):
             import_labelme(project, tmp_path / "other.json")
     finally:

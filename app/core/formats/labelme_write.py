@@ -1,0 +1,148 @@
+"""LabelMe shapes of one annotation (formats.md 1.3-1.7), faithful to what was imported.
+
+An annotation imported from LabelMe whose geometry was not edited is written back as the shapes it
+came from (their points, shape types and unknown keys verbatim; a mask shape's PNG regenerated from
+the stored mask at the original bbox, so the pixels are the same). Otherwise it is written from its
+shape kind: rectangle / circle / point / line / linestrip from their points, polygon from its
+vertices (one shape per part; a part with holes becomes an exact mask shape in the auto and mask
+modes, its outer ring in the polygon mode), mask from the stored mask (auto: cv2 pixel-centre
+polygons, which labelme re-rasterises exactly, when hole-free, else a mask shape; mask: always a
+mask shape; polygon: outer rings, holes filled). Unknown keys kept from the import are written in
+both cases; label, group_id, description, flags, score and attributes come from the annotation.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+from app.core.formats.export_common import annotation_crop
+from app.core.formats.labelme_shapes import crop_has_holes, mask_shape, polygon_shapes
+from app.core.formats.provenance import geometry_unchanged, kept
+from app.core.model import Annotation
+
+FORMAT_ID = "labelme"
+Tally = Callable[[str, int], None]
+
+
+def _plain(label: str, group_id: int | None, shape_type: str, points: list[list[float]]) -> dict:
+    return {"label": label, "points": points, "group_id": group_id, "description": "",
+            "shape_type": shape_type, "flags": {}, "mask": None}
+
+
+def _finish(shape: dict, ann: Annotation, label: str, group_id: int | None, unknown: dict) -> dict:
+    """Fill in what the annotation models, and the kept unknown keys (ours win on a clash)."""
+    out = {**unknown, **shape}
+    out["label"] = label
+    out["group_id"] = group_id
+    out["description"] = ann.description
+    out["flags"] = dict(ann.flags)
+    modelled = kept(ann.extra, FORMAT_ID).get("modelled") or ()
+    if ann.attributes or "attributes" in modelled:
+        out["attributes"] = dict(ann.attributes)
+    if "score" in modelled:
+        out["score"] = ann.score
+    return out
+
+
+def _png_b64(crop: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(crop.astype(np.uint8), mode="L").save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _verbatim(ann: Annotation, label: str, group_id: int | None, height: int, width: int) -> list[dict] | None:
+    """The originally imported shapes, or None when they cannot be written back as they were."""
+    objects = kept(ann.extra, FORMAT_ID).get("shapes")
+    if not isinstance(objects, list) or not objects or not geometry_unchanged(ann, FORMAT_ID):
+        return None
+    out = []
+    full: np.ndarray | None = None
+    for obj in objects:
+        if not isinstance(obj, dict):
+            return None
+        shape = dict(obj)
+        if shape.get("shape_type") == "mask":
+            try:
+                (x1, y1), (x2, y2) = [(int(p[0]), int(p[1])) for p in shape["points"]]
+            except (KeyError, TypeError, ValueError):
+                return None
+            if full is None:
+                from app.core.geometry import annotation_mask
+
+                full = annotation_mask(ann, height, width)
+            crop = np.zeros((y2 - y1 + 1, x2 - x1 + 1), bool)
+            ya, xa, yb, xb = max(0, y1), max(0, x1), min(height, y2 + 1), min(width, x2 + 1)
+            if ya < yb and xa < xb:
+                crop[ya - y1:yb - y1, xa - x1:xb - x1] = full[ya:yb, xa:xb]
+            shape["mask"] = _png_b64(crop)
+        elif "mask" not in shape:
+            shape["mask"] = None
+        out.append(_finish(shape, ann, label, group_id, {}))
+    return out
+
+
+def _polygon_kind(ann: Annotation, label: str, group_id: int | None, height: int, width: int, masks: str,
+                  tally: Tally) -> list[dict]:
+    """Shapes of a polygon annotation (its vertices are the truth)."""
+    shapes: list[dict] = []
+    for part in ann.parts:
+        if part.holes and masks != "polygon":
+            from app.core.formats.export_common import parts_crop
+
+            got = parts_crop((part,), height, width)
+            if got is not None:
+                crop, x0, y0 = got
+                shapes.append(mask_shape(crop, x0, y0, label, group_id))
+            continue
+        if part.holes:
+            tally("polygon(s) with holes written as their outer ring (holes filled)", 1)
+        shapes.append(_plain(label, group_id, "polygon", [[float(x), float(y)] for x, y in part.exterior]))
+    if masks == "mask":  # exact masks for every object: one mask shape of the whole annotation
+        got = annotation_crop(ann, height, width)
+        if got is not None:
+            crop, x0, y0 = got
+            return [mask_shape(crop, x0, y0, label, group_id)]
+    return shapes
+
+
+def _mask_kind(ann: Annotation, label: str, group_id: int | None, height: int, width: int, masks: str,
+               tally: Tally) -> list[dict]:
+    got = annotation_crop(ann, height, width)
+    if got is None:
+        return []
+    crop, x0, y0 = got
+    if masks == "mask":
+        return [mask_shape(crop, x0, y0, label, group_id)]
+    holes = crop_has_holes(crop)
+    if holes and masks == "auto":
+        return [mask_shape(crop, x0, y0, label, group_id)]
+    if holes:
+        tally("annotation(s) with holes exported filled (LabelMe polygons cannot hold holes; the auto or mask "
+              "mode keeps them)", 1)
+    return polygon_shapes(crop, x0, y0, label, group_id)
+
+
+def annotation_shapes(ann: Annotation, label: str, height: int, width: int, masks: str, group_id: int | None,
+                      tally: Tally) -> list[dict]:
+    """The LabelMe shapes of one annotation (see the module doc); [] when its mask is empty.
+    ``tally(what, n)`` counts changes made on the way. ValueError for a corrupt stored mask."""
+    unknown_src = kept(ann.extra, FORMAT_ID).get("shapes")
+    unknown = {k: v for k, v in unknown_src[0].items() if k not in ("points", "shape_type", "mask")} \
+        if isinstance(unknown_src, list) and unknown_src and isinstance(unknown_src[0], dict) else {}
+    if masks == "auto" or ann.shape not in ("polygon", "mask"):
+        verbatim = _verbatim(ann, label, group_id, height, width)
+        if verbatim is not None:
+            return verbatim
+    kind = ann.shape
+    if kind in ("point", "line", "linestrip", "rectangle", "circle"):
+        shapes = [_plain(label, group_id, kind, [[float(x), float(y)] for x, y in ann.points])]
+    elif kind == "polygon" and ann.parts:
+        shapes = _polygon_kind(ann, label, group_id, height, width, masks, tally)
+    else:
+        shapes = _mask_kind(ann, label, group_id, height, width, masks, tally)
+    return [_finish(s, ann, label, group_id, unknown) for s in shapes]
+
