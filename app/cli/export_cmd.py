@@ -1,12 +1,13 @@
-"""`sam-labeler export P.samlabel --format coco|labelme [--out PATH] [--masks auto|polygon|rle|mask]`.
+"""`sam-labeler export P.samlabel --format ID [--out PATH] [--masks MODE] [--option NAME=VALUE ...]`.
 
-COCO: one JSON file (default ``<project folder>/<project name>.coco.json``); ``--masks`` auto
-(polygons, RLE for objects with holes), rle (all exact RLE) or polygon (holes filled).
-LabelMe: one JSON per annotated image, beside the images (default) or under ``--out`` (a folder,
-mirroring the images' folders); ``--masks`` auto (polygons, mask shapes for objects with holes),
-mask (all exact mask shapes) or polygon. ``rle`` and ``mask`` both mean "exact" and are accepted
-for either format. A project in use by another instance is opened read-only. A progress line is
-written to stderr; the summary, skipped items and warnings to stdout.
+Every format of the registry (app.extensions: LabelMe and COCO built in, YOLO, VOC, ISAT, mask PNG,
+CVAT and third-party ones from plugins) is exported the same way: ``--out`` defaults to the
+format's own default destination (COCO: ``<project folder>/<project name>.coco.json``; LabelMe:
+beside the images), ``--masks`` to the format's first mask mode; ``rle`` and ``mask`` both mean
+"exact masks" and are accepted for either. Before anything is written, one line says what will be
+created, updated in place or left alone. A project in use by another instance is opened read-only.
+A progress line is written to stderr; the summary, counted changes, skipped items and warnings to
+stdout.
 """
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from app.core.formats.api import Exporter
+    from app.core.formats.common import ExportReport, ImportReport
 
 NAME = "export"
-HELP = "Export a project's annotations as COCO (one JSON) or LabelMe (one JSON per image)."
+HELP = "Export a project's annotations (COCO, LabelMe, YOLO, VOC, ISAT, mask PNG, CVAT, plugins' formats)."
 
 
 class ProgressLine:
@@ -59,26 +64,34 @@ class ProgressLine:
             self.stream.flush()
 
 
-def print_report(report: object, out: TextIO | None = None) -> None:
-    """Summary line, then one line per skipped item and per warning."""
+def print_report(report: ExportReport | ImportReport, out: TextIO | None = None) -> None:
+    """Summary line, one line per kind of counted change, then one line per skipped item and per
+    warning."""
     out = out if out is not None else sys.stdout
-    print(report.summary(), file=out)  # type: ignore[attr-defined]
-    for what, why in report.skipped:  # type: ignore[attr-defined]
+    print(report.summary(), file=out)
+    for line in report.tally_lines():
+        print(f"note: {line}", file=out)
+    for what, why in report.skipped:
         print(f"skipped {what}: {why}", file=out)
-    for warning in report.warnings:  # type: ignore[attr-defined]
+    for warning in report.warnings:
         print(f"warning: {warning}", file=out)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `export`."""
+    from app.extensions import formats
+
+    ids = [f.id for f in formats() if f.exporter is not None]
     parser.add_argument("project", help="the .samlabel project file")
-    parser.add_argument("--format", required=True, choices=("coco", "labelme"), help="output format")
+    parser.add_argument("--format", required=True, choices=ids, help="output format")
     parser.add_argument("--out", default=None,
-                        help="COCO: the .json file to write (default <project folder>/<name>.coco.json); "
-                             "LabelMe: a folder (default: each JSON beside its image)")
-    parser.add_argument("--masks", default="auto", choices=("auto", "polygon", "rle", "mask"),
-                        help="auto (default): polygons, exact masks for objects with holes; polygon: "
-                             "polygons only (holes filled); rle / mask: exact masks for every object")
+                        help="where to write: a file or a folder as the format needs (default: the format's "
+                             "default, e.g. <project folder>/<name>.coco.json; LabelMe: beside the images)")
+    parser.add_argument("--masks", default=None,
+                        help="mask mode of the format (default: its first): auto = polygons, exact masks for "
+                             "objects with holes; polygon = polygons only (holes filled); rle / mask = exact masks")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a format option (repeatable); `sam-labeler plugins list` shows each format's options")
 
 
 def _open_for_export(path: Path) -> object:
@@ -95,25 +108,31 @@ def _open_for_export(path: Path) -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Export; 0 on success (skipped items are reported, not errors)."""
-    from app.core.formats import export_coco, export_labelme
+    from app.core.formats.api import resolve_mask_mode
+    from app.core.options import parse_assignments
+    from app.extensions import get_format
 
+    fmt = get_format(args.format)
+    exporter = fmt.exporter
+    if exporter is None:
+        raise ValueError(f"the {fmt.id} format can only be imported.")
+    options = parse_assignments(exporter.options, args.option)
+    masks = resolve_mask_mode(exporter, args.masks)
     path = Path(args.project)
     if not path.exists():
         raise ValueError(f"{path} does not exist.")
     if not path.is_file():
         raise ValueError(f"{path} is not a project file (it is a folder).")
     project = _open_for_export(path)
-    progress = ProgressLine("exporting annotations" if args.format == "coco" else "exporting images")
     try:
-        if args.format == "coco":
-            out = Path(args.out) if args.out else project.root / f"{project.path.stem}.coco.json"
-            masks = "rle" if args.masks == "mask" else args.masks
-            report = export_coco(project, out, masks=masks, progress=progress)
-        else:
-            masks = "mask" if args.masks == "rle" else args.masks
-            report = export_labelme(project, Path(args.out) if args.out else None, masks=masks, progress=progress)
+        dest = Path(args.out).absolute() if args.out else exporter.default_destination(project)
+        print(exporter.plan(project, dest).summary, file=sys.stderr)
+        progress = ProgressLine(f"exporting {fmt.id}")
+        try:
+            report = exporter.run(project, dest, masks=masks, options=options, progress=progress)
+        finally:
+            progress.finish()
     finally:
-        progress.finish()
         project.close()
     print_report(report)
     return 0

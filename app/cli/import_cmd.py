@@ -1,6 +1,11 @@
-"""`sam-labeler import SRC --format coco|labelme [--project P.samlabel] [--images DIR]`.
+"""`sam-labeler import SRC --format ID [--project P.samlabel] [--images DIR] [--on-duplicate skip|replace|append]
+[--option NAME=VALUE ...]`.
 
-SRC: a COCO JSON file, or a LabelMe JSON file or folder (searched recursively).
+ID: any importable format of the registry (app.extensions): coco, labelme, and the plugins' (yolo-seg,
+yolo-det, voc, isat, mask-png, cvat, third-party). SRC: what that format reads (a COCO JSON file;
+a LabelMe JSON file or folder, searched recursively; a dataset folder).
+--on-duplicate: what to do with a file this project imported before (same path or same bytes):
+skip it (default; reported), replace what it brought, or import it again as well.
 --project: the project to import into; created when it does not exist. Default: the project the
 GUI opens for the image folder, i.e. ``F/<name of F>.samlabel`` where F is --images when given,
 else SRC's folder (SRC itself when it is a folder).
@@ -19,13 +24,22 @@ from pathlib import Path
 from app.cli.export_cmd import ProgressLine, print_report
 
 NAME = "import"
-HELP = "Import COCO or LabelMe annotations into a project (the project is created when missing)."
+HELP = "Import annotations (COCO, LabelMe, YOLO, VOC, ISAT, mask PNG, CVAT, plugins' formats) into a project."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `import`."""
-    parser.add_argument("src", help="COCO JSON file, or LabelMe JSON file or folder")
-    parser.add_argument("--format", required=True, choices=("coco", "labelme"), help="input format")
+    from app.core.formats.api import ON_DUPLICATE
+    from app.extensions import formats
+
+    ids = [f.id for f in formats() if f.importer is not None]
+    parser.add_argument("src", help="the annotation file or folder to import")
+    parser.add_argument("--format", required=True, choices=ids, help="input format")
+    parser.add_argument("--on-duplicate", default="skip", choices=ON_DUPLICATE,
+                        help="a file this project imported before: skip it (default), replace what it brought, "
+                             "or import it again as well")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a format option (repeatable)")
     parser.add_argument("--project", default=None,
                         help="the .samlabel project, created when missing (default: F/<name of F>.samlabel, "
                              "F = --images if given, else the folder of SRC; the project the GUI opens for F)")
@@ -47,27 +61,33 @@ def _remove_project_files(path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import; 0 on success (skipped items are reported, not errors)."""
-    from app.core.formats import import_coco, import_labelme
+    from app.core.options import parse_assignments
     from app.core.project import Project
+    from app.extensions import get_format
 
+    fmt = get_format(args.format)
+    importer = fmt.importer
+    if importer is None:
+        raise ValueError(f"the {fmt.id} format can only be exported.")
+    options = parse_assignments(importer.options, args.option)
     src = Path(args.src).absolute()
     if not src.exists():
         raise ValueError(f"{src} does not exist.")
-    if args.format == "coco" and not src.is_file():
-        raise ValueError(f"{src} is not a file; COCO annotations are one JSON file.")
+    if importer.source == "file" and not src.is_file():
+        raise ValueError(f"{src} is not a file; {fmt.title} annotations are one file.")
+    if importer.source == "folder" and not src.is_dir():
+        raise ValueError(f"{src} is not a folder; {fmt.title} annotations are a folder.")
     images = Path(args.images).absolute() if args.images else None
     if images is not None and not images.is_dir():
         raise ValueError(f"{images} is not a folder.")
     path = Path(args.project).absolute() if args.project else default_project_path(src, images)
     created = not path.exists()
     project = Project.create(path) if created else Project.open(path)
-    progress = ProgressLine("importing annotations" if args.format == "coco" else "importing files")
+    progress = ProgressLine(f"importing {fmt.id}")
     ok = False
     try:
-        if args.format == "coco":
-            report = import_coco(project, src, images, progress=progress)
-        else:
-            report = import_labelme(project, src, images, progress=progress)
+        report = importer.run(project, src, images_dir=images, options=options, on_duplicate=args.on_duplicate,
+                              progress=progress)
         ok = True
     finally:
         progress.finish()

@@ -19,7 +19,7 @@ from app.ui.canvas import CanvasView
 from app.ui.candidate_strip import CandidateStrip
 from app.ui.controller import LabelingController, image_key
 from app.ui.dialogs.cheatsheet import CheatSheetDialog
-from app.ui.dialogs.export_dialog import ExportDialog, ImportDialog, run_export, run_import
+from app.ui.dialogs.export_dialog import ExportDialog, ImportDialog, export_plan, run_export, run_import
 from app.ui.dialogs.model_manager import ModelManagerDialog
 from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.docks.annotations_dock import AnnotationsDock
@@ -256,9 +256,20 @@ class MainWindow(QMainWindow):
         if self.project is None:
             self.status.show_message("Open a project first.")
             return
-        dlg = ExportDialog(self.project.path, self.settings.last_export_dir, self)
-        if dlg.exec() == ExportDialog.DialogCode.Accepted:
-            self.start_export(dlg.choice())
+        dlg = ExportDialog(self.project, self.settings.last_export_dir, self)
+        if dlg.exec() != ExportDialog.DialogCode.Accepted:
+            return
+        choice = dlg.choice()
+        try:
+            plan = export_plan(self.project.path, choice)
+        except (CoreError, OSError, ValueError) as exc:
+            self._error(f"Export failed: {exc}")
+            return
+        if plan.touches_existing:
+            answer = QMessageBox.question(self, self.tr("Export"), plan.summary + "\n\n" + self.tr("Export now?"))
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.start_export(choice)
 
     def start_export(self, choice: Any) -> BackgroundJob | None:
         """Export in the background (own read-only connection); progress dialog with Cancel."""

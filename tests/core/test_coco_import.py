@@ -100,20 +100,28 @@ def test_tool_written_file_imports_exactly_and_reports_bad_items(tmp_path: Path)
     project = Project.create(tmp_path / "p.samlabel")
     try:
         report = import_coco(project, path, images_dir=tmp_path / "imgs")
-        assert (report.images, report.annotations, report.labels_created) == (1, 3, 2)
+        assert (report.images, report.annotations, report.labels_created) == (1, 4, 2)
         reasons = " | ".join(f"{w}: {r}" for w, r in report.skipped)
-        assert len(report.skipped) == 7, reasons
+        assert len(report.skipped) == 6, reasons
         for needle in ("annotation id 3", "at least 3 points", "does not match the image size",
-                       "add up to 15", "category_id 42", "boxes alone", "nowhere.png", "image id 77"):
+                       "add up to 15", "category_id 42", "nowhere.png", "image id 77"):
             assert needle in reasons
-        assert "7 item(s) skipped" in report.summary()
+        assert "6 item(s) skipped" in report.summary()
+        assert report.tallies["annotation(s) with a box and no segmentation read as rectangles"] == 1
+        assert report.tallies["categories sharing a name merged into one label class"] == 1
         anns = project.annotations(project.image_by_path("imgs/x.png").id)
-        assert [project.label_class(a.label_id).name for a in anns] == ["poly", "ring", "ring"]
+        assert [project.label_class(a.label_id).name for a in anns] == ["poly", "ring", "ring", "poly"]
+        assert [a.shape for a in anns] == ["polygon", "mask", "mask", "rectangle"]
         with contextlib.redirect_stdout(io.StringIO()):
             coco = COCO(str(path))
         for a, coco_id in zip(anns, (0, 1, 2)):  # pycocotools' own rasterisation, exactly
             assert (annotation_mask(a, H, W) == coco.annToMask(coco.anns[coco_id]).astype(bool)).all()
-        assert anns[1].extra == {"iscrowd": 1} and anns[2].score == 0.75
+        box = mu.decode(mu.merge(mu.frPyObjects(np.array([[1.0, 1.0, 4.0, 4.0]]), H, W))).astype(bool)
+        assert (annotation_mask(anns[3], H, W) == box).all() and box.sum() == 16
+        assert anns[1].extra["coco"]["iscrowd"] == 1 and anns[2].score == 0.75
+        assert [a.extra["coco"]["id"] for a in anns] == [0, 1, 2, 7]
+        assert anns[0].parts[1].exterior == ((20.0, 40.0), (30.0, 40.0), (25.0, 45.5))  # its vertices, centre frame
+        assert anns[3].points == ((0.5, 0.5), (4.5, 4.5))
         assert annotation_mask(anns[1], H, W).sum() == mu.area(coco.annToRLE(coco.anns[1]))
     finally:
         project.close()

@@ -39,7 +39,7 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys: pytest.CaptureFix
     captured = capsys.readouterr()
     assert captured.out.startswith("Exported 9 annotation(s) on 2 image(s)")
     last = captured.err.strip().splitlines()[-1]  # the progress line (stderr is not a terminal here)
-    assert last == ("exporting annotations: 9/9" if fmt == "coco" else "exporting images: 2/2")
+    assert last == ("exporting coco: 9/9" if fmt == "coco" else "exporting labelme: 2/2")  # annotations, images
     dst = tmp_path / "dst.samlabel"
     assert main(["import", str(out), "--format", fmt, "--project", str(dst)]) == 0
     captured = capsys.readouterr()

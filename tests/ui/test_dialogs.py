@@ -101,15 +101,25 @@ def test_model_manager_lists_models_and_reports_import_failure(qtbot, tmp_path: 
     assert seen == [("mobile_sam", "cpu")]
 
 
-def test_export_dialog_defaults(qtbot, tmp_path: Path) -> None:
-    proj = tmp_path / "site" / "site.samlabel"
-    assert default_destination("coco", proj, "") == tmp_path / "site" / "site_coco.json"
-    assert default_destination("labelme", proj, str(tmp_path)) == tmp_path / "site_labelme"
-    dlg = ExportDialog(proj, "")
-    qtbot.addWidget(dlg)
-    assert dlg.choice().format == "coco" and dlg.choice().destination.name == "site_coco.json"
-    dlg.set_format("labelme")
-    assert dlg.choice().destination.name == "site_labelme" and dlg.choice().masks == "auto"
+def test_export_dialog_lists_the_registry_with_the_cli_defaults(qtbot, tmp_path: Path) -> None:
+    from app.core.project import Project
+    from app.extensions import formats
+
+    (tmp_path / "site").mkdir()
+    with Project.create(tmp_path / "site" / "site.samlabel") as proj:
+        # the CLI and the dialog take the defaults from the same place: the format's exporter
+        assert default_destination("coco", proj) == tmp_path / "site" / "site.coco.json"
+        assert default_destination("labelme", proj) == tmp_path / "site"  # beside the images
+        dlg = ExportDialog(proj, "")
+        qtbot.addWidget(dlg)
+        ids = [dlg.format_box.itemData(i) for i in range(dlg.format_box.count())]
+        assert ids == [f.id for f in formats() if f.exporter is not None]
+        dlg.set_format("coco")
+        assert dlg.choice().format == "coco" and dlg.choice().destination.name == "site.coco.json"
+        assert "A new COCO file" in dlg.note.text()
+        dlg.set_format("labelme")
+        assert dlg.choice().destination == tmp_path / "site" and dlg.choice().masks == "auto"
+        assert [dlg.masks_box.itemData(i) for i in range(dlg.masks_box.count())] == ["auto", "polygon", "mask"]
 
 
 def test_candidate_strip_shows_scores_and_emits_clicks(qtbot) -> None:

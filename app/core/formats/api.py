@@ -39,6 +39,15 @@ OnDuplicate = Literal["skip", "replace", "append"]
 """What an import does with a file this project already imported: skip it (default), replace
 what it brought, or import it again as well."""
 ON_DUPLICATE: tuple[str, ...] = ("skip", "replace", "append")
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export would do: ``summary`` (one line for the user) and whether it would replace or
+    update files that exist already (the dialog then asks before it starts)."""
+
+    summary: str
+    touches_existing: bool = False
+
+
 @runtime_checkable
 class Exporter(Protocol):
     """Writes a project (or part of it) in one format.
@@ -58,6 +67,11 @@ class Exporter(Protocol):
 
     def default_destination(self, project: Project) -> Path:
         """Where the export goes when the user does not say (CLI and dialogs use the same)."""
+        ...
+
+    def plan(self, project: Project, dest: Path) -> ExportPlan:
+        """What an export to ``dest`` would create, update or leave alone, before anything is
+        written (the dialog shows it and asks when existing files are touched; the CLI prints it)."""
         ...
 
     def run(self, project: Project, dest: Path, *, masks: str, options: Mapping[str, OptionValue],
@@ -84,6 +98,27 @@ class Importer(Protocol):
             cancel: threading.Event | None = None) -> ImportReport:
         """Import ``src`` (one transaction); ``images_dir``: where to look for the images."""
         ...
+
+
+EXACT_MODES = ("rle", "mask")
+"""The two names of "exact masks" (COCO says rle, LabelMe says mask): either is accepted."""
+
+
+def resolve_mask_mode(exporter: Exporter, wanted: str | None) -> str:
+    """The exporter's mask mode for what the user asked (None or "": its default, the first; "rle"
+    and "mask" are the same request); ValueError (one sentence) when the format has no such mode."""
+    modes = exporter.mask_modes
+    if not wanted:
+        return modes[0] if modes else ""
+    if wanted in modes:
+        return wanted
+    if wanted in EXACT_MODES:
+        for m in EXACT_MODES:
+            if m in modes:
+                return m
+    if not modes:
+        raise ValueError(f"the {exporter.id} format writes no masks; leave out the mask mode.")
+    raise ValueError(f"the {exporter.id} format's mask modes are {', '.join(modes)} (got {wanted!r}).")
 
 
 @dataclass(frozen=True)

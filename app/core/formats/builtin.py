@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.core.formats.api import DestinationKind, Format, OnDuplicate, SourceKind
+from app.core.formats.api import DestinationKind, ExportPlan, Format, OnDuplicate, SourceKind
 from app.core.formats.common import ExportReport, ImportReport, Progress
 from app.core.options import Option, OptionValue, resolve_options
 
@@ -32,6 +32,15 @@ class LabelMeExporter:
     def default_destination(self, project: Project) -> Path:
         """The project folder: each JSON beside its image."""
         return project.root
+
+    def plan(self, project: Project, dest: Path) -> ExportPlan:
+        """New files, files of ours updated in place, files of other tools left alone."""
+        from app.core.formats.labelme import plan_labelme_export
+
+        out = None if Path(dest).absolute() == project.root else dest
+        where = "beside the images" if out is None else f"in {dest}"
+        plan = plan_labelme_export(project, out)
+        return ExportPlan(f"LabelMe {where}: {plan.summary()}", touches_existing=plan.update > 0)
 
     def run(self, project: Project, dest: Path, *, masks: str, options: Mapping[str, OptionValue],
             progress: Progress | None = None, cancel: threading.Event | None = None) -> ExportReport:
@@ -59,7 +68,7 @@ class LabelMeImporter:
         from app.core.formats.labelme_import import import_labelme
 
         resolve_options(self.options, options)
-        return import_labelme(project, src, images_dir, progress=progress, cancel=cancel)
+        return import_labelme(project, src, images_dir, progress=progress, cancel=cancel, on_duplicate=on_duplicate)
 
 
 class CocoExporter:
@@ -75,6 +84,10 @@ class CocoExporter:
     def default_destination(self, project: Project) -> Path:
         """``<project folder>/<project name>.coco.json``."""
         return project.root / f"{project.path.stem}.coco.json"
+
+    def plan(self, project: Project, dest: Path) -> ExportPlan:
+        """Whether the file is new or replaced."""
+        return file_plan(dest, "COCO file")
 
     def run(self, project: Project, dest: Path, *, masks: str, options: Mapping[str, OptionValue],
             progress: Progress | None = None, cancel: threading.Event | None = None) -> ExportReport:
@@ -101,7 +114,15 @@ class CocoImporter:
         from app.core.formats.coco_import import import_coco
 
         resolve_options(self.options, options)
-        return import_coco(project, src, images_dir, progress=progress, cancel=cancel)
+        return import_coco(project, src, images_dir, progress=progress, cancel=cancel, on_duplicate=on_duplicate)
+
+
+def file_plan(dest: Path, what: str) -> ExportPlan:
+    """The plan of a one-file export: a new file, or replacing an existing one."""
+    dest = Path(dest)
+    if dest.exists():
+        return ExportPlan(f"The {what} {dest} exists and will be replaced.", touches_existing=True)
+    return ExportPlan(f"A new {what} {dest} will be written.")
 
 
 LABELME = Format(id="labelme", title="LabelMe", exporter=LabelMeExporter(), importer=LabelMeImporter())
