@@ -391,6 +391,12 @@ class MainWindow(QMainWindow):
         self.cheatsheet = CheatSheetDialog(self.registry, self)
         self.cheatsheet.show()
 
+    def show_plugins(self) -> None:
+        """Help > Plugins: installed plugins (with errors) and the registries."""
+        from app.ui.dialogs.plugins_dialog import PluginsDialog
+
+        PluginsDialog(self).exec()
+
     def show_about(self) -> None:
         """Help > About."""
         from app import __version__

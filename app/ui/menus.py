@@ -87,6 +87,7 @@ def build_menus(window: Any) -> QMenu:
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(act("cheatsheet"))
+    help_menu.addAction("Plugins…", window.show_plugins)
     help_menu.addAction("About SAM Labeler", window.show_about)
 
     toolbar = window.addToolBar("Main")
