@@ -188,9 +188,18 @@ def labelme_rasterise(shape: dict, h: int, w: int) -> np.ndarray:
     xy = [tuple(p) for p in shape["points"]]
     if st == "rectangle":
         draw.rectangle(xy, outline=1, fill=1)  # labelme 5.x passes points unsorted: must be sorted
-    elif st == "polygon":
+    elif st in ("polygon", "oriented_rectangle"):
         assert len(xy) > 2
         draw.polygon(xy=xy, outline=1, fill=1)
+    elif st == "circle":
+        (cx, cy), (px, py) = xy
+        d = math.hypot(cx - px, cy - py)
+        draw.ellipse([cx - d, cy - d, cx + d, cy + d], outline=1, fill=1)
+    elif st in ("line", "linestrip"):
+        draw.line(xy=xy, fill=1, width=10)  # labelme's line_width=10
+    elif st == "point":
+        (cx, cy), = xy
+        draw.ellipse([cx - 5, cy - 5, cx + 5, cy + 5], outline=1, fill=1)  # point_size=5
     else:
         raise AssertionError(f"unexpected shape_type {st}")
     return np.asarray(im).astype(bool)
@@ -231,7 +240,7 @@ def validate_labelme(path: Path) -> tuple[dict, dict[tuple, np.ndarray]]:
             assert len(pts) == EXACT_POINTS[st]
         if st == "polygon":
             assert len(pts) >= 3
-        assert (s["mask"] is not None) == (st == "mask")
+        assert (s.get("mask") is not None) == (st == "mask")  # absent = null
         if st == "rectangle":
             (xa, ya), (xb, yb) = pts
             assert xa <= xb and ya <= yb, "rectangle corners must be [[xmin,ymin],[xmax,ymax]] for labelme 5.x"

@@ -211,11 +211,6 @@ def _finite(v: int | float) -> bool:
         return False
 
 
-def _kept_object(shape: dict, modelled_ok: dict[str, bool]) -> dict:
-    """The shape's keys to keep verbatim: all but those the annotation now holds."""
-    return {k: v for k, v in shape.items() if k != "label" and not modelled_ok.get(k, False)}
-
-
 def _import_file(session: ImportSession, f: Path, data: dict, extra_dir: Path | None, written: list[Path]) -> None:
     report = session.report
     rec = _image_for(session, f, data, extra_dir, written)
@@ -245,6 +240,9 @@ def _import_file(session: ImportSession, f: Path, data: dict, extra_dir: Path | 
         if gid is not None and (isinstance(gid, bool) or not isinstance(gid, int) or abs(gid) >= 1 << 63):
             report.skip(what, f"its group_id {gid!r:.40} is not an integer")
             unread.append(shape)
+            continue
+        if shape.get("shape_type") == "points":  # labelme's transient AI prompt: not an annotation
+            report.tally("labelme 'points' prompt shape(s) left out (they are prompts, not annotations)")
             continue
         try:
             got = read_shape(shape, h, w)
@@ -296,19 +294,17 @@ def _add_instance(session: ImportSession, rec: ImageRecord, f: Path, inst: _Inst
     report = session.report
     first = inst.objects[0]
     description, flags, score, attributes = _modelled(first, report, f.name)
-    modelled_ok = {"group_id": True, "description": isinstance(first.get("description"), str) or
-                   first.get("description") is None, "flags": bool(flags) or first.get("flags") in (None, {}),
+    modelled_ok = {"description": isinstance(first.get("description"), str) or first.get("description") is None,
+                   "flags": bool(flags) or first.get("flags") in (None, {}),
                    "score": score is not None or first.get("score") is None,
                    "attributes": isinstance(first.get("attributes"), dict) or first.get("attributes") is None}
-    objects = [_kept_object(first, modelled_ok)]
-    for o in inst.objects[1:]:  # the other shapes of the instance: keep what differs from the first
-        objects.append({k: v for k, v in o.items() if k != "label" and k != "group_id"
-                        and not (k in SHAPE_KEYS and modelled_ok.get(k, False) and v == first.get(k))})
-    for o in objects:
-        o.pop("mask", None)  # regenerated from the stored mask (same pixels) when written back
+    raw = sorted(k for k, ok in modelled_ok.items() if not ok and k in first)  # written back as they were
+    # the original objects (minus the label, which is the class's, and the PNG, regenerated from
+    # the stored mask with the same pixels): the exporter writes them back while unedited
+    objects = [{k: v for k, v in o.items() if k != "label" and not (k == "mask" and o.get("shape_type") == "mask")}
+               for o in inst.objects]
     label_id = session.label_id(inst.label)
-    present = sorted(k for k in ("score", "attributes") if k in first and modelled_ok.get(k))
-    common = dict(modelled=present, group_id=inst.group_id, score=score, description=description, flags=flags, attributes=attributes)
+    common = dict(raw=raw, group_id=inst.group_id, score=score, description=description, flags=flags, attributes=attributes)
     if len(inst.reads) == 1:
         got = inst.reads[0]
         if got.mask is None:  # point, line, linestrip
@@ -341,12 +337,14 @@ def _add_instance(session: ImportSession, rec: ImageRecord, f: Path, inst: _Inst
         _queue(session, rec.id, label_id, objects, mask=mask, shape="mask", **common)
 
 
-def _queue(session: ImportSession, image_id: int, label_id: int, objects: list[dict], modelled: list[str],
+def _queue(session: ImportSession, image_id: int, label_id: int, objects: list[dict], raw: list[str],
            **kwargs: Any) -> None:
     """Queue the annotation, then stamp its provenance (the original shapes and the fingerprint
     of the geometry as stored)."""
     session.add(image_id, label_id, **kwargs)
     ann = session.pending[-1]
     extra = dict(ann.extra)
-    extra[FORMAT_ID] = {"shapes": objects, "geom": geometry_fingerprint(ann), "modelled": modelled}
+    extra[FORMAT_ID] = {"shapes": objects, "geom": geometry_fingerprint(ann)}
+    if raw:
+        extra[FORMAT_ID]["raw"] = raw
     session.pending[-1] = ann.with_(extra=extra)

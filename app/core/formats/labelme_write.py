@@ -33,18 +33,32 @@ def _plain(label: str, group_id: int | None, shape_type: str, points: list[list[
             "shape_type": shape_type, "flags": {}, "mask": None}
 
 
-def _finish(shape: dict, ann: Annotation, label: str, group_id: int | None, unknown: dict) -> dict:
-    """Fill in what the annotation models, and the kept unknown keys (ours win on a clash)."""
-    out = {**unknown, **shape}
+MODELLED_DEFAULTS: dict[str, object] = {"group_id": None, "description": "", "flags": {}, "score": None,
+                                        "attributes": {}}
+"""Shape keys the annotation holds, with the value that means "not set"."""
+STANDARD = ("group_id", "description", "flags")  # keys labelme itself writes on every shape
+
+
+def _finish(shape: dict, ann: Annotation, label: str, group_id: int | None, template: dict, raw: list,
+            verbatim: bool = False) -> dict:
+    """Fill in what the annotation models. ``template``: the original shape object (verbatim: the
+    shape itself) whose unknown keys are kept and whose modelled keys say which keys the file had;
+    ``raw``: modelled keys whose original values could not be read (written back as they were
+    unless the user set a value). A key the file did not have is added only when it has a value
+    (labelme's standard keys are always written on generated shapes)."""
+    out = dict(shape) if verbatim else {**{k: v for k, v in template.items()
+                                           if k not in ("points", "shape_type", "mask")}, **shape}
     out["label"] = label
-    out["group_id"] = group_id
-    out["description"] = ann.description
-    out["flags"] = dict(ann.flags)
-    modelled = kept(ann.extra, FORMAT_ID).get("modelled") or ()
-    if ann.attributes or "attributes" in modelled:
-        out["attributes"] = dict(ann.attributes)
-    if "score" in modelled:
-        out["score"] = ann.score
+    values: dict[str, object] = {"group_id": group_id, "description": ann.description, "flags": dict(ann.flags),
+                                 "score": ann.score, "attributes": dict(ann.attributes)}
+    for key, value in values.items():
+        default = MODELLED_DEFAULTS[key]
+        if key in raw and value == default and key in template:
+            out[key] = template[key]
+        elif key in template or value != default or (key in STANDARD and not verbatim):
+            out[key] = value
+        else:
+            out.pop(key, None)
     return out
 
 
@@ -54,8 +68,19 @@ def _png_b64(crop: np.ndarray) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _verbatim(ann: Annotation, label: str, group_id: int | None, height: int, width: int) -> list[dict] | None:
+def _reversed(points: object) -> bool:
+    """True for 2 rectangle corners not given top-left first."""
+    try:
+        (xa, ya), (xb, yb) = points  # type: ignore[misc]
+        return bool(xa > xb or ya > yb)
+    except (TypeError, ValueError):
+        return False
+
+
+def _verbatim(ann: Annotation, label: str, group_id: int | None, height: int, width: int,
+              tally: Tally | None = None) -> list[dict] | None:
     """The originally imported shapes, or None when they cannot be written back as they were."""
+    raw = kept(ann.extra, FORMAT_ID).get("raw") or []
     objects = kept(ann.extra, FORMAT_ID).get("shapes")
     if not isinstance(objects, list) or not objects or not geometry_unchanged(ann, FORMAT_ID):
         return None
@@ -79,9 +104,13 @@ def _verbatim(ann: Annotation, label: str, group_id: int | None, height: int, wi
             if ya < yb and xa < xb:
                 crop[ya - y1:yb - y1, xa - x1:xb - x1] = full[ya:yb, xa:xb]
             shape["mask"] = _png_b64(crop)
-        elif "mask" not in shape:
-            shape["mask"] = None
-        out.append(_finish(shape, ann, label, group_id, {}))
+        elif shape.get("shape_type") == "rectangle" and _reversed(shape.get("points")):
+            (xa, ya), (xb, yb) = shape["points"]
+            shape["points"] = [[min(xa, xb), min(ya, yb)], [max(xa, xb), max(ya, yb)]]
+            if tally is not None:
+                tally("rectangle(s) with reversed corners written top-left first (labelme 5 cannot draw them "
+                      "otherwise)", 1)
+        out.append(_finish(shape, ann, label, group_id, obj, raw, verbatim=True))
     return out
 
 
@@ -130,11 +159,11 @@ def annotation_shapes(ann: Annotation, label: str, height: int, width: int, mask
                       tally: Tally) -> list[dict]:
     """The LabelMe shapes of one annotation (see the module doc); [] when its mask is empty.
     ``tally(what, n)`` counts changes made on the way. ValueError for a corrupt stored mask."""
-    unknown_src = kept(ann.extra, FORMAT_ID).get("shapes")
-    unknown = {k: v for k, v in unknown_src[0].items() if k not in ("points", "shape_type", "mask")} \
-        if isinstance(unknown_src, list) and unknown_src and isinstance(unknown_src[0], dict) else {}
+    originals = kept(ann.extra, FORMAT_ID).get("shapes")
+    template = originals[0] if isinstance(originals, list) and originals and isinstance(originals[0], dict) else {}
+    raw = kept(ann.extra, FORMAT_ID).get("raw") or []
     if masks == "auto" or ann.shape not in ("polygon", "mask"):
-        verbatim = _verbatim(ann, label, group_id, height, width)
+        verbatim = _verbatim(ann, label, group_id, height, width, tally)
         if verbatim is not None:
             return verbatim
     kind = ann.shape
@@ -144,5 +173,5 @@ def annotation_shapes(ann: Annotation, label: str, height: int, width: int, mask
         shapes = _polygon_kind(ann, label, group_id, height, width, masks, tally)
     else:
         shapes = _mask_kind(ann, label, group_id, height, width, masks, tally)
-    return [_finish(s, ann, label, group_id, unknown) for s in shapes]
+    return [_finish(s, ann, label, group_id, template, raw) for s in shapes]
 
