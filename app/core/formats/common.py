@@ -227,7 +227,9 @@ def read_json(path: Path) -> Any:
 
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            return json.load(fh)
+            # NaN / Infinity are not JSON, but Python tools write them: read them as null (the
+            # importers then skip what needed a number, with a reason) rather than refusing the file
+            return json.load(fh, parse_constant=lambda _name: None)
     except UnicodeDecodeError:
         raise FormatError(f"{path} is not UTF-8 text, so it is not a JSON annotation file.") from None
     except json.JSONDecodeError as exc:
