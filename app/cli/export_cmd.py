@@ -5,8 +5,11 @@ COCO: one JSON file (default ``<project folder>/<project name>.coco.json``); ``-
 LabelMe: one JSON per annotated image, beside the images (default) or under ``--out`` (a folder,
 mirroring the images' folders); ``--masks`` auto (polygons, mask shapes for objects with holes),
 mask (all exact mask shapes) or polygon. ``rle`` and ``mask`` both mean "exact" and are accepted
-for either format. A project in use by another instance is opened read-only. A progress line is
-written to stderr; the summary, skipped items and warnings to stdout.
+for either format. The project is opened for reading (Project.open_for_reading: a read-only file
+or folder, or a project in use by another instance, exports fine) and read as one snapshot. Outputs that are the project,
+its side files, an image, a device or an unnamed symbolic link are refused
+(app.core.output_guard). A progress line is written to stderr; the summary, skipped items and
+warnings to stdout.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 from typing import TextIO
+
+from app.cli.text import one_line
 
 NAME = "export"
 HELP = "Export a project's annotations as COCO (one JSON) or LabelMe (one JSON per image)."
@@ -62,11 +67,11 @@ class ProgressLine:
 def print_report(report: object, out: TextIO | None = None) -> None:
     """Summary line, then one line per skipped item and per warning."""
     out = out if out is not None else sys.stdout
-    print(report.summary(), file=out)  # type: ignore[attr-defined]
+    print(one_line(report.summary()), file=out)  # type: ignore[attr-defined]
     for what, why in report.skipped:  # type: ignore[attr-defined]
-        print(f"skipped {what}: {why}", file=out)
+        print(f"skipped {one_line(str(what))}: {one_line(str(why))}", file=out)
     for warning in report.warnings:  # type: ignore[attr-defined]
-        print(f"warning: {warning}", file=out)
+        print(f"warning: {one_line(str(warning))}", file=out)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,20 +87,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_for_export(path: Path) -> object:
-    from app.core.errors import ProjectLocked
+    """The project, opened for reading (Project.open_for_reading): a read-only file or folder and
+    a project in use by another instance export fine."""
     from app.core.project import Project
 
-    try:
-        return Project.open(path)
-    except ProjectLocked:
-        print(f"sam-labeler: {path} is open in another instance; exporting from a read-only view.",
-              file=sys.stderr)
-        return Project.open(path, read_only=True)
+    project, holder = Project.open_for_reading(path)
+    if holder is not None:
+        print(f"sam-labeler: {path} is in use by another instance ({holder}); exporting from a read-only "
+              "view of what it has saved.", file=sys.stderr)
+    return project
 
 
 def run(args: argparse.Namespace) -> int:
     """Export; 0 on success (skipped items are reported, not errors)."""
     from app.core.formats import export_coco, export_labelme
+    from app.core.project_base import sqlite_errors_as_project_errors
 
     path = Path(args.project)
     if not path.exists():
@@ -105,13 +111,15 @@ def run(args: argparse.Namespace) -> int:
     project = _open_for_export(path)
     progress = ProgressLine("exporting annotations" if args.format == "coco" else "exporting images")
     try:
-        if args.format == "coco":
-            out = Path(args.out) if args.out else project.root / f"{project.path.stem}.coco.json"
-            masks = "rle" if args.masks == "mask" else args.masks
-            report = export_coco(project, out, masks=masks, progress=progress)
-        else:
-            masks = "mask" if args.masks == "rle" else args.masks
-            report = export_labelme(project, Path(args.out) if args.out else None, masks=masks, progress=progress)
+        with sqlite_errors_as_project_errors(path):
+            if args.format == "coco":
+                out = Path(args.out) if args.out else project.root / f"{project.path.stem}.coco.json"
+                masks = "rle" if args.masks == "mask" else args.masks
+                report = export_coco(project, out, masks=masks, progress=progress)
+            else:
+                masks = "mask" if args.masks == "rle" else args.masks
+                report = export_labelme(project, Path(args.out) if args.out else None, masks=masks,
+                                        progress=progress)
     finally:
         progress.finish()
         project.close()

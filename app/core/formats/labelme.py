@@ -19,9 +19,11 @@ from typing import Any
 
 from app.core.errors import FormatError
 from app.core.formats.common import ExportReport, Progress, Ticker, posix_relpath, read_json, write_json_atomic
+from app.core.formats.common import in_read_snapshot
 from app.core.formats.export_common import annotation_crop, export_images, image_size
 from app.core.formats.labelme_shapes import crop_has_holes, mask_shape, polygon_shapes
 from app.core.model import Annotation, ImageRecord
+from app.core.output_guard import OutputGuard
 
 LABELME_MASK_MODES = ("auto", "polygon", "mask")
 LABELME_VERSION = "5.5.0"  # the labelme file format these files were validated against (mask shapes: 5.4+)
@@ -58,7 +60,12 @@ def labelme_document(anns: list[Annotation], labels: dict[int, str], image_rel: 
     shapes: list[dict] = []
     written = filled = 0
     for ann in anns:
-        label = labels[ann.label_id]
+        label = labels.get(ann.label_id)
+        if label is None:  # a damaged project: the annotation's label class is gone
+            if skipped is not None:
+                skipped.append((f"annotation {ann.id} ({image_rel})",
+                                f"its label class (id {ann.label_id}) is missing from the project"))
+            continue
         try:
             new, holes = annotation_shapes(ann, label, height, width, masks, ann.group_id)
         except ValueError as exc:  # a corrupt stored mask: report it, export the rest
@@ -106,6 +113,7 @@ def _refuses_overwrite(path: Path) -> str | None:
     return None
 
 
+@in_read_snapshot
 def export_labelme(project: Any, out_dir: Path | str | None = None, masks: str = "auto",
                    progress: Progress | None = None, cancel: threading.Event | None = None) -> ExportReport:
     """Write one LabelMe JSON per annotated (or done) image; see the module doc.
@@ -124,6 +132,7 @@ def export_labelme(project: Any, out_dir: Path | str | None = None, masks: str =
     labels = {lc.id: lc.name for lc in project.label_classes()}
     ticker = Ticker(project.image_count(), progress, cancel)
     claimed: dict[Path, str] = {}
+    guard = OutputGuard(project)
     filled_total = 0
     for rec, wanted in export_images(project, _PAGE):
         ticker.tick()
@@ -142,7 +151,7 @@ def export_labelme(project: Any, out_dir: Path | str | None = None, masks: str =
             report.skipped.append((rec.path, f"{target.name} is already the LabelMe file of {claimed[target]} "
                                              "(same folder and name stem)"))
             continue
-        refusal = _refuses_overwrite(target)
+        refusal = guard.refusal(target) or _refuses_overwrite(target)
         if refusal is not None:
             report.skipped.append((rec.path, refusal))
             continue
