@@ -8,9 +8,13 @@ Layout of `paths.models_dir()`:
                               "pins": {id: {"size", "sha256"}}}
 
 "installed" records a file that passed verification, with its size and mtime: `install_state` reports
-"verified" by comparing those with os.stat (cheap); only `verify` re-hashes. "pins" holds the size +
-sha256 recorded on the first verified install of a model without a published md5 (sam_hq_vit_tiny);
-later installs must match it.
+"verified" by comparing those with os.stat (cheap); only `verify` re-hashes. A model without a
+published checksum (sam_hq_vit_tiny) is checked by its exact tensor layout and archive CRCs every
+time (see `judge`). "pins" (a sha256 recorded on the first install, by earlier versions) is kept in
+the file but no longer consulted: it let a first, wrong import lock out the real file.
+
+Reading functions (`install_state`, `verify`, listings) never create the cache folders and treat
+the manifest as a courtesy, so a read-only SAM_LABELER_HOME (a shared model cache) works for them.
 """
 from __future__ import annotations
 
@@ -42,9 +46,9 @@ _manifest_lock = threading.Lock()
 class Verdict:
     """Outcome of checking a file's digests against what is known about a model.
 
-    ok: the file is accepted. method: how ("md5", "sha256", "pinned sha256", "first install").
-    message: one sentence (reason of rejection, or what was checked). pin: record size+sha256 as the
-    model's pin (first verified install of a model without a published checksum).
+    ok: the file is accepted. method: how ("md5", "sha256", "layout").
+    message: one sentence (reason of rejection, or what was checked). pin: unused (kept for callers
+    of earlier versions; nothing is pinned any more).
     """
 
     ok: bool
@@ -113,9 +117,13 @@ def algorithm_for(spec: ModelSpec) -> str:
 def judge(spec: ModelSpec, path: Path, size: int, digest: str) -> Verdict:
     """Decide whether a file of `size` bytes with `digest` (of algorithm_for(spec)) is `spec`'s checkpoint.
 
-    Order: published md5, then a known sha256 in the spec, then the pinned sha256 of an earlier
-    verified install, else a first install: accepted when the file is a torch zip archive whose size is
-    within a factor 2 of the expected size (the sha256 then gets pinned).
+    A published md5, else a known sha256 in the spec, must match. A model without any (sam_hq_vit_tiny)
+    gets the strictest check that needs no checksum, every time (import, download, verify): a size
+    within a factor 2 of the expected one, a torch zip archive whose every member passes its CRC
+    check (damage anywhere in the file is found), holding exactly the official tensors (names and
+    shapes, floating where the model's are; layout_problem). Nothing about an earlier install
+    matters: a first import cannot lock out later correct files, and a correct file is accepted
+    whatever came before it. (Pins recorded by earlier versions are ignored.)
     """
     if spec.md5:
         if digest == spec.md5:
@@ -125,23 +133,65 @@ def judge(spec: ModelSpec, path: Path, size: int, digest: str) -> Verdict:
         if digest == spec.sha256:
             return Verdict(True, "sha256", "sha256 matches the known checksum", digest)
         return Verdict(False, "sha256", f"its sha256 is {digest}, expected {spec.sha256}", digest)
-    pin = _read_manifest()["pins"].get(spec.id)
-    if pin:
-        if digest == pin.get("sha256") and size == pin.get("size"):
-            return Verdict(True, "pinned sha256", "size and sha256 match the first verified install", digest)
-        return Verdict(
-            False, "pinned sha256",
-            f"its size/sha256 ({size} bytes, {digest[:12]}…) differ from the first verified install "
-            f"({pin.get('size')} bytes, {str(pin.get('sha256'))[:12]}…)", digest,
-        )
     if not (spec.size_bytes // 2 <= size <= spec.size_bytes * 2):
-        return Verdict(False, "first install",
+        return Verdict(False, "layout",
                        f"its size ({size} bytes) is implausible for {spec.id} (about {spec.size_bytes} bytes)",
                        digest)
+    problem = layout_problem(spec, path)
+    if problem is not None:
+        return Verdict(False, "layout", problem, digest)
+    return Verdict(True, "layout", "no published checksum: the archive is intact and holds exactly the official "
+                   f"tensors of {spec.id}", digest)
+
+
+def layout_problem(spec: ModelSpec, path: Path) -> str | None:
+    """Why `path` is not a checkpoint of `spec`'s exact layout (one phrase), or None when it is.
+
+    The archive's CRCs are checked first (zipfile, every member: reading the file once more), then
+    the tensors are listed from a memory-mapped, weights-only torch.load (nothing is executed and
+    the data are not read) and compared with the network build_model builds for the id on the
+    meta device (= ../shared/sam_reference/layout_<id>.json, tests/sam_backend/test_models_layout.py):
+    the same names, the same shapes, floating-point tensors where the network's are.
+    """
     if not zipfile.is_zipfile(path):
-        return Verdict(False, "first install", "it is not a torch checkpoint archive", digest)
-    return Verdict(True, "first install", "no published checksum: size and sha256 recorded for later checks",
-                   digest, pin=True)
+        return "it is not a torch checkpoint archive"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        return f"its archive is damaged ({exc})"
+    if bad is not None:
+        return f"its archive is damaged (the member {bad} fails its CRC check)"
+    import torch
+
+    from sam_backend.models.build import build_model
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, ... for files it cannot read
+        return f"torch cannot read it as a weights-only checkpoint ({str(exc).strip().splitlines()[0][:120]})"
+    if isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+        for wrapper in ("model", "state_dict"):
+            if isinstance(obj.get(wrapper), dict):
+                obj = obj[wrapper]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return "it does not hold a state dict of tensors"
+    with torch.device("meta"):
+        expected = build_model(spec.id).state_dict()
+    missing = [k for k in expected if k not in obj]
+    unexpected = [str(k) for k in obj if k not in expected]
+    wrong = [k for k in expected if k in obj and (tuple(obj[k].shape) != tuple(expected[k].shape)
+                                                   or obj[k].is_floating_point() != expected[k].is_floating_point())]
+    if not (missing or unexpected or wrong):
+        return None
+    parts = []
+    for what, keys in (("missing", missing), ("unexpected", unexpected), ("with another shape or type", wrong)):
+        if keys:
+            parts.append(f"{len(keys)} tensor(s) {what} ({', '.join(keys[:2])}{', ...' if len(keys) > 2 else ''})")
+    return f"its tensors are not the official {spec.id} layout: {'; '.join(parts)}"
 
 
 def record_install(spec: ModelSpec, path: Path, verdict: Verdict) -> None:
@@ -153,8 +203,6 @@ def record_install(spec: ModelSpec, path: Path, verdict: Verdict) -> None:
             "filename": path.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "method": verdict.method, "digest": verdict.digest, "verified_at": int(time.time()),
         }
-        if verdict.pin:
-            manifest["pins"][spec.id] = {"size": st.st_size, "sha256": verdict.digest}
         _write_manifest(manifest)
 
 
@@ -169,7 +217,7 @@ def forget_install(model_id: str) -> None:
 def install_state(model_id: str) -> InstallState:
     """Cheap state of `model_id` in the cache (stat calls and the manifest only, no hashing)."""
     spec = get_spec(model_id)
-    path = models_dir() / spec.filename
+    path = models_dir(create=False) / spec.filename
     part = path.with_name(path.name + ".part")
     partial = part.stat().st_size if part.is_file() else 0
     if not path.is_file():
@@ -181,23 +229,32 @@ def install_state(model_id: str) -> InstallState:
 
 
 def verify(model_id: str, progress: Progress | None = None) -> VerifyResult:
-    """Re-hash `model_id`'s installed file and check it; updates the manifest either way.
+    """Re-hash `model_id`'s installed file and check it; updates the manifest either way (when the
+    cache is writable: in a read-only cache the result is only reported).
 
     A file that fails is left in place but no longer counts as verified.
     """
     spec = get_spec(model_id)
-    path = models_dir() / spec.filename
+    path = models_dir(create=False) / spec.filename
     if not path.is_file():
-        forget_install(model_id)
+        _courtesy(forget_install, model_id)
         return VerifyResult(model_id, path, False, False, "", f"{model_id} is not installed")
     size = path.stat().st_size
     verdict = judge(spec, path, size, hash_file(path, algorithm_for(spec), progress))
     if verdict.ok:
-        record_install(spec, path, verdict)
+        _courtesy(record_install, spec, path, verdict)
         return VerifyResult(model_id, path, True, True, verdict.method, f"{model_id}: OK ({verdict.message})")
-    forget_install(model_id)
+    _courtesy(forget_install, model_id)
     return VerifyResult(model_id, path, True, False, verdict.method,
                         f"{model_id}: {path} is damaged or not the official file: {verdict.message}")
+
+
+def _courtesy(update: Callable[..., None], *args: object) -> None:
+    """Run a manifest update that a read-only cache may refuse (reading commands still succeed)."""
+    try:
+        update(*args)
+    except OSError:
+        pass
 
 
 def installed_checkpoint(model_id: str) -> Path:
@@ -292,7 +349,7 @@ def _copy_hashing(src: Path, dest: Path, algorithm: str, progress: Progress | No
 
 
 def _read_manifest() -> dict:
-    path = models_dir() / MANIFEST_NAME
+    path = models_dir(create=False) / MANIFEST_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

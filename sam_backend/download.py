@@ -2,7 +2,7 @@
 
 `download` streams into `<models_dir>/<filename>.part`, resumes an existing part file with an HTTP
 Range request (206 = append; 200 = the server ignored the range, start again), verifies the
-complete file (published md5, or the size + sha256 pin of sam_hq_vit_tiny), and only then moves it
+complete file (published md5, or the exact tensor layout of sam_hq_vit_tiny), and only then moves it
 onto the final name with os.replace. A failure never leaves a partial file under the final name:
 transient failures (dropped connection, cancel, disk full) keep the part file for the next attempt,
 a checksum mismatch deletes it.

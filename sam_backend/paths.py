@@ -1,7 +1,9 @@
 """Where sam_backend keeps its data: models, embeddings, settings.
 
 The data root is `$SAM_LABELER_HOME` when set (and non-empty), else the platform's user data folder
-for "sam-labeler" (platformdirs). Every folder is created on demand when asked for.
+for "sam-labeler" (platformdirs). Every folder is created on demand when asked for, except with
+``create=False``: commands that only read (listing, verifying, self-check) pass it, so a read-only
+data root (a shared, read-only model cache) works for them.
 """
 from __future__ import annotations
 
@@ -14,26 +16,29 @@ HOME_ENV = "SAM_LABELER_HOME"
 MIRROR_ENV = "SAM_LABELER_MODEL_MIRROR"
 
 
-def data_root() -> Path:
-    """The data root folder (created if missing)."""
+def data_root(create: bool = True) -> Path:
+    """The data root folder (created if missing, unless ``create`` is False)."""
     env = os.environ.get(HOME_ENV, "").strip()
     root = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("sam-labeler"))
-    return _ensure(root)
+    return _ensure(root) if create else root
 
 
-def models_dir() -> Path:
+def models_dir(create: bool = True) -> Path:
     """Folder of installed checkpoints, partial downloads and the checkpoint manifest."""
-    return _ensure(data_root() / "models")
+    path = data_root(create) / "models"
+    return _ensure(path) if create else path
 
 
-def embeddings_dir() -> Path:
+def embeddings_dir(create: bool = True) -> Path:
     """Folder of the persistent embedding cache."""
-    return _ensure(data_root() / "embeddings")
+    path = data_root(create) / "embeddings"
+    return _ensure(path) if create else path
 
 
-def settings_dir() -> Path:
+def settings_dir(create: bool = True) -> Path:
     """Folder of settings files."""
-    return _ensure(data_root() / "settings")
+    path = data_root(create) / "settings"
+    return _ensure(path) if create else path
 
 
 def _ensure(path: Path) -> Path:

@@ -5,13 +5,26 @@
     add_arguments(parser: argparse.ArgumentParser) -> None
     run(args: argparse.Namespace) -> int       exit code
 
-User errors end with one clear line on stderr and a non-zero exit, never a traceback.
+User errors end with one clear line on stderr and a non-zero exit (1), never a traceback: the
+errors of app.core/sam_backend, OSError, ValueError (UnicodeError included) and, from hostile
+input, sqlite3.Error, RecursionError and MemoryError. Commands that know which file caused such an
+error name it themselves (e.g. app.core.project_base.sqlite_errors_as_project_errors); the
+dispatcher is the last line of defence.
+
+Any other exception is a bug in this program, not the user's doing: it is NOT reduced to one line,
+because the traceback is what makes it fixable. The traceback is printed, then one last line
+"sam-labeler: internal error: ...; please report it" (exit 70, EX_SOFTWARE), so the last line
+still says what happened.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import sqlite3
 import sys
+import traceback
 from types import ModuleType
 
 from app import __version__
@@ -54,7 +67,21 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     from app.core.errors import CoreError
     from sam_backend.errors import SamBackendError
 
-    return (OSError, ValueError, SamBackendError, CoreError)
+    return (OSError, ValueError, SamBackendError, CoreError, sqlite3.Error)
+
+
+INTERNAL_ERROR_EXIT = 70  # sysexits.h EX_SOFTWARE
+
+
+def _hostile_input_message(exc: BaseException) -> str:
+    """One line for failures that hostile or broken input causes outside the checked paths."""
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply to be processed (it is not a valid file of this kind)"
+    if isinstance(exc, MemoryError):
+        return "out of memory: the input is too large for the memory available"
+    if isinstance(exc, sqlite3.Error):
+        return f"the project database failed: {exc} (is the file damaged?)"
+    return str(exc) or type(exc).__name__
 
 
 def main(argv: list[str]) -> int:
@@ -74,6 +101,16 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("sam-labeler: interrupted", file=sys.stderr)
         return 130
-    except _user_error_types() as exc:  # one clear line, no traceback
-        print(f"sam-labeler: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # the reader of our output went away (`... | head`): nothing to report
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (*_user_error_types(), RecursionError, MemoryError) as exc:  # one clear line, no traceback
+        print(f"sam-labeler: error: {' '.join(_hostile_input_message(exc).splitlines())}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug: keep the traceback (see the module doc)
+        traceback.print_exc()
+        print(f"sam-labeler: internal error: {type(exc).__name__}: {exc}; this is a bug, please report it "
+              "with the lines above.", file=sys.stderr)
+        return INTERNAL_ERROR_EXIT
+

@@ -5,7 +5,10 @@ CVAT and third-party ones from plugins) is exported the same way: ``--out`` defa
 format's own default destination (COCO: ``<project folder>/<project name>.coco.json``; LabelMe:
 beside the images), ``--masks`` to the format's first mask mode; ``rle`` and ``mask`` both mean
 "exact masks" and are accepted for either. Before anything is written, one line says what will be
-created, updated in place or left alone. A project in use by another instance is opened read-only.
+created, updated in place or left alone. The project is opened for reading (Project.open_for_reading: a read-only file
+or folder, or a project in use by another instance, exports fine) and read as one snapshot; outputs
+that are the project, its side files, an image, a device or an unnamed symbolic link are refused
+(app.core.output_guard).
 A progress line is written to stderr; the summary, counted changes, skipped items and warnings to
 stdout.
 """
@@ -20,6 +23,8 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from app.core.formats.api import Exporter
     from app.core.formats.common import ExportReport, ImportReport
+
+from app.cli.text import one_line
 
 NAME = "export"
 HELP = "Export a project's annotations (COCO, LabelMe, YOLO, VOC, ISAT, mask PNG, CVAT, plugins' formats)."
@@ -68,13 +73,13 @@ def print_report(report: ExportReport | ImportReport, out: TextIO | None = None)
     """Summary line, one line per kind of counted change, then one line per skipped item and per
     warning."""
     out = out if out is not None else sys.stdout
-    print(report.summary(), file=out)
+    print(one_line(report.summary()), file=out)
     for line in report.tally_lines():
-        print(f"note: {line}", file=out)
+        print(f"note: {one_line(line)}", file=out)
     for what, why in report.skipped:
-        print(f"skipped {what}: {why}", file=out)
+        print(f"skipped {one_line(str(what))}: {one_line(str(why))}", file=out)
     for warning in report.warnings:
-        print(f"warning: {warning}", file=out)
+        print(f"warning: {one_line(str(warning))}", file=out)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,15 +100,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_for_export(path: Path) -> object:
-    from app.core.errors import ProjectLocked
+    """The project, opened for reading (Project.open_for_reading): a read-only file or folder and
+    a project in use by another instance export fine."""
     from app.core.project import Project
 
-    try:
-        return Project.open(path)
-    except ProjectLocked:
-        print(f"sam-labeler: {path} is open in another instance; exporting from a read-only view.",
-              file=sys.stderr)
-        return Project.open(path, read_only=True)
+    project, holder = Project.open_for_reading(path)
+    if holder is not None:
+        print(f"sam-labeler: {path} is in use by another instance ({holder}); exporting from a read-only "
+              "view of what it has saved.", file=sys.stderr)
+    return project
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from app.core.formats.api import resolve_mask_mode
     from app.core.options import parse_assignments
     from app.extensions import get_format
+    from app.core.project_base import sqlite_errors_as_project_errors
 
     fmt = get_format(args.format)
     exporter = fmt.exporter
@@ -125,13 +131,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{path} is not a project file (it is a folder).")
     project = _open_for_export(path)
     try:
-        dest = Path(args.out).absolute() if args.out else exporter.default_destination(project)
-        print(exporter.plan(project, dest).summary, file=sys.stderr)
-        progress = ProgressLine(f"exporting {fmt.id}")
-        try:
-            report = exporter.run(project, dest, masks=masks, options=options, progress=progress)
-        finally:
-            progress.finish()
+        with sqlite_errors_as_project_errors(path):
+            dest = Path(args.out).absolute() if args.out else exporter.default_destination(project)
+            print(one_line(exporter.plan(project, dest).summary), file=sys.stderr)
+            progress = ProgressLine(f"exporting {fmt.id}")
+            try:
+                report = exporter.run(project, dest, masks=masks, options=options, progress=progress)
+            finally:
+                progress.finish()
     finally:
         project.close()
     print_report(report)

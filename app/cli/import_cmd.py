@@ -13,7 +13,8 @@ else SRC's folder (SRC itself when it is a folder).
 folder, then the project folder). LabelMe: looked up there when ``imagePath`` (relative to the
 JSON) does not exist.
 The import is one transaction: on any error nothing is stored (and a project this command created
-is removed again). The summary and every skipped item's reason are printed on stdout.
+is removed again, as it is when nothing at all could be imported). The summary and every skipped
+item's reason are printed on stdout.
 """
 from __future__ import annotations
 
@@ -54,15 +55,19 @@ def default_project_path(src: Path, images: Path | None) -> Path:
 
 
 def _remove_project_files(path: Path) -> None:
-    for leftover in (path, Path(str(path) + "-wal"), Path(str(path) + "-shm"), Path(str(path) + ".lock")):
+    for leftover in (path, Path(str(path) + "-wal"), Path(str(path) + "-shm"), Path(str(path) + "-journal"),
+                     Path(str(path) + ".lock")):
         with contextlib.suppress(OSError):
             leftover.unlink()
 
 
 def run(args: argparse.Namespace) -> int:
-    """Import; 0 on success (skipped items are reported, not errors)."""
+    """Import; 0 on success (skipped items are reported, not errors). A project this command
+    created is removed again when the import fails or stores nothing (exit 1 then)."""
+    from app.core.errors import DiskFull
     from app.core.options import parse_assignments
     from app.core.project import Project
+    from app.core.project_base import sqlite_errors_as_project_errors
     from app.extensions import get_format
 
     fmt = get_format(args.format)
@@ -84,17 +89,25 @@ def run(args: argparse.Namespace) -> int:
     created = not path.exists()
     project = Project.create(path) if created else Project.open(path)
     progress = ProgressLine(f"importing {fmt.id}")
-    ok = False
+    keep = False
     try:
-        report = importer.run(project, src, images_dir=images, options=options, on_duplicate=args.on_duplicate,
-                              progress=progress)
-        ok = True
+        with sqlite_errors_as_project_errors(path):
+            report = importer.run(project, src, images_dir=images, options=options,
+                                  on_duplicate=args.on_duplicate, progress=progress)
+        keep = not created or report.images > 0 or report.annotations > 0
+    except DiskFull:
+        raise DiskFull(f"disk full: nothing was imported into {path}; free some space and run the import "
+                       "again.") from None
     finally:
         progress.finish()
-        project.close()
-        if created and not ok:
-            _remove_project_files(path)
+        try:
+            project.close()
+        finally:
+            if created and not keep:
+                _remove_project_files(path)
     print_report(report)
+    if not keep:
+        raise ValueError(f"nothing could be imported from {src}; the project {path} was not created.")
     if created:
         print(f"Created the project {path}.")
     return 0

@@ -116,7 +116,7 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:
         print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
-    print(f"model cache: {models_dir()}")
+    print(f"model cache: {models_dir(create=False)}")
     return 0
 
 
@@ -166,7 +166,7 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         ids = [i for i in MODELS if install_state(i).status != "missing"]
         if not ids:
-            print(f"no models are installed in {models_dir()}")
+            print(f"no models are installed in {models_dir(create=False)}")
             return 0
     failed = 0
     for model_id in ids:

@@ -74,12 +74,12 @@ def cache_report() -> list[str]:
     from sam_backend.paths import embeddings_dir, models_dir
     from sam_backend.registry import MODELS
 
-    lines = [f"models:        {models_dir()}"]
+    lines = [f"models:        {models_dir(create=False)}"]
     installed = []
     for model_id in MODELS:
         state = install_state(model_id)
         if state.status != "missing":
             installed.append(f"{model_id} ({state.status})")
     lines.append(f"installed:     {', '.join(installed) if installed else 'none (run `sam-labeler models download mobile_sam`)'}")
-    lines.append(f"embeddings:    {embeddings_dir()}")
+    lines.append(f"embeddings:    {embeddings_dir(create=False)}")
     return lines

@@ -14,6 +14,11 @@ class ProjectLocked(ProjectError):
     """The project is in use by another instance (offer read-only opening)."""
 
 
+class OutdatedProject(ProjectError):
+    """A project written in an older schema version, opened read-only (it must be opened for
+    writing once, which upgrades it)."""
+
+
 class ReadOnlyProject(ProjectError):
     """A write was attempted on a project opened read-only."""
 
@@ -29,3 +34,12 @@ class ImageLoadError(CoreError):
 
 class FormatError(CoreError):
     """An annotation file (COCO, LabelMe) is malformed; the message says where and why."""
+
+
+class DiskFull(ProjectError):
+    """The disk (or the project's size limit) is full; the change was rolled back, nothing of it stored."""
+
+
+class UnsafeOutput(CoreError):
+    """An output path that must not be written: the project itself, one of its images or side files,
+    a device/FIFO/folder, or a symbolic link not named by the user."""

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -277,9 +279,16 @@ def probe_image(path: Path) -> ImageInfo:
     """Read only the header: size after EXIF rotation, format, mode, frames, notes.
 
     Fast (no pixel decoding), so it cannot see truncated pixel data; load_image can.
-    Raises ImageLoadError with a human reason.
+    Raises ImageLoadError with a human reason. Warnings Pillow issues become a note.
     """
     p = Path(path)
+    extra: list[str] = []
+    with _warnings_as_notes(extra):
+        info = _probe(p)
+    return replace(info, notes=info.notes + tuple(extra)) if extra else info
+
+
+def _probe(p: Path) -> ImageInfo:
     im = _open_checked(p)
     try:
         return _info(im, p)
@@ -289,6 +298,26 @@ def probe_image(path: Path) -> ImageInfo:
         raise ImageLoadError(str(p), f"cannot read the image header ({exc})") from None
     finally:
         im.close()
+
+
+@contextmanager
+def _warnings_as_notes(notes: list[str]) -> Iterator[None]:
+    """Record the warnings issued inside the block (Pillow's "Truncated File Read", "Possibly
+    corrupt EXIF data", ...) and append one note listing them to ``notes``, instead of letting
+    each one reach stderr: a folder of such images flooded the terminal of `scan` and `import`
+    (catch_warnings resets the once-per-location registry, so every image printed again)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+    texts: list[str] = []
+    for w in caught:
+        text = " ".join(str(w.message).split())[:200]
+        if text and text not in texts:
+            texts.append(text)
+    if texts:
+        more = f" (+{len(texts) - 3} more)" if len(texts) > 3 else ""
+        notes.append("Pillow warned: " + "; ".join(texts[:3]) + more)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -344,10 +373,17 @@ def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
 def load_image(path: Path) -> LoadedImage:
     """Decode an image to H x W x 3 uint8 RGB (C-contiguous) in the displayed (EXIF-rotated) frame.
 
-    Conversions are those of the module docstring and are listed in info.notes. Raises
-    ImageLoadError (reason = one human sentence) for anything that cannot be decoded.
+    Conversions are those of the module docstring and are listed in info.notes (so are Pillow's
+    warnings). Raises ImageLoadError (reason = one human sentence) for anything that cannot be decoded.
     """
     p = Path(path)
+    extra: list[str] = []
+    with _warnings_as_notes(extra):
+        loaded = _load(p)
+    return replace(loaded, info=replace(loaded.info, notes=loaded.info.notes + tuple(extra))) if extra else loaded
+
+
+def _load(p: Path) -> LoadedImage:
     im = _open_checked(p)
     try:
         try:

@@ -21,8 +21,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.errors import ProjectError
-from app.core.locking import ProjectFileLock
+from app.core.errors import OutdatedProject, ProjectError, ProjectLocked
+from app.core.locking import ProjectFileLock, lock_holder
 from app.core.project_annotations import AnnotationsMixin
 from app.core.project_base import NotFoundError, connect_ro, connect_rw, enable_wal
 from app.core.project_files import FilesMixin
@@ -95,7 +95,7 @@ class Project(LabelsMixin, ImagesMixin, AnnotationsMixin, FilesMixin):
         if read_only:
             version = _validated_version(path)
             if version < schema_version():
-                raise ProjectError(
+                raise OutdatedProject(
                     f"{path} uses an older project format (version {version}); open it once for writing "
                     "to upgrade it."
                 )
@@ -126,6 +126,25 @@ class Project(LabelsMixin, ImagesMixin, AnnotationsMixin, FilesMixin):
                 raise ProjectError(f"{path} cannot be opened for writing: {exc}.") from None
             raise
         return cls(path, conn, lock, read_only=False)
+
+    @classmethod
+    def open_for_reading(cls, path: Path) -> tuple["Project", str | None]:
+        """(project, holder) for commands that only read (export, scan).
+
+        Opened for writing when the file and its folder are writable and no other instance holds
+        it: closing it then leaves nothing beside it (a read-only SQLite connection leaves -wal and
+        -shm files behind) and an older format is upgraded. Otherwise a read-only view: of a
+        read-only file or folder (holder None), or of a project in use by another instance
+        (holder: "pid N on HOST" of that instance).
+        """
+        path = Path(path).absolute()
+        if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK):
+            try:
+                return cls.open(path), None
+            except ProjectLocked:
+                project = cls.open(path, read_only=True)
+                return project, lock_holder(path) or "pid unknown"
+        return cls.open(path, read_only=True), lock_holder(path)
 
     @classmethod
     def open_folder(cls, folder: Path, *, read_only: bool = False,

@@ -17,6 +17,7 @@ thread of ``start_background_checkpoints()`` instead (app.core.checkpointer) -, 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from app.core.checkpointer import DEFAULT_INTERVAL_S, WalCheckpointer
-from app.core.errors import ProjectError, ReadOnlyProject
+from app.core.errors import DiskFull, ProjectError, ReadOnlyProject
 from app.core.locking import ProjectFileLock
 from app.core.schema import MARKER_TABLE
 
@@ -37,8 +38,38 @@ _P = TypeVar("_P", bound="ProjectBase")
 SYNCHRONOUS = "NORMAL"
 
 
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB, _SQLITE_READONLY = 11, 13, 26, 8
+
+
 class NotFoundError(ProjectError):
     """An id or name that the project does not contain."""
+
+
+def sqlite_error(path: Path, exc: sqlite3.Error, writing: bool = False) -> ProjectError:
+    """A one-sentence ProjectError (DiskFull when the disk is full) for an SQLite failure on ``path``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        code &= 0xFF  # primary result code
+    text = str(exc)
+    if code == _SQLITE_FULL or "disk is full" in text:
+        return DiskFull(f"disk full: {path} cannot grow ({text}); the change was rolled back, nothing of it "
+                        "was stored.")
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
+        return ProjectError(f"{path} is damaged ({text}); restore it from a backup "
+                            "(`sqlite3 FILE .recover` may save part of it).")
+    if code == _SQLITE_READONLY:
+        return ProjectError(f"{path} cannot be written ({text}): the file or its folder is read-only.")
+    return ProjectError(f"{path} cannot be {'written' if writing else 'read'}: {text}.")
+
+
+@contextlib.contextmanager
+def sqlite_errors_as_project_errors(path: Path) -> Iterator[None]:
+    """Turn an SQLite failure escaping the block (a damaged page met while reading, disk full...)
+    into the one-sentence ProjectError of sqlite_error, naming ``path``."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise sqlite_error(path, exc) from None
 
 
 def connect_rw(path: Path) -> sqlite3.Connection:
@@ -63,13 +94,50 @@ def _checkpoint_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _ro_needs_immutable(path: Path) -> bool:
+    """True when a read-only view must open the file as immutable (SQLite ``immutable=1``: no
+    locks, no -wal/-shm side files): the file or its folder is not writable by us (a 0444 file, a
+    read-only folder or medium) and no write-ahead log holds changes. SQLite's ``mode=ro`` needs
+    to create or write the -shm index there: in a read-only folder it fails ("attempt to write a
+    readonly database"), beside a read-only file it leaves -wal/-shm files behind. With an empty or
+    absent log the file alone is the whole project; nobody can be writing it through SQLite without
+    a log, so reading it unlocked is safe."""
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK):
+        return False
+    try:
+        return os.stat(str(path) + "-wal").st_size == 0
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
 def connect_ro(path: Path) -> sqlite3.Connection:
-    """A read-only connection (SQLite ``mode=ro`` URI); it never writes the database file."""
-    posix = str(path.absolute()).replace("\\", "/")
-    uri = "file://" + ("" if posix.startswith("/") else "/") + quote(posix, safe="/:") + "?mode=ro"
+    """A read-only connection (SQLite ``mode=ro`` URI, ``immutable=1`` where needed: see
+    _ro_needs_immutable); it never writes the database file. ProjectError when a read-only folder
+    holds unmerged changes in the project's write-ahead log that SQLite cannot read there."""
+    path = Path(path).absolute()
+    immutable = _ro_needs_immutable(path)
+    posix = str(path).replace("\\", "/")
+    uri = ("file://" + ("" if posix.startswith("/") else "/") + quote(posix, safe="/:") + "?mode=ro"
+           + ("&immutable=1" if immutable else ""))
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA query_only = ON")
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the log: failures show here
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if not immutable and not os.access(path.parent, os.W_OK | os.X_OK) and os.path.exists(str(path) + "-wal"):
+            raise ProjectError(
+                f"{path} cannot be read in its read-only folder: changes are still in its write-ahead log "
+                f"{path.name}-wal, which SQLite can only read with an index file it cannot create there "
+                f"({exc}); open the project once where its folder is writable (or copy the folder)."
+            ) from None
+        raise
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -151,36 +219,60 @@ class ProjectBase:
 
     # ------------------------------------------------------------------ transactions
     @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Every read inside the block sees one committed state of the project, whatever other
+        processes commit meanwhile (an SQLite read transaction; exporters run in one). Nested in
+        a transaction or another snapshot it adds nothing (those are consistent already). No
+        writes through this project inside the block (ProjectError)."""
+        conn = self.conn
+        if self._depth or conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        self._depth = -1  # marks the snapshot for transaction()
+        try:
+            conn.execute(f"SELECT 1 FROM {MARKER_TABLE} LIMIT 1").fetchall()  # the snapshot starts here
+            yield
+        finally:
+            self._depth = 0
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")  # nothing was written: ends the read transaction
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic unit of writes; nests (inner levels are savepoints).
 
         The outermost level commits when the block ends, or rolls back on any exception.
         An inner level that raises rolls back only its own writes. ReadOnlyProject on a read-only
-        project. SQLite failures become ValueError (constraint) or ProjectError (I/O, disk full).
+        project. SQLite failures become ValueError (constraint), DiskFull (disk or size limit
+        full: everything rolled back) or ProjectError (I/O, damaged file).
         """
         if self.read_only:
             raise ReadOnlyProject(f"{self.path} is open read-only; changes are not allowed.")
+        if self._depth < 0:
+            raise ProjectError(f"{self.path}: a change was attempted inside a read snapshot.")
         conn = self.conn
         if self._depth == 0:
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._write_error(exc) from None
             self._depth = 1
             try:
                 try:
                     yield conn
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    self._rollback(conn)
                     raise
                 try:
                     conn.execute("COMMIT")
                     self._commits += 1
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    self._rollback(conn)
                     raise
-            except sqlite3.IntegrityError as exc:
-                raise ValueError(f"{self.path}: the change violates a project rule ({exc}).") from None
             except sqlite3.Error as exc:
-                raise ProjectError(f"{self.path} cannot be written: {exc}.") from None
+                raise self._write_error(exc) from None
             finally:
                 self._depth = 0
         else:
@@ -190,13 +282,28 @@ class ProjectBase:
             try:
                 yield conn
             except BaseException:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
+                if conn.in_transaction:  # SQLite may have rolled everything back already (disk full)
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
                 raise
             else:
                 conn.execute(f"RELEASE {name}")
             finally:
                 self._depth -= 1
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        """Roll back what is left of the transaction without masking the error being handled:
+        after some errors (disk full, I/O) SQLite has already rolled it back itself."""
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
+    def _write_error(self, exc: sqlite3.Error) -> ProjectError | ValueError:
+        """The one-sentence error of a failed write (the transaction is rolled back)."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            return ValueError(f"{self.path}: the change violates a project rule ({exc}).")
+        return sqlite_error(self.path, exc, writing=True)
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:

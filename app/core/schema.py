@@ -149,14 +149,46 @@ def read_version(conn: sqlite3.Connection, path: Path) -> int:
         if app_row is None or app_row[0] != APPLICATION:
             raise ProjectError(f"{path} is an SQLite database but not a SAM Labeler project.")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > schema_version():
+            raise ProjectError(
+                f"{path} was written by a newer SAM Labeler (schema version {version}, this version "
+                f"understands up to {schema_version()}); update the application to open it."
+            )
+        _check_tables(conn, path, version)
     except sqlite3.DatabaseError as exc:
-        raise ProjectError(f"{path} cannot be read as a project: {exc}.") from None
-    if version > schema_version():
-        raise ProjectError(
-            f"{path} was written by a newer SAM Labeler (schema version {version}, this version "
-            f"understands up to {schema_version()}); update the application to open it."
-        )
+        raise ProjectError(f"{path} cannot be read as a project, it is damaged ({exc}); restore it from "
+                           "a backup.") from None
     return version
+
+
+# Tables and columns every project of a schema version has (checked on open: a file with the
+# marker but without them - damaged, or written by something else - is refused with the reason
+# instead of failing later in the middle of an export).
+_REQUIRED: dict[int, dict[str, tuple[str, ...]]] = {
+    1: {"label_class": ("id", "name", "color", "ord"),
+        "image": ("id", "path", "width", "height", "sha1", "status", "missing"),
+        "annotation": ("id", "image_id", "label_id", "group_id", "z", "geometry", "rle_h", "rle_w", "rle_counts",
+                       "source", "score", "created", "updated", "extra")},
+    2: {"annotation": ("coco_head", "coco_rle", "coco_poly")},
+}
+
+
+def _check_tables(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    """ProjectError naming the first table/column that a project of ``version`` must have and lacks."""
+    if version < 1:
+        raise ProjectError(f"{path} is damaged: it is marked as a project but has no project tables "
+                           "(schema version 0).")
+    needed: dict[str, list[str]] = {}
+    for v in range(1, version + 1):
+        for table, cols in _REQUIRED.get(v, {}).items():
+            needed.setdefault(table, []).extend(cols)
+    for table, cols in needed.items():
+        have = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+        if not have:
+            raise ProjectError(f"{path} is damaged: its table {table!r} is missing.")
+        missing = [c for c in cols if c not in have]
+        if missing:
+            raise ProjectError(f"{path} is damaged: the table {table!r} lacks the column(s) {', '.join(missing)}.")
 
 
 def migrate(conn: sqlite3.Connection, current: int, migrations: list[Migration] | None = None) -> int:

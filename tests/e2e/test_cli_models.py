@@ -1,7 +1,7 @@
 """`python -m app models ...` and `self-check` in subprocesses: exit codes and one-line messages.
 
-The success path uses sam_hq_vit_tiny (no published md5: a torch-zip file of plausible size is
-accepted once and pinned), served by a local HTTP server through SAM_LABELER_MODEL_MIRROR.
+The success path uses sam_hq_vit_tiny (no published md5: a torch archive holding exactly its
+official tensors is accepted), served by a local HTTP server through SAM_LABELER_MODEL_MIRROR.
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -25,11 +24,10 @@ TINY_FILE = "sam_hq_vit_tiny.pth"
 
 @pytest.fixture(scope="module")
 def tiny_zip() -> bytes:
-    """A 22 MB torch-style zip archive: plausible as sam_hq_vit_tiny (about 43 MB, factor 2 allowed)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("archive/data.pkl", os.urandom(22_000_000))
-    return buf.getvalue()
+    """A 42 MB torch archive with exactly the official sam_hq_vit_tiny tensors (random values)."""
+    from tests.sam_backend.checkpoint_files import layout_checkpoint
+
+    return layout_checkpoint("sam_hq_vit_tiny", seed=5)
 
 
 @pytest.fixture
@@ -92,8 +90,8 @@ def test_download_list_verify_and_damage(server: FileServer, tiny_zip: bytes, _i
     ok = cli(capsys, "models", "verify")
     assert ok.returncode == 0 and "sam_hq_vit_tiny: OK" in ok.stdout
 
-    with open(installed, "r+b") as fh:
-        fh.seek(5_000_000)
+    with open(installed, "r+b") as fh:  # inside the tensor data: found by the archive's CRCs
+        fh.seek(len(tiny_zip) // 2)
         fh.write(b"\xff" * 16)
     bad = cli(capsys, "models", "verify", "sam_hq_vit_tiny")
     assert bad.returncode == 1

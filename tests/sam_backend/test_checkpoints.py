@@ -111,22 +111,16 @@ def test_verify_not_installed() -> None:
     assert not result.installed and not result.ok and "not installed" in result.message
 
 
-def test_unpublished_checksum_pinned_then_enforced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, other = _zip(1), _zip(2)
+def test_unpublished_checksum_zip_without_the_layout_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zip of plausible size is no longer enough (it used to be accepted and pinned): the file must
+    be a torch archive of the official tensors (tests/sam_backend/test_checkpoint_layout.py)."""
+    first = _zip(1)
     spec = dataclasses.replace(registry.MODELS["sam_hq_vit_tiny"], size_bytes=len(first))
     monkeypatch.setitem(registry.MODELS, spec.id, spec)
     (tmp_path / "a.pth").write_bytes(first)
-    (tmp_path / "b.pth").write_bytes(other)
-    dest = checkpoints.import_checkpoint(spec.id, tmp_path / "a.pth")
-    result = checkpoints.verify(spec.id)
-    assert result.ok and result.method == "pinned sha256"
-    with pytest.raises(CheckpointError, match="differ from the first verified install"):
-        checkpoints.import_checkpoint(spec.id, tmp_path / "b.pth")
-    dest.write_bytes(other)  # swapped behind our back
-    os.utime(dest, ns=(1, 1))
-    assert not checkpoints.verify(spec.id).ok
-    manifest = checkpoints._read_manifest()
-    assert manifest["pins"][spec.id] == {"size": len(first), "sha256": hashlib.sha256(first).hexdigest()}
+    with pytest.raises(CheckpointError, match="torch cannot read it as a weights-only checkpoint"):
+        checkpoints.import_checkpoint(spec.id, tmp_path / "a.pth")
+    assert checkpoints._read_manifest()["pins"] == {}
 
 
 def test_implausible_first_install_rejected(tmp_path: Path) -> None:

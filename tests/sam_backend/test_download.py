@@ -4,12 +4,10 @@ from __future__ import annotations
 import dataclasses
 import errno
 import hashlib
-import io
 import random
 import socket
 import sys
 import threading
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -200,24 +198,22 @@ def test_content_range_parsing() -> None:
     assert dl._parse_content_range("items 0-1/2") == (None, None)
 
 
-def _zip_payload(seed: int) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("archive/data.pkl", random.Random(seed).randbytes(200_000))
-    return buf.getvalue()
+def test_unpublished_checksum_is_judged_by_layout_on_every_download(server: FileServer,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.sam_backend.checkpoint_files import foreign_checkpoint, layout_checkpoint
 
-
-def test_unpublished_checksum_is_pinned_on_first_install(server: FileServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, second = _zip_payload(1), _zip_payload(2)
-    spec = dataclasses.replace(registry.MODELS["sam_hq_vit_tiny"], size_bytes=len(first))
-    monkeypatch.setitem(registry.MODELS, spec.id, spec)
+    first, second = layout_checkpoint(seed=1), layout_checkpoint(seed=2)
+    spec = registry.MODELS["sam_hq_vit_tiny"]
     monkeypatch.setenv("SAM_LABELER_MODEL_MIRROR", server.base_url)
     server.files[spec.filename] = Behaviour(first)
     path = dl.download(spec.id)
     assert checkpoints.verify(spec.id).ok
     path.unlink()
-    server.files[spec.filename] = Behaviour(second)  # a different file under the same name
-    with pytest.raises(DownloadError, match="differ from the first verified install"):
+    server.files[spec.filename] = Behaviour(second)  # another correct file: not locked out by the first
+    assert dl.download(spec.id).read_bytes() == second
+    path.unlink()
+    server.files[spec.filename] = Behaviour(foreign_checkpoint(30_000_000))
+    with pytest.raises(DownloadError, match="its tensors are not the official sam_hq_vit_tiny layout"):
         dl.download(spec.id)
     assert not path.exists()
     assert not checkpoints.part_path(spec.id).exists()

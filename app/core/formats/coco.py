@@ -27,12 +27,14 @@ from pycocotools import mask as mask_utils
 from app import __version__
 from app.core.batching import chunked
 from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_writer, dumps, posix_relpath
+from app.core.formats.common import in_read_snapshot
 from app.core.formats.coco_encode import (CHUNK, Block, Chunk, Item, block_of, compressed_rle, encode_items, item_of_annotation,
                                          item_of_row, renumber, row_coco)
 from app.core.formats.coco_trace import filled_crop, trace_corner_arrays
 from app.core.formats.export_common import annotation_crop, export_images, image_size
 from app.core.formats.masks import paste
 from app.core.model import Annotation
+from app.core.output_guard import OutputGuard
 from app.core.rle import mask_to_rle
 
 COCO_MASK_MODES = ("auto", "rle", "polygon")
@@ -107,6 +109,7 @@ def _write_list_open(fh: IO[str], key: str, first: bool) -> None:
     fh.write(("" if first else ",") + f'"{key}":[')
 
 
+@in_read_snapshot
 def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progress: Progress | None = None,
                 cancel: threading.Event | None = None, workers: int | None = None) -> ExportReport:
     """Write the whole project as one COCO JSON file at ``out_path`` (see the module doc).
@@ -123,6 +126,7 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
     out_path = Path(out_path).absolute()
     if out_path.is_dir():
         raise ValueError(f"{out_path} is a folder; give the path of the .json file to write.")
+    out_path = OutputGuard(project).check(out_path, named=True)  # not the project, an image, a device...
     report = ExportReport(format="COCO")
     classes = project.label_classes()
     cat_of = {lc.id: i + 1 for i, lc in enumerate(classes)}

@@ -237,6 +237,8 @@ def encode_items(items: list[Item], sizes: dict[int, tuple[int, int, int]], cat_
     for item, got in zip(items, results):
         if got is None:
             continue
+        if item[2] not in cat_of:  # a damaged project: the row's label class is gone
+            got = f"its label class (id {item[2]}) is missing from the project"
         if isinstance(got, str):
             skipped.append((f"annotation {item[0]}", got))
             continue

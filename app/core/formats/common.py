@@ -7,19 +7,20 @@ leaves a half-written file where a good one was.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
+from app.core.atomic_file import atomic_writer
 from app.core.errors import CoreError
 
 Progress = Callable[[int, int], None]
@@ -142,6 +143,26 @@ class ImportReport(Tallies):
         return text + "."
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_read_snapshot(export: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
+    """Decorator of exporters ``export(project, ...)``: the whole export reads one committed state
+    of the project (Project.read_snapshot), even while another process commits an import; without
+    it each query saw the latest state and a file could mix two states (issue 8, defect 3)."""
+
+    @functools.wraps(export)
+    def wrapper(project: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        snapshot = getattr(project, "read_snapshot", None)
+        if snapshot is None:
+            return export(project, *args, **kwargs)
+        with snapshot():
+            return export(project, *args, **kwargs)
+
+    return wrapper
+
+
 def jsonable(value: Any) -> Any:
     """A deep copy of ``value`` that ``json.dumps(allow_nan=False)`` accepts.
 
@@ -180,37 +201,16 @@ def atomic_text_writer(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]
     """Open a temporary file beside ``path`` for writing text; on success it replaces ``path``.
 
     On any exception (Cancelled included) the temporary file is removed and ``path`` is untouched.
+    Permissions, temporary names and refusals: app.core.atomic_file.atomic_writer.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(Path(path), encoding=encoding) as fh:
+        yield fh
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file beside it, then os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically (app.core.atomic_file.atomic_writer)."""
+    with atomic_writer(Path(path), encoding=None) as fh:
+        fh.write(data)
 
 
 def write_json_atomic(path: Path, obj: Any, ensure_ascii: bool, indent: int | None = None) -> None:
@@ -221,19 +221,27 @@ def write_json_atomic(path: Path, obj: Any, ensure_ascii: bool, indent: int | No
         fh.write("\n")
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file (UTF-8, BOM tolerated); FormatError naming the file on bad JSON/encoding."""
+def read_json(path: Path, max_bytes: int | None = None) -> Any:
+    """Parse a JSON file (UTF-8, BOM tolerated); FormatError naming the file on bad JSON/encoding,
+    on a file that is not a regular file (FIFO, device), larger than ``max_bytes`` (default
+    app.core.safe_input.json_size_limit()) or nested too deeply to parse."""
     from app.core.errors import FormatError
+    from app.core.safe_input import json_size_limit, read_regular_file
 
+    data = read_regular_file(path, json_size_limit() if max_bytes is None else max_bytes)
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            # NaN / Infinity are not JSON, but Python tools write them: read them as null (the
-            # importers then skip what needed a number, with a reason) rather than refusing the file
-            return json.load(fh, parse_constant=lambda _name: None)
+        # NaN / Infinity are not JSON, but Python tools write them: read them as null (the
+        # importers then skip what needed a number, with a reason) rather than refusing the file
+        return json.loads(data.decode("utf-8-sig"), parse_constant=lambda _name: None)
     except UnicodeDecodeError:
         raise FormatError(f"{path} is not UTF-8 text, so it is not a JSON annotation file.") from None
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+    except RecursionError:
+        raise FormatError(f"{path} nests arrays/objects too deeply to be read "
+                          "(it is not an annotation file).") from None
+    except MemoryError:
+        raise FormatError(f"{path} does not fit in the memory available once parsed.") from None
 
 
 def posix_relpath(target: Path, start: Path) -> str:

@@ -28,7 +28,9 @@ from app.core.formats.common import (ExportReport, Progress, Ticker, posix_relpa
                                      write_json_atomic)
 from app.core.formats.export_common import export_images, image_size
 from app.core.formats.labelme_write import annotation_shapes
+from app.core.formats.common import in_read_snapshot
 from app.core.model import Annotation, ImageRecord
+from app.core.output_guard import OutputGuard
 
 if TYPE_CHECKING:
     from app.core.project import Project
@@ -58,7 +60,12 @@ def labelme_document(anns: list[Annotation], labels: dict[int, str], image_rel: 
         counts[what] = counts.get(what, 0) + n
 
     for ann in anns:
-        label = labels[ann.label_id]
+        label = labels.get(ann.label_id)
+        if label is None:  # a damaged project: the annotation's label class is gone
+            if skipped is not None:
+                skipped.append((f"annotation {ann.id} ({image_rel})",
+                                f"its label class (id {ann.label_id}) is missing from the project"))
+            continue
         try:
             new = annotation_shapes(ann, label, height, width, masks, ann.group_id, tally)
         except ValueError as exc:  # a corrupt stored mask: report it, export the rest
@@ -167,6 +174,7 @@ def plan_labelme_export(project: Project, out_dir: Path | str | None = None) -> 
     plan = LabelMePlan()
     claimed: dict[Path, str] = {}
     root = Path(os.path.abspath(project.root))
+    guard = OutputGuard(project)
     for rec, wanted in export_images(project, _PAGE):
         if not wanted:
             continue
@@ -181,6 +189,10 @@ def plan_labelme_export(project: Project, out_dir: Path | str | None = None) -> 
         if target in claimed:
             plan.refused.append((rec.path, f"{target.name} is already the LabelMe file of {claimed[target]} "
                                            "(same folder and name stem)"))
+            continue
+        refusal = guard.refusal(target)
+        if refusal is not None:
+            plan.refused.append((rec.path, refusal))
             continue
         action, reason = _existing_action(project, target)
         if action == "refuse":
@@ -222,9 +234,23 @@ def export_labelme(project: Project, out_dir: Path | str | None = None, masks: s
     """Write one LabelMe JSON per annotated (or done) image; see the module doc.
 
     Each file is written atomically; on cancel (app.core.formats.common.Cancelled) the files
-    written so far stay. ``progress(done, total)`` counts images. Files written are recorded in the
-    project (when it is writable) so that a later export may update them in place.
+    written so far stay. ``progress(done, total)`` counts images. The project is read as one
+    snapshot; the files written are then recorded in it (when it is writable) so that a later
+    export may update them in place.
     """
+    written: list[tuple[Path, int]] = []
+    try:
+        report = _export(project, out_dir, masks, progress, cancel, written)
+    finally:
+        _record(project, written)
+    return report
+
+
+@in_read_snapshot
+def _export(project: Project, out_dir: Path | str | None, masks: str,
+            progress: Progress | None, cancel: threading.Event | None, written: list[tuple[Path, int]]
+            ) -> ExportReport:
+    """export_labelme's work inside one read snapshot; appends (file, annotations) to ``written``."""
     if masks not in LABELME_MASK_MODES:
         raise ValueError(f"LabelMe masks must be one of {', '.join(LABELME_MASK_MODES)} (got {masks!r}).")
     out = None if out_dir is None else Path(out_dir).absolute()
@@ -235,7 +261,6 @@ def export_labelme(project: Project, out_dir: Path | str | None = None, masks: s
     report.skipped.extend(plan.refused)
     labels = {lc.id: lc.name for lc in project.label_classes()}
     ticker = Ticker(len(plan.targets), progress, cancel)
-    written: list[tuple[Path, int]] = []
     filled_total = 0
     for rec, wanted in export_images(project, _PAGE):
         if not wanted or rec.id not in plan.targets:
@@ -258,14 +283,14 @@ def export_labelme(project: Project, out_dir: Path | str | None = None, masks: s
         report.annotations += n
         filled_total += filled
         written.append((target, n))
-    _record(project, written, report)
     if progress is not None:
         progress(ticker.total, ticker.total)
     return report
 
 
-def _record(project: Project, written: list[tuple[Path, int]], report: ExportReport) -> None:
-    """Remember the written files' bytes (a later export updates them in place)."""
+def _record(project: Project, written: list[tuple[Path, int]]) -> None:
+    """Remember the written files' bytes (a later export updates them in place); best effort: a
+    project that cannot take the record (read-only view) just will not update them later."""
     if project.read_only or not written:
         return
     from app.core.errors import ProjectError
@@ -276,9 +301,8 @@ def _record(project: Project, written: list[tuple[Path, int]], report: ExportRep
             for path, n in written:
                 digest, size = sha256_file(path)
                 project.record_file(FORMAT_ID, "export", path, digest, size, n)
-    except (OSError, ProjectError) as exc:
-        report.warnings.append(f"the exported files could not be recorded in the project ({exc}); a later export "
-                               "will not update them in place.")
+    except (OSError, ProjectError):
+        pass
 
 
 def labelme_text(doc: dict) -> str:

@@ -64,8 +64,9 @@ def _embedded_image(image_data: Any) -> tuple[bytes, tuple[int, int], str] | Non
 
 
 def labelme_files(src: Path) -> list[Path]:
-    """The JSON files to import: ``src`` itself, or every *.json regular file under the folder
-    (sorted; hidden files and folders, FIFOs and devices skipped)."""
+    """The JSON files to import: ``src`` itself, or every *.json entry under the folder (sorted;
+    hidden files and folders skipped; a FIFO or device is listed, and read_json refuses it with a
+    reason that the report shows)."""
     if src.is_file():
         return [src]
     if not src.is_dir():
@@ -74,7 +75,7 @@ def labelme_files(src: Path) -> list[Path]:
     for root, dirs, files in os.walk(src):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         out.extend(Path(root) / f for f in sorted(files)
-                   if f.lower().endswith(".json") and not f.startswith(".") and os.path.isfile(Path(root) / f))
+                   if f.lower().endswith(".json") and not f.startswith("."))
     return out
 
 
