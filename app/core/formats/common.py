@@ -176,16 +176,23 @@ def dumps(obj: Any, ensure_ascii: bool) -> str:
 
 
 @contextmanager
-def atomic_text_writer(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
-    """Open a temporary file beside ``path`` for writing text; on success it replaces ``path``.
+def atomic_writer(path: Path, mode: str = "wb", encoding: str = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path`` for writing (``mode`` "wb" for bytes, "w" for text);
+    on success it replaces ``path`` (os.replace, after fsync).
 
     On any exception (Cancelled included) the temporary file is removed and ``path`` is untouched.
     """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_writer writes whole files: mode must be 'w' or 'wb' (got {mode!r}).")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as fh:
+        if mode == "wb":
+            fh: IO[Any] = os.fdopen(fd, "wb")
+        else:
+            fh = os.fdopen(fd, "w", encoding=encoding, newline="\n")
+        with fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -194,6 +201,16 @@ def atomic_text_writer(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]
         with suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextmanager
+def atomic_text_writer(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """Open a temporary file beside ``path`` for writing text; on success it replaces ``path``.
+
+    On any exception (Cancelled included) the temporary file is removed and ``path`` is untouched.
+    """
+    with atomic_writer(path, "w", encoding) as fh:
+        yield fh
 
 
 def write_json_atomic(path: Path, obj: Any, ensure_ascii: bool, indent: int | None = None) -> None:
