@@ -178,3 +178,103 @@ def check_cvat_xml(path: Path) -> ET.Element:
             else:
                 raise AssertionError(f"unexpected element {el.tag}")
     return root
+
+
+# ------------------------------------------------------------------------------------ ISAT
+
+
+def _orourke(xp: list[int], yp: list[int], x: int, y: int) -> bool:
+    """skimage's point test (O'Rourke): vertex, inside, or on an edge."""
+    r = l = 0
+    x1, y1 = xp[-1] - x, yp[-1] - y
+    for xi, yi in zip(xp, yp):
+        x0, y0 = xi - x, yi - y
+        if x0 == 0 and y0 == 0:
+            return True
+        if (y0 > 0) != (y1 > 0) and (x0 * y1 - x1 * y0) / (y1 - y0) > 0:
+            r += 1
+        if (y0 < 0) != (y1 < 0) and (x0 * y1 - x1 * y0) / (y1 - y0) < 0:
+            l += 1
+        x1, y1 = x0, y0
+    return r % 2 == 1 or l % 2 == 1
+
+
+def isat_fill_polygon(points: list, h: int, w: int) -> np.ndarray:
+    """ISAT's VOC.fill_polygon: vertices truncated with int(), skimage.draw.polygon (the real one
+    when installed, else the same point test written out)."""
+    seg = [(int(p[1]), int(p[0])) for p in points]
+    out = np.zeros((h, w), bool)
+    try:
+        from skimage.draw import polygon
+    except ImportError:
+        rows, cols = [r for r, _ in seg], [c for _, c in seg]
+        for r in range(max(0, min(rows)), min(h - 1, max(rows)) + 1):
+            for c in range(max(0, min(cols)), min(w - 1, max(cols)) + 1):
+                out[r, c] = _orourke(cols, rows, c, r)
+        return out
+    rr, cc = polygon([r for r, _ in seg], [c for _, c in seg], (h, w))
+    out[rr, cc] = True
+    return out
+
+
+def isat_voc(json_dir: Path, out_dir: Path, instance: bool) -> dict[str, np.ndarray]:
+    """{json stem: index PNG} as ISAT's own VOC writer paints it (``ISAT.formats.voc``, when
+    isat-sam is installed) or as formats.md 3.5 describes it (ascending layer, later wins,
+    index = position in isat.yaml, or the group in instance mode)."""
+    import json
+
+    try:
+        from ISAT.formats.voc import VOC
+    except ImportError:
+        VOC = None
+    if VOC is not None:
+        import contextlib
+        import io
+
+        with contextlib.redirect_stderr(io.StringIO()):
+            v = VOC()
+            v.is_instance = instance
+            v.read_from_ISAT(str(json_dir))
+            v.save_to_voc(str(out_dir))
+        return {p.stem: np.array(Image.open(p)) for p in Path(out_dir).glob("*.png")}
+    cates = [e["name"] for e in yaml.safe_load((json_dir / "isat.yaml").read_text(encoding="utf-8"))["label"]]
+    out = {}
+    for f in Path(json_dir).glob("*.json"):
+        d = json.loads(f.read_text(encoding="utf-8"))
+        h, w = d["info"]["height"], d["info"]["width"]
+        img = np.zeros((h, w), np.uint8)
+        for o in sorted(d["objects"], key=lambda o: o["layer"]):
+            value = int(o["group"]) if instance else (cates.index(o["category"]) if o["category"] in cates else 0)
+            img[isat_fill_polygon(o["segmentation"], h, w)] = value
+        out[f.stem] = img
+    return out
+
+
+def check_isat_file(path: Path, image_size: tuple[int, int]) -> tuple[dict, int]:
+    """formats.md 3.6 checks 1-3 (schema, types, validator rules, derived fields); returns the
+    document and the number of polygons ISAT's validator would warn about as invalid (shapely)."""
+    import json
+
+    from shapely.geometry import Polygon
+
+    d = json.loads(Path(path).read_text(encoding="utf-8"))
+    info = d["info"]
+    assert info["description"] == "ISAT" and isinstance(info["name"], str)
+    assert type(info["width"]) is int and type(info["height"]) is int
+    assert (info["width"], info["height"]) == image_size
+    invalid = 0
+    for o in d["objects"]:
+        assert set(o) >= {"category", "group", "segmentation", "area", "layer", "bbox", "iscrowd", "note"}
+        assert isinstance(o["category"], str) and type(o["group"]) is int
+        assert isinstance(o["layer"], float) and isinstance(o["area"], float)
+        assert type(o["iscrowd"]) is bool and isinstance(o["note"], str)
+        pts = np.array(o["segmentation"], float)
+        assert len(pts) >= 3, "ISAT's validator: a polygon needs at least 3 vertices"
+        assert pts[:, 0].min() >= 0 and pts[:, 1].min() >= 0
+        assert pts[:, 0].max() <= info["width"] and pts[:, 1].max() <= info["height"]
+        assert np.allclose(o["bbox"], [pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()], atol=1)
+        shoelace = abs(np.dot(pts[:, 0], np.roll(pts[:, 1], -1)) - np.dot(pts[:, 1], np.roll(pts[:, 0], -1))) / 2
+        assert abs(o["area"] - shoelace) <= 0.02 * max(shoelace, 1.0)
+        if not Polygon(pts).is_valid:
+            invalid += 1
+    return d, invalid
