@@ -1,7 +1,7 @@
 """The one way the plugin exporters write files: a gate, atomic writes, image copies and links.
 
 Every exporter under plugins/ writes only through an ``OutputFiles``: ``write_bytes``,
-``write_text`` and ``place_image`` each ask ``accept_output_path`` first. That method is the single
+``write_text``, ``open_text`` and ``place_image`` each ask ``accept_output_path`` first. That method is the single
 place where the output-safety rules live (today: never the project file or its journal, never a
 folder/FIFO/device/socket, never the same path twice in one export); the project-wide check
 (project images, files another tool wrote) plugs in there. A refused path is reported as a skipped
@@ -17,9 +17,10 @@ import os
 import shutil
 import stat
 import tempfile
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from app.core.formats.common import ExportReport, atomic_writer
 
@@ -85,6 +86,18 @@ class OutputFiles:
     def write_text(self, path: Path, text: str, what: str = "") -> bool:
         """Write UTF-8 ``text`` ('\\n' line ends) to ``path`` atomically; False when refused."""
         return self.write_bytes(path, text.encode("utf-8"), what)
+
+    @contextmanager
+    def open_text(self, path: Path, what: str = "") -> Iterator[IO[str] | None]:
+        """A text stream (UTF-8, '\\n') for a large file written piece by piece, or None when the
+        gate refused ``path`` (reported). The file replaces ``path`` atomically when the block ends
+        without an exception."""
+        if not self._claim(path, what or str(path)):
+            yield None
+            return
+        with atomic_writer(path, "w") as fh:
+            yield fh
+        self.report.files.append(Path(os.path.abspath(path)))
 
     def place_image(self, src: Path, dst: Path, mode: str, what: str = "") -> bool:
         """Put a copy (``mode`` "copy") or a hard link ("link") of the image ``src`` at ``dst``.
