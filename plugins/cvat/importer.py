@@ -25,7 +25,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,12 +37,16 @@ from app.core.model import ImageRecord, Part
 from app.core.options import Option, OptionValue, resolve_options
 from app.core.shapes import circle_parts
 from plugins.cvat import rle
-from plugins.dataset import find_image, full_mask, label_id_with_color
+from plugins.dataset import find_image, full_mask, label_id_with_color, polygon_crop
 from plugins.xmlsafe import iter_events
+
+if TYPE_CHECKING:
+    from app.core.project import Project
 
 MAX_XML_BYTES = 4 * 2**30
 KEPT_TAGS = ("tag", "skeleton", "cuboid")
 SHAPE_TAGS = ("box", "polygon", "polyline", "points", "ellipse", "mask")
+MAX_POINTS = 1_000_000  # per shape: more is no hand- or tool-made outline (bounds memory)
 
 
 def _f(el: ET.Element, key: str) -> float:
@@ -53,8 +57,11 @@ def _f(el: ET.Element, key: str) -> float:
 
 
 def _points(el: ET.Element) -> list[tuple[float, float]]:
+    text = el.get("points") or ""
+    if text.count(";") >= MAX_POINTS:
+        raise ValueError(f"it has more than {MAX_POINTS} points")
     out = []
-    for pair in (el.get("points") or "").split(";"):
+    for pair in text.split(";"):
         xy = pair.split(",")
         if len(xy) != 2:
             raise ValueError("its points are not 'x,y;x,y;...'")
@@ -97,7 +104,7 @@ class CvatImporter:
     source: SourceKind = "file"
     options: tuple[Option, ...] = ()
 
-    def run(self, project: Any, src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
+    def run(self, project: "Project", src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
             on_duplicate: OnDuplicate = "skip", progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportReport:
         """Import one CVAT XML file in one transaction."""
@@ -245,7 +252,10 @@ class CvatImporter:
             pts = _points(el)
             if len(pts) < 3:
                 raise ValueError(f"a polygon needs at least 3 points, it has {len(pts)}")
-            session.add(rid, lid, shape="polygon", parts=(Part(exterior=tuple(pts)),), **common)
+            parts = (Part(exterior=tuple(pts)),)
+            if polygon_crop(parts, rec.height, rec.width) is None:
+                raise ValueError("it covers no pixel of the image")
+            session.add(rid, lid, shape="polygon", parts=parts, **common)
         elif el.tag == "polyline":
             pts = _points(el)
             if len(pts) < 2:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -40,6 +40,9 @@ from app.core.options import Option, OptionValue, resolve_options
 from plugins.dataset import find_image, full_mask, label_id_with_color
 from plugins.isat.export import BACKGROUND
 from plugins.isat.raster import isat_polygon
+
+if TYPE_CHECKING:
+    from app.core.project import Project
 
 MAX_JSON_BYTES = 256 * 2**20
 MAX_VERTICES = 5_000_000  # per file
@@ -118,7 +121,7 @@ class IsatImporter:
     source: SourceKind = "file_or_folder"
     options: tuple[Option, ...] = ()
 
-    def run(self, project: Any, src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
+    def run(self, project: "Project", src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
             on_duplicate: OnDuplicate = "skip", progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportReport:
         """Import ISAT files in one transaction."""

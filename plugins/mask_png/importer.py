@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from app.core.model import ImageRecord
 from app.core.options import Option, OptionValue, resolve_options
 from plugins.dataset import IMAGE_SUFFIXES, image_files, label_id_with_color
 from plugins.voc.palette import read_index_png
+
+if TYPE_CHECKING:
+    from app.core.project import Project
 
 OPTIONS = (Option("mode", "Mask kind", "choice", "auto", ("auto", "semantic", "instance"),
                   help="auto: the sidecar's mode, else 16-bit PNGs are instance ids and 8-bit ones classes."),)
@@ -73,7 +76,7 @@ class MaskPngImporter:
     source: SourceKind = "file_or_folder"
     options = OPTIONS
 
-    def run(self, project: Any, src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
+    def run(self, project: "Project", src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
             on_duplicate: OnDuplicate = "skip", progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportReport:
         """Import the PNGs in one transaction."""

@@ -21,7 +21,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from plugins.dataset import IMAGE_SUFFIXES, find_image
 from plugins.voc.export import FLAG_FIELDS
 from plugins.voc.palette import read_index_png
 from plugins.xmlsafe import parse
+
+if TYPE_CHECKING:
+    from app.core.project import Project
 
 VOC_CLASSES = ("_background_", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
                "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
@@ -111,7 +114,7 @@ class VocImporter:
     source: SourceKind = "file_or_folder"
     options: tuple[Option, ...] = ()
 
-    def run(self, project: Any, src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
+    def run(self, project: "Project", src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
             on_duplicate: OnDuplicate = "skip", progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportReport:
         """Import the VOC folder (or one XML file) in one transaction."""

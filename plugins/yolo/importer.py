@@ -25,7 +25,7 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -39,6 +39,9 @@ from app.core.options import Option, OptionValue, resolve_options
 from plugins.dataset import IMAGE_SUFFIXES, image_files
 from plugins.yolo.export import DATA_YAML_META, OWN_KEYS
 from plugins.yolo.geometry import parse_line
+
+if TYPE_CHECKING:
+    from app.core.project import Project
 
 MAX_LABEL_BYTES = 64 * 1024 * 1024
 MAX_YAML_BYTES = 4 * 1024 * 1024
@@ -143,7 +146,7 @@ class YoloImporter:
         self.title = "YOLO segmentation (Ultralytics)" if seg else "YOLO detection (Ultralytics)"
         self.file_filter = "YOLO data.yaml (*.yaml *.yml)"
 
-    def run(self, project: Any, src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
+    def run(self, project: "Project", src: Path, *, images_dir: Path | None, options: Mapping[str, OptionValue],
             on_duplicate: OnDuplicate = "skip", progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportReport:
         """Import the dataset (one transaction)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
 import pytest
 from pycocotools import mask as mu
 
@@ -142,6 +141,10 @@ def test_hostile_and_foreign_files(tmp_path: Path) -> None:
     text = text.replace('left="2" top="12" width="13"', 'left="30" top="12" width="13"')  # past the right edge
     text = text.replace('xtl="2.00" ytl="3.00" xbr="12.00"', 'xtl="2.00" ytl="3.00" xbr="nan"')
     text = text.replace('points="20.50,2.50;30.50,2.50;25.50,10.50"', 'points="20.50,2.50;30.50,2.50"')
+    text = text.replace('points="0.50,29.50;39.50,15.50" z_order="0">',
+                        'points="0.50,29.50;39.50,15.50" z_order="0"></polyline><polygon label="car" '
+                        'points="1e12,1e12;2e12,1e12;2e12,3e12" occluded="0" z_order="0">')
+    text = text.replace("</polyline>\n    <points", "</polygon>\n    <points", 1)
     text = text.replace("</annotations>", '<track id="0" label="car"><box frame="0" xtl="1" ytl="1" xbr="2" '
                                           'ybr="2" outside="0" occluded="0" keyframe="1"/></track></annotations>')
     bad = tmp_path / "images" / "annotations.xml"
@@ -150,6 +153,7 @@ def test_hostile_and_foreign_files(tmp_path: Path) -> None:
     report = CVAT.importer.run(dst, bad, images_dir=DATA / "images", options={})
     reasons = " | ".join(why for _, why in report.skipped)
     assert "not inside the 40x30 image" in reasons and "finite" in reasons and "at least 3 points" in reasons
+    assert "covers no pixel" in reasons  # far-away vertices: no allocation beyond the image
     assert report.tallies["track(s) (CVAT for video) not imported; export the task as CVAT for images"] == 1
     rle_bad = (DATA / "annotations.xml").read_text(encoding="utf-8").replace('rle="3, 5,', 'rle="4, 5,')
     bad.write_text(rle_bad, encoding="utf-8")

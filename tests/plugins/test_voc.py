@@ -13,7 +13,7 @@ from app.core.errors import FormatError
 from app.core.project import Project
 from plugins.voc import VOC
 from tests.plugins.consumers import read_voc_png, voc_colormap
-from tests.plugins.support import iou, masks_of, rich_project
+from tests.plugins.support import masks_of, rich_project
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "interop" / "voc"
 
