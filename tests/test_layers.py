@@ -40,6 +40,7 @@ def _offenders(loaded: set[str], forbidden: tuple[str, ...]) -> list[str]:
         ("sam_backend", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app", "plugins")),
         ("app.core", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services", "sam_backend")),
         ("app.automation", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services")),
+        ("plugins", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services", "sam_backend")),
     ],
 )
 def test_layer_imports(package: str, forbidden: tuple[str, ...]) -> None:

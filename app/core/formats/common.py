@@ -20,7 +20,7 @@ from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
-from app.core.atomic_file import atomic_writer
+from app.core.atomic_file import atomic_writer as _file_writer
 from app.core.errors import CoreError
 
 Progress = Callable[[int, int], None]
@@ -197,20 +197,34 @@ def dumps(obj: Any, ensure_ascii: bool) -> str:
 
 
 @contextmanager
+def atomic_writer(path: Path, mode: str = "wb", encoding: str = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path`` for writing (``mode`` "wb" for bytes, "w" for text);
+    on success it replaces ``path`` (os.replace, after fsync).
+
+    On any exception (Cancelled included) the temporary file is removed and ``path`` is untouched.
+    Permissions, temporary names and refusals: app.core.atomic_file.atomic_writer.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_writer writes whole files: mode must be 'w' or 'wb' (got {mode!r}).")
+    with _file_writer(Path(path), encoding=None if mode == "wb" else encoding) as fh:
+        yield fh
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (app.core.atomic_file.atomic_writer)."""
+    with _file_writer(Path(path), encoding=None) as fh:
+        fh.write(data)
+
+
+@contextmanager
 def atomic_text_writer(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
     """Open a temporary file beside ``path`` for writing text; on success it replaces ``path``.
 
     On any exception (Cancelled included) the temporary file is removed and ``path`` is untouched.
     Permissions, temporary names and refusals: app.core.atomic_file.atomic_writer.
     """
-    with atomic_writer(Path(path), encoding=encoding) as fh:
+    with atomic_writer(path, "w", encoding) as fh:
         yield fh
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (app.core.atomic_file.atomic_writer)."""
-    with atomic_writer(Path(path), encoding=None) as fh:
-        fh.write(data)
 
 
 def write_json_atomic(path: Path, obj: Any, ensure_ascii: bool, indent: int | None = None) -> None:
