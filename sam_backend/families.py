@@ -144,3 +144,7 @@ def _ensure_builtins() -> None:
     _FAMILIES.setdefault("sam", ModelFamily(
         id="sam", title="Segment Anything (SAM, MobileSAM, SAM-HQ)", kind="segmenter", model_ids=sam_ids,
         prompt_kinds=frozenset({"points", "box", "mask"}), load=_load_sam))
+    from sam_backend.hf import builtin_families  # SAM 2.1, SAM 3, EdgeTAM (transformers, optional)
+
+    for fam in builtin_families():
+        _FAMILIES.setdefault(fam.id, fam)
