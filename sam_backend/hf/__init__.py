@@ -91,8 +91,14 @@ def builtin_families() -> list[ModelFamily]:
 
             return load_hf_predictor(model_id, checkpoint=checkpoint, device=device, precision=precision)
 
+        def load_propagator(model_id: str, *, checkpoint: str | None = None, device: str = "auto") -> object:
+            from sam_backend.hf.video import load_video_propagator
+
+            return load_video_propagator(model_id, checkpoint=checkpoint, device=device)
+
         out.append(ModelFamily(
             id=fam.id, title=fam.title, kind="segmenter", model_ids=ids,
             prompt_kinds=frozenset({"points", "box", "mask"}), load=load, score_name=fam.score_name,
-            requires=EXTRA, available=_edgetam_missing if fam.id == "edgetam" else missing_dependency))
+            requires=EXTRA, available=_edgetam_missing if fam.id == "edgetam" else missing_dependency,
+            load_propagator=load_propagator))
     return out

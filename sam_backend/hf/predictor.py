@@ -81,10 +81,7 @@ class HfSamPredictor:
     # ---------------------------------------------------------------- encode
     def pixel_values(self, rgb: np.ndarray) -> torch.Tensor:
         """The model input (1, 3, S, S) float32 on the device for an (H, W, 3) uint8 RGB image."""
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device).permute(2, 0, 1)[None].float() / 255.0
-        x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False,
-                          antialias=True)
-        return (x - self._mean.to(self.device)) / self._std.to(self.device)
+        return pixel_values(rgb, self.image_size, self._mean, self._std, self.device)
 
     def encode(self, image: np.ndarray, should_abort: Callable[[], bool] | None = None) -> ImageEmbedding:
         """Encode an image (see transforms.to_rgb_uint8 for the accepted forms). should_abort is polled
@@ -185,6 +182,15 @@ class HfSamPredictor:
             return upscale_logits(low[k], size).numpy()
 
         return Prediction(masks=masks, scores=scores, low_res_logits=low.numpy(), _logits_fn=logits)
+
+
+def pixel_values(rgb: np.ndarray, size: int, mean: torch.Tensor, std: torch.Tensor,
+                 device: torch.device) -> torch.Tensor:
+    """(H, W, 3) uint8 RGB -> (1, 3, size, size) float32: [0, 1], bilinear antialiased resize of the whole
+    image to the square (the library's image/video processors), then (x - mean) / std."""
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).to(device).permute(2, 0, 1)[None].float() / 255.0
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return (x - mean.to(device).view(1, 3, 1, 1)) / std.to(device).view(1, 3, 1, 1)
 
 
 def upscale_logits(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -23,21 +23,23 @@ def _hiera(side: int) -> dict:
                 image_size=[side, side])
 
 
-def sam2_parts(side: int = SIDE) -> dict:
-    """Sub-configs shared by Sam2Config and Sam2VideoConfig."""
+def sam2_parts(side: int = SIDE, hidden: int = 32) -> dict:
+    """Sub-configs shared by Sam2Config and Sam2VideoConfig (the video model needs hidden = 2 x 64: its
+    memory attention reads 64-channel memories and splits pointers into 64-channel pieces)."""
     vision = dict(model_type="sam2_vision_model", backbone_config=_hiera(side), backbone_channel_list=[64, 32, 16, 8],
-                  backbone_feature_sizes=[[side // 4] * 2, [side // 8] * 2, [side // 16] * 2], fpn_hidden_size=32)
-    prompt = dict(hidden_size=32, image_size=side, patch_size=16, mask_input_channels=8)
-    decoder = dict(hidden_size=32, mlp_dim=48, num_hidden_layers=2, num_attention_heads=2, iou_head_hidden_dim=32)
+                  backbone_feature_sizes=[[side // 4] * 2, [side // 8] * 2, [side // 16] * 2], fpn_hidden_size=hidden)
+    prompt = dict(hidden_size=hidden, image_size=side, patch_size=16, mask_input_channels=8)
+    decoder = dict(hidden_size=hidden, mlp_dim=48, num_hidden_layers=2, num_attention_heads=2,
+                   iou_head_hidden_dim=32)
     return dict(vision_config=vision, prompt_encoder_config=prompt, mask_decoder_config=decoder)
 
 
 def video_config_kwargs(side: int = SIDE) -> dict:
     """Sam2VideoConfig keywords of a tiny model."""
-    return dict(sam2_parts(side), image_size=side, num_maskmem=3, memory_attention_hidden_size=32,
+    return dict(sam2_parts(side, hidden=128), image_size=side, num_maskmem=3, memory_attention_hidden_size=128,
                 memory_attention_num_layers=1, memory_attention_feed_forward_hidden_size=48,
-                memory_attention_rope_feat_sizes=[side // 16, side // 16], memory_encoder_hidden_size=32,
-                memory_encoder_output_channels=16, mask_downsampler_embed_dim=32, memory_fuser_embed_dim=32,
+                memory_attention_rope_feat_sizes=[side // 16, side // 16], memory_encoder_hidden_size=128,
+                memory_encoder_output_channels=64, mask_downsampler_embed_dim=128, memory_fuser_embed_dim=128,
                 memory_fuser_intermediate_dim=48, max_object_pointers_in_encoder=4)
 
 
@@ -56,10 +58,17 @@ def sam2_image_model(seed: int = 0) -> torch.nn.Module:
     return randomize(Sam2Model(Sam2Config(**sam2_parts())), seed)
 
 
-def sam2_video_model(seed: int = 0) -> torch.nn.Module:
+def sam2_video_model(seed: int = 0, object_logit: float = 4.0) -> torch.nn.Module:
+    """A tiny random video model whose object-score head answers about ``object_logit`` (random
+    weights would otherwise declare every object absent, and the library then blanks its masks)."""
     from transformers import Sam2VideoConfig, Sam2VideoModel
 
-    return randomize(Sam2VideoModel(Sam2VideoConfig(**video_config_kwargs())), seed)
+    model = randomize(Sam2VideoModel(Sam2VideoConfig(**video_config_kwargs())), seed)
+    head = model.mask_decoder.pred_obj_score_head
+    with torch.no_grad():
+        head.proj_out.weight.mul_(0.01)
+        head.proj_out.bias.fill_(object_logit)
+    return model
 
 
 def sam3_tracker_model(seed: int = 0, side: int = 112) -> torch.nn.Module:
