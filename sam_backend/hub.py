@@ -189,8 +189,14 @@ def hash_snapshot(spec: HubSpec, folder: Path, progress: Progress | None = None)
     return {name: _sha256(folder / name, step) for name in names}
 
 
-def judge(spec: HubSpec, folder: Path, digests: dict[str, str]) -> HubVerdict:
-    """Decide whether the files of ``folder`` (with their sha256 ``digests``) are ``spec``'s model."""
+CONVERTED = "converted from official .pt"
+
+
+def judge(spec: HubSpec, folder: Path, digests: dict[str, str], use_pin: bool = True) -> HubVerdict:
+    """Decide whether the files of ``folder`` (with their sha256 ``digests``) are ``spec``'s model.
+
+    use_pin=False: ignore the pin of an earlier install (a folder converted here from an official
+    checkpoint, which was verified by loading it strictly instead)."""
     missing = [r for r in spec.required if r not in digests]
     if missing:
         return HubVerdict(False, "files", f"it lacks {', '.join(missing)}", digests)
@@ -202,7 +208,7 @@ def judge(spec: HubSpec, folder: Path, digests: dict[str, str]) -> HubVerdict:
         if bad:
             return HubVerdict(False, "sha256", f"{', '.join(bad)} differ from the known sha256", digests)
         return HubVerdict(True, "sha256", "every file matches its known sha256", digests)
-    pin = _read_manifest()["pins"].get(spec.id)
+    pin = _read_manifest()["pins"].get(spec.id) if use_pin else None
     if pin:
         bad = sorted(n for n in set(pin) | {n for n in digests if fnmatch.fnmatch(n, spec.weights)}
                      if pin.get(n) != digests.get(n))
@@ -269,23 +275,34 @@ def verify(model_id: str, progress: Progress | None = None) -> tuple[bool, str]:
     if not (folder / "config.json").is_file():
         _forget(model_id)
         return False, f"{model_id} is not installed"
-    verdict = judge(spec, folder, hash_snapshot(spec, folder, progress))
+    entry = _read_manifest()["installed"].get(model_id) or {}
+    digests = hash_snapshot(spec, folder, progress)
+    if entry.get("method") == CONVERTED:  # our own conversion: it must still be what we wrote
+        recorded = {n: r.get("sha256") for n, r in (entry.get("files") or {}).items()}
+        verdict = judge(spec, folder, digests, use_pin=False)
+        if verdict.ok and recorded != digests:
+            verdict = HubVerdict(False, "sha256", "its files changed since they were converted", digests)
+    else:
+        verdict = judge(spec, folder, digests)
     if not verdict.ok:
         _forget(model_id)
         return False, f"{model_id}: {folder} is damaged or not {spec.repo_id}: {verdict.message}"
-    entry = _read_manifest()["installed"].get(model_id) or {}
     _record(spec, folder, verdict, entry.get("revision", spec.revision), entry.get("method", verdict.method))
     return True, f"{model_id}: OK ({verdict.message})"
 
 
 # ------------------------------------------------------------------------------------ install
 def install_folder(spec: HubSpec, staged: Path, revision: str, method: str | None = None,
-                   progress: Progress | None = None) -> Path:
+                   progress: Progress | None = None, pin: bool = True) -> Path:
     """Verify the staged snapshot folder (inside the models folder) and move it onto the final place.
 
+    pin=False: a first install does not pin its digests (a folder we converted ourselves, verified by
+    loading it strictly: a later download of the hub's own files must not be refused for differing).
     On a rejected verdict the staged folder is deleted and CheckpointError says why; nothing changes.
     """
-    verdict = judge(spec, staged, hash_snapshot(spec, staged, progress))
+    verdict = judge(spec, staged, hash_snapshot(spec, staged, progress), use_pin=pin)
+    if not pin and verdict.pin:
+        verdict = HubVerdict(verdict.ok, method or verdict.method, verdict.message, verdict.digests, pin=False)
     if not verdict.ok:
         shutil.rmtree(staged, ignore_errors=True)
         raise CheckpointError(f"the files for {spec.id} failed verification ({verdict.message}); "
