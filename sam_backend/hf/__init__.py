@@ -50,7 +50,11 @@ def missing_dependency() -> str | None:
     """None when transformers (and huggingface_hub) are importable in a usable version, else one
     sentence saying how to enable the families. Does not import them."""
     for name in ("transformers", "huggingface_hub"):
-        if importlib.util.find_spec(name) is None:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a finder that refuses the name: not importable either
+            found = False
+        if not found:
             return f"{name} is not installed: run {INSTALL_HINT} to use SAM 2.1, SAM 3 and EdgeTAM"
     try:
         from importlib.metadata import version
@@ -70,7 +74,11 @@ def _edgetam_missing() -> str | None:
     missing = missing_dependency()
     if missing is not None:
         return missing
-    if importlib.util.find_spec("timm") is None:
+    try:
+        timm = importlib.util.find_spec("timm")
+    except (ImportError, ValueError):
+        timm = None
+    if timm is None:
         return ("EdgeTAM's RepViT image encoder comes from timm, which is not installed: run "
                 "pip install timm (it needs a torchvision that matches your torch)")
     return None
