@@ -105,13 +105,10 @@ def _max_group_id(project: Project) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def store_frame(project: Project, image_id: int, masks: dict[int, np.ndarray], scores: dict[int, float],
-                labels: dict[int, int], stopped: Iterable[int] = ()) -> int:
-    """Store one propagated frame in one transaction; returns how many proposals were written.
-
-    masks: object id -> bool (H, W) mask; scores: object id -> score; labels: object id -> label id;
-    stopped: objects that left the frame (their earlier proposals on this frame are removed).
-    """
+def prepare_frame(image_id: int, masks: dict[int, np.ndarray], scores: dict[int, float],
+                  labels: dict[int, int]) -> list[Annotation]:
+    """The proposals of one frame (geometry, exact RLE and COCO segmentation computed; no project
+    access, so a worker thread can do it): object id -> bool (H, W) mask, score, label id."""
     prepared = []
     for obj_id, mask in masks.items():
         m = np.asarray(mask, dtype=bool)
@@ -123,7 +120,13 @@ def store_frame(project: Project, image_id: int, masks: dict[int, np.ndarray], s
             image_id=image_id, label_id=labels[obj_id], parts=parts, rle=rle, group_id=int(obj_id),
             source=PROPAGATED, score=float(scores.get(obj_id, 0.0)), shape="mask",
             coco=coco_seg_of_mask(m, rle)))
-    touched = {int(i) for i in masks} | {int(i) for i in stopped}
+    return prepared
+
+
+def write_frame(project: Project, image_id: int, prepared: list[Annotation], objects: Iterable[int]) -> int:
+    """Replace the frame's earlier proposals of ``objects`` by ``prepared`` in ONE transaction (objects
+    with an annotation made by a person on this frame keep it and get no proposal); how many written."""
+    touched = {int(i) for i in objects}
     written = 0
     with project.transaction():
         existing = project.annotations(image_id)
@@ -137,3 +140,11 @@ def store_frame(project: Project, image_id: int, masks: dict[int, np.ndarray], s
             project.add_annotation(ann)
             written += 1
     return written
+
+
+def store_frame(project: Project, image_id: int, masks: dict[int, np.ndarray], scores: dict[int, float],
+                labels: dict[int, int], stopped: Iterable[int] = ()) -> int:
+    """prepare_frame + write_frame: returns how many proposals were written. ``stopped``: objects that
+    left the frame (their earlier proposals on this frame are removed)."""
+    prepared = prepare_frame(image_id, masks, scores, labels)
+    return write_frame(project, image_id, prepared, [*masks, *stopped])
