@@ -69,7 +69,7 @@ _SPECS: tuple[ModelSpec, ...] = (
 def _hub_specs() -> tuple[ModelSpec, ...]:
     """Models stored as hub snapshots (sam_backend.hub): arch "hub", the repository as url, the folder
     name as filename; their files are verified by sam_backend.hub, not by md5."""
-    from sam_backend.hub import HUB_MODELS
+    from sam_backend.hub_specs import HUB_MODELS
 
     return tuple(
         ModelSpec(h.id, h.title, "hub", f"https://huggingface.co/{h.repo_id}", None, h.size_bytes, h.licence,

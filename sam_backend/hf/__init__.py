@@ -87,7 +87,7 @@ def _edgetam_missing() -> str | None:
 def builtin_families() -> list[ModelFamily]:
     """The ModelFamily entries of this package (registered by sam_backend.families)."""
     from sam_backend.families import ModelFamily
-    from sam_backend.hub import HUB_MODELS
+    from sam_backend.hub_specs import HUB_MODELS
 
     out = []
     for fam in HF_FAMILIES.values():
