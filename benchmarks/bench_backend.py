@@ -12,6 +12,10 @@ Not a test: numbers depend on the machine and its load.
     python benchmarks/bench_backend.py [--device cpu] [--repeats 5] [--naive] [--models mobile_sam sam_vit_b]
                                        [--threads N]
 
+Hub ids (sam2.1_hiera_tiny, sam2.1_hiera_small, sam2.1_hiera_base_plus, sam2.1_hiera_large, sam3, edgetam)
+are measured through benchmarks/bench_hf.py (transformers models of full size with random weights,
+our adapters): encode, decoder, prompt -> 3 masks, and SAM 2.1's propagation frames/s.
+
 Figures: encode_*; decoder_only_* (prompt encoder + mask decoder, low-res logits); post_* (low-res
 logits -> 3 full-resolution bool masks); prompt_to_3_masks_* (the public `predict`, both).
 """
@@ -37,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sam_backend import build_model  # noqa: E402
 from sam_backend import transforms as T  # noqa: E402
 from sam_backend.device import resolve_device  # noqa: E402
+from sam_backend.hub import HUB_MODELS  # noqa: E402
 from sam_backend.models.common import fast_path  # noqa: E402
 from sam_backend.predictor import SamPredictor, validate_prompts  # noqa: E402
 
@@ -135,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive", action="store_true", help="also measure the naive reference path")
     parser.add_argument("--models", nargs="+", default=["mobile_sam", "sam_vit_b"])
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--frames", type=int, default=6, help="frames propagated for the SAM 2.1 figure (default 6)")
     args = parser.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -149,7 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         "models": {},
     }
     for model_id in args.models:
-        result["models"][model_id] = bench_model(model_id, device, args.repeats, args.naive)
+        result["loadavg_1min_" + model_id] = _loadavg()
+        if model_id in HUB_MODELS:
+            from benchmarks.bench_hf import bench_hf_model
+
+            result["models"][model_id] = bench_hf_model(model_id, device, args.repeats, _measure, SIZES,
+                                                        frames=args.frames)
+        else:
+            result["models"][model_id] = bench_model(model_id, device, args.repeats, args.naive)
     result["loadavg_1min_end"] = _loadavg()  # other processes on the machine skew every figure
     result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if device.type == "cuda":

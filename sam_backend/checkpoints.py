@@ -86,7 +86,11 @@ class InstallState:
 
 
 def checkpoint_path(model_id: str) -> Path:
-    """Final path of `model_id`'s checkpoint in the model cache (it may not exist)."""
+    """Final path of `model_id`'s checkpoint in the model cache (it may not exist); a hub model's folder."""
+    if get_spec(model_id).arch == "hub":
+        from sam_backend import hub
+
+        return hub.snapshot_path(model_id)
     return models_dir() / get_spec(model_id).filename
 
 
@@ -215,8 +219,14 @@ def forget_install(model_id: str) -> None:
 
 
 def install_state(model_id: str) -> InstallState:
-    """Cheap state of `model_id` in the cache (stat calls and the manifest only, no hashing)."""
+    """Cheap state of `model_id` in the cache (stat calls and the manifest only, no hashing).
+    Hub models (sam_backend.hub) report their snapshot folder's state."""
     spec = get_spec(model_id)
+    if spec.arch == "hub":
+        from sam_backend import hub
+
+        h = hub.install_state(model_id)
+        return InstallState(model_id, h.path, h.status, h.size, h.partial_bytes)
     path = models_dir(create=False) / spec.filename
     part = path.with_name(path.name + ".part")
     partial = part.stat().st_size if part.is_file() else 0
@@ -232,9 +242,16 @@ def verify(model_id: str, progress: Progress | None = None) -> VerifyResult:
     """Re-hash `model_id`'s installed file and check it; updates the manifest either way (when the
     cache is writable: in a read-only cache the result is only reported).
 
-    A file that fails is left in place but no longer counts as verified.
+    A file that fails is left in place but no longer counts as verified. Hub models re-hash every file
+    of their snapshot (sam_backend.hub.verify).
     """
     spec = get_spec(model_id)
+    if spec.arch == "hub":
+        from sam_backend import hub
+
+        ok, message = hub.verify(model_id, progress)
+        path = hub.snapshot_path(model_id)
+        return VerifyResult(model_id, path, (path / "config.json").is_file(), ok, "sha256", message)
     path = models_dir(create=False) / spec.filename
     if not path.is_file():
         _courtesy(forget_install, model_id)
@@ -260,8 +277,13 @@ def _courtesy(update: Callable[..., None], *args: object) -> None:
 def installed_checkpoint(model_id: str) -> Path:
     """Path of `model_id`'s verified checkpoint; raise CheckpointMissing with what to run otherwise.
 
-    A file present but not yet recorded (e.g. copied in by hand) is verified once here.
+    A file present but not yet recorded (e.g. copied in by hand) is verified once here. For a hub
+    model, the verified snapshot folder.
     """
+    if get_spec(model_id).arch == "hub":
+        from sam_backend import hub
+
+        return hub.installed_snapshot(model_id)
     state = install_state(model_id)
     if state.status == "verified":
         return state.path
@@ -280,9 +302,13 @@ def import_checkpoint(model_id: str, file: str | os.PathLike[str], progress: Pro
 
     The copy goes to a temporary file in the models folder (hashed while copied), is fsynced, and
     only then os.replace'd onto the final name; on any failure nothing is installed.
+    Hub models take a snapshot folder (or its config.json), or, for SAM 2.1, the official ``.pt``
+    checkpoint, converted once (sam_backend.hf.convert).
     Raises CheckpointError (unreadable, wrong file, disk full).
     """
     spec = get_spec(model_id)
+    if spec.arch == "hub":
+        return _import_hub(model_id, Path(file).expanduser(), progress)
     src = Path(file).expanduser()
     if not src.is_file():
         raise CheckpointError(f"cannot import {src}: no such file")
@@ -309,6 +335,18 @@ def import_checkpoint(model_id: str, file: str | os.PathLike[str], progress: Pro
         tmp.unlink(missing_ok=True)
     record_install(spec, dest, verdict)
     return dest
+
+
+def _import_hub(model_id: str, src: Path, progress: Progress | None) -> Path:
+    from sam_backend import hub
+
+    if src.is_file() and src.name == "config.json":
+        src = src.parent
+    if src.is_file() and src.suffix == ".pt":
+        from sam_backend.hf.convert import import_official_checkpoint
+
+        return import_official_checkpoint(model_id, src, progress)
+    return hub.import_snapshot(model_id, src, progress)
 
 
 def describe_os_error(exc: OSError) -> str:

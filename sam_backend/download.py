@@ -67,8 +67,13 @@ def download(
     A dropped connection is resumed automatically up to `retries` times. An already installed and
     verified checkpoint is returned without any network access.
     Raises DownloadError (network, HTTP status, timeout, disk full, checksum) / DownloadCancelled.
+    Hub models (sam_backend.hub) download their snapshot through huggingface_hub ($HF_ENDPOINT).
     """
     spec = get_spec(model_id)
+    if spec.arch == "hub":
+        from sam_backend import hub
+
+        return hub.download(model_id, progress=progress, cancel=cancel, timeout=timeout)
     if checkpoints.install_state(model_id).status == "verified":
         return checkpoints.checkpoint_path(model_id)
     url = source_url(spec, mirror)

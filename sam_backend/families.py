@@ -76,6 +76,8 @@ class Predictor(Protocol):
 
 PredictorLoader = Callable[..., Predictor]
 """``load(model_id, *, checkpoint=None, device="auto", precision="fp32") -> Predictor``."""
+PropagatorLoader = Callable[..., object]
+"""``load_propagator(model_id, *, checkpoint=None, device="auto") -> sam_backend.propagation.Propagator``."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ class ModelFamily:
     candidates, score_name: as Predictor (for the UI before a model is loaded); load: builds a
     predictor (imports the heavy libraries only when called); requires: the pip extra that must be
     installed, e.g. "text" for ``pip install "sam-labeler[text]"`` (None: always available);
-    available: returns None when usable, else one sentence saying how to enable it.
+    available: returns None when usable, else one sentence saying how to enable it;
+    load_propagator: builds a sam_backend.propagation.Propagator (a video model that carries masks
+    through frames), None when the family cannot propagate.
     """
 
     id: str
@@ -100,6 +104,7 @@ class ModelFamily:
     score_name: str = "predicted IoU"
     requires: str | None = None
     available: Callable[[], str | None] = field(default=lambda: None, compare=False)
+    load_propagator: PropagatorLoader | None = field(default=None, compare=False)
 
 
 _FAMILIES: dict[str, ModelFamily] = {}
@@ -144,3 +149,7 @@ def _ensure_builtins() -> None:
     _FAMILIES.setdefault("sam", ModelFamily(
         id="sam", title="Segment Anything (SAM, MobileSAM, SAM-HQ)", kind="segmenter", model_ids=sam_ids,
         prompt_kinds=frozenset({"points", "box", "mask"}), load=_load_sam))
+    from sam_backend.hf import builtin_families  # SAM 2.1, SAM 3, EdgeTAM (transformers, optional)
+
+    for fam in builtin_families():
+        _FAMILIES.setdefault(fam.id, fam)

@@ -52,8 +52,10 @@ def _as_float_array(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def validate_prompts(points: Any, labels: Any, box: Any, mask_input: Any) -> Prompts:
-    """Check and normalise prompts; raise ValueError with one sentence for invalid input."""
+def validate_prompts(points: Any, labels: Any, box: Any, mask_input: Any, low_res: int = 256) -> Prompts:
+    """Check and normalise prompts; raise ValueError with one sentence for invalid input.
+
+    low_res: side of the model's square low-resolution mask frame (256 for SAM; 288 for SAM 3)."""
     pts = lab = bx = mask = None
     if points is not None and len(points) > 0:
         pts = _as_float_array(points, "point coordinates")
@@ -79,9 +81,10 @@ def validate_prompts(points: Any, labels: Any, box: Any, mask_input: Any) -> Pro
         mask = np.asarray(mask_input)
         if mask.dtype == np.bool_ or not np.issubdtype(mask.dtype, np.number):
             raise ValueError(f"mask_input must be float low-res logits, not {mask.dtype} values")
-        if mask.shape not in ((256, 256), (1, 256, 256)):
-            raise ValueError(f"mask_input must be 1x256x256 or 256x256 low-res logits, got shape {mask.shape}")
-        mask = mask.reshape(256, 256).astype(np.float32)
+        if mask.shape not in ((low_res, low_res), (1, low_res, low_res)):
+            raise ValueError(f"mask_input must be 1x{low_res}x{low_res} or {low_res}x{low_res} low-res logits, "
+                             f"got shape {mask.shape}")
+        mask = mask.reshape(low_res, low_res).astype(np.float32)
         if not np.all(np.isfinite(mask)):
             raise ValueError("mask_input contains NaN or infinite values")
     if pts is None and bx is None and mask is None:
@@ -308,7 +311,8 @@ def load_predictor(
     config: ModelConfig | dict[str, Any] | None = None,
     precision: str = "fp32",
 ) -> SamPredictor:
-    """Load a checkpoint into a new SamPredictor.
+    """Load a checkpoint into a new SamPredictor (or, for the ids of another family, that family's
+    predictor: sam_backend.families.family_for(model).load).
 
     model: a model id of `MODELS`; checkpoint: a state-dict file, or None for the verified file in
     the model cache (CheckpointMissing when there is none); device: "auto", "cpu", "cuda", "cuda:N",
@@ -319,7 +323,20 @@ def load_predictor(
     from sam_backend.device import resolve_device
     from sam_backend.models.build import resolve_config
     from sam_backend.models.loading import load_model, read_state_dict
+    from sam_backend.registry import get_spec
 
+    if get_spec(model).family != "sam":  # SAM 2.1, SAM 3, EdgeTAM, plugin families
+        from sam_backend.errors import SamBackendError
+        from sam_backend.families import family_for
+
+        fam = family_for(model)
+        if fam is None:
+            raise SamBackendError(f"no model family serving {model} is registered (is its plugin installed?)")
+        missing = fam.available()
+        if missing is not None:
+            raise SamBackendError(missing)
+        return fam.load(model, checkpoint=None if checkpoint is None else str(checkpoint), device=device,
+                        precision=precision)  # type: ignore[return-value]
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}: choose fp32, fp16 or bf16")
     cfg = resolve_config(model, config)

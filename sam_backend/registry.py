@@ -18,7 +18,8 @@ class ModelSpec:
     Attributes:
         id: registry id, e.g. "sam_vit_b" (safe as a file-name component).
         title: human name for menus and `models list`.
-        arch: architecture family: "vit_b", "vit_l", "vit_h", "tiny_vit" (+ "hq_" prefix for SAM-HQ).
+        arch: architecture family: "vit_b", "vit_l", "vit_h", "tiny_vit" (+ "hq_" prefix for SAM-HQ);
+            "hub" for models kept as hub snapshots (sam_backend.hub.HUB_MODELS has their files).
         url: official download URL.
         md5: published md5 hex digest of the file, or None when unpublished.
         size_bytes: approximate file size in bytes.
@@ -63,7 +64,21 @@ _SPECS: tuple[ModelSpec, ...] = (
               None, 43_000_000, "Apache-2.0", "sam_hq_vit_tiny.pth"),
 )
 
-MODELS: dict[str, ModelSpec] = {spec.id: spec for spec in _SPECS}
+
+
+def _hub_specs() -> tuple[ModelSpec, ...]:
+    """Models stored as hub snapshots (sam_backend.hub): arch "hub", the repository as url, the folder
+    name as filename; their files are verified by sam_backend.hub, not by md5."""
+    from sam_backend.hub_specs import HUB_MODELS
+
+    return tuple(
+        ModelSpec(h.id, h.title, "hub", f"https://huggingface.co/{h.repo_id}", None, h.size_bytes, h.licence,
+                  h.id, family=h.family)
+        for h in HUB_MODELS.values()
+    )
+
+
+MODELS: dict[str, ModelSpec] = {spec.id: spec for spec in _SPECS + _hub_specs()}
 
 
 def get_spec(model_id: str) -> ModelSpec:

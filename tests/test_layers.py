@@ -37,8 +37,9 @@ def _offenders(loaded: set[str], forbidden: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize(
     "package, forbidden",
     [
-        ("sam_backend", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app", "plugins")),
-        ("app.core", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services", "sam_backend")),
+        ("sam_backend", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app", "plugins", "transformers", "huggingface_hub")),
+        ("app.core", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services", "sam_backend", "transformers",
+                      "av")),
         ("app.automation", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services")),
         ("plugins", ("PySide6", "PyQt5", "PyQt6", "qtpy", "app.ui", "app.services", "sam_backend")),
     ],
@@ -67,3 +68,89 @@ def test_window_modules_do_not_import_torch() -> None:
                               "app.cli", "sam_backend.cache", "sam_backend.types"])
     assert "app.ui.main_window" in loaded
     assert _offenders(loaded, ("torch",)) == []
+
+
+OPTIONAL_LIBS = ("transformers", "huggingface_hub")
+OPTIONAL_HOMES = ("sam_backend/hub.py", "sam_backend/hf/")
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(top-level module name, imported at module level) of every import statement in a file."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    top = set(map(id, tree.body))
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for n in names:
+            found.append((n.split(".")[0], id(node) in top))
+    return found
+
+
+def test_optional_libraries_only_in_their_family_modules_and_lazily() -> None:
+    """transformers / huggingface_hub (the sam2 extra) appear only in sam_backend.hub and sam_backend.hf,
+    and there only inside functions, so that nothing imports them before a model is used."""
+    offenders = []
+    for package in ("sam_backend", "app", "plugins"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            for name, module_level in _imports(path):
+                if name not in OPTIONAL_LIBS:
+                    continue
+                if not rel.startswith(OPTIONAL_HOMES) or module_level:
+                    offenders.append(f"{rel}: {name}{' (module level)' if module_level else ''}")
+    assert offenders == []
+
+
+def test_the_checker_sees_a_module_level_import(tmp_path: Path) -> None:
+    f = tmp_path / "m.py"
+    f.write_text("import transformers\ndef f():\n    from huggingface_hub import x\n")
+    assert _imports(f) == [("transformers", True), ("huggingface_hub", False)]
+
+
+def test_the_whole_app_imports_without_loading_transformers() -> None:
+    modules = _modules("app") + _modules("sam_backend")
+    loaded = _imported_after([m for m in modules if not m.startswith("app.__main__")])
+    assert "app.ui.main_window" in loaded and "sam_backend.hf.predictor" in loaded
+    assert _offenders(loaded, OPTIONAL_LIBS) == []
+
+
+BLOCKER = """
+import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('transformers', 'huggingface_hub'):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_without_the_extra_the_families_say_how_to_enable_them() -> None:
+    code = BLOCKER + """
+from sam_backend.families import family_for
+from sam_backend.errors import SamBackendError
+print(family_for('sam2.1_hiera_tiny').available())
+print(family_for('sam3').available())
+try:
+    from sam_backend import load_predictor
+    load_predictor('sam2.1_hiera_large', device='cpu')
+except SamBackendError as exc:
+    print('refused:', exc)
+from app.cli import main
+main(['models', 'list'])
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    hint = 'pip install "sam-labeler[sam2]"'
+    assert lines[0] == lines[1] and hint in lines[0] and lines[0].startswith("transformers is not installed")
+    assert lines[2] == "refused: " + lines[0]
+    listing = [ln for ln in lines if ln.startswith("sam2.1_hiera_tiny ")]
+    assert len(listing) == 1 and hint in listing[0]
+    assert any(ln.startswith("mobile_sam ") and "unusable" not in ln for ln in lines)

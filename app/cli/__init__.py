@@ -37,6 +37,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "app.cli.encode_cmd",
     "app.cli.selfcheck_cmd",
     "app.cli.plugins_cmd",
+    "app.cli.propagate_cmd",
+    "app.cli.video_cmd",
 )
 
 
@@ -52,7 +54,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sam-labeler",
         description="Label images with masks and polygons, assisted by Segment Anything. "
-        "Sub-commands: scan, import, export, models, encode, self-check, plugins.",
+        "Sub-commands: scan, import, export, models, encode, self-check, plugins, propagate, import-video.",
     )
     p.add_argument("--version", action="version", version=f"sam-labeler {__version__}")
     p.add_argument("path", nargs="?", help="image folder or .samlabel project to open")

@@ -82,11 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("download", help="download, verify and install a checkpoint (resumes partial downloads)")
     p.add_argument("model_id", metavar="ID")
     p.add_argument("--mirror", default=None, help="base URL instead of the official host "
-                                                  "(default: $SAM_LABELER_MODEL_MIRROR)")
+                                                  "(default: $SAM_LABELER_MODEL_MIRROR; hub models use $HF_ENDPOINT)")
     p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds (default 30)")
-    p = sub.add_parser("import", help="verify a checkpoint file you already have and copy it into the cache")
+    p = sub.add_parser("import", help="verify a checkpoint file (or, for hub models, a snapshot folder or an "
+                                      "official SAM 2.1 .pt) you already have and copy it into the cache")
     p.add_argument("model_id", metavar="ID")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE|DIR")
     p = sub.add_parser("verify", help="re-hash installed checkpoints (all, or one ID)")
     p.add_argument("model_id", metavar="ID", nargs="?")
 
@@ -105,17 +106,23 @@ def _list(args: argparse.Namespace) -> int:
     from sam_backend.paths import models_dir
     from sam_backend.registry import MODELS
 
-    rows = [("ID", "SIZE", "LICENCE", "STATUS")]
+    from sam_backend.families import family_for
+
+    rows = [("ID", "FAMILY", "SIZE", "LICENCE", "STATUS")]
     for spec in MODELS.values():
         state = install_state(spec.id)
         status = {"verified": "installed, verified", "unverified": "installed, not verified (run verify)",
                   "missing": "not installed"}[state.status]
         if state.partial_bytes and state.status != "verified":
             status += f" (partial download {_human(state.partial_bytes)})"
-        rows.append((spec.id, _human(spec.size_bytes), spec.licence, status))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        fam = family_for(spec.id)
+        missing = fam.available() if fam is not None else f"family {spec.family!r} is not registered (plugin missing)"
+        if missing:
+            status += f"; unusable here: {missing}"
+        rows.append((spec.id, spec.family, _human(spec.size_bytes), spec.licence, status))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}")
     print(f"model cache: {models_dir(create=False)}")
     return 0
 

@@ -54,6 +54,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("zoom_out", "Zoom out", ("-",), "view"),
         ("fit", "Fit image to window", ("F",), "view"),
         ("model_manager", "Model manager…", ("Ctrl+M",), "tools_menu"),
+        ("propagate", "Propagate annotations through frames…", ("Ctrl+Shift+P",), "tools_menu"),
         ("settings", "Settings…", ("Ctrl+,",), "tools_menu"),
         ("cheatsheet", "Keyboard shortcuts", ("F1",), "help"),
     ]

@@ -130,7 +130,8 @@ class InferenceService(QObject):
         """Post a decode; returns its request id. Only the newest id's result is ever emitted.
 
         Empty prompts post nothing but still make every older request stale (use after clearing).
-        mask_input: float32 (256, 256) low-res logits (e.g. a previous result's low_res_logits[k]) or None.
+        mask_input: float32 square low-res logits in the model's frame (256x256 for SAM and SAM 2.1, 288x288
+        for SAM 3; e.g. a previous result's low_res_logits[k]) or None.
         """
         self._latest_id += 1
         rid = self._latest_id
@@ -139,9 +140,9 @@ class InferenceService(QObject):
             return rid
         if mask_input is not None:
             mask_input = np.asarray(mask_input, dtype=np.float32)
-            if mask_input.shape != (256, 256):
+            if mask_input.ndim != 2 or mask_input.shape[0] != mask_input.shape[1]:
                 self._worker.drop_decodes(rid)
-                self.failed.emit(f"A mask input must be 256x256 low-res logits, not {mask_input.shape}.")
+                self.failed.emit(f"A mask input must be square low-res logits, not {mask_input.shape}.")
                 return rid
         self._worker.post_decode(DecodeRequest(rid, image_key, prompts, mask_input, time.perf_counter()))
         return rid

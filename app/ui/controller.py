@@ -121,6 +121,11 @@ class LabelingController(QObject):
         """Forget memoised project data (after a change that bypassed the undo stack, e.g. an import)."""
         self._anns = None
 
+    def refresh_annotations(self) -> None:
+        """Redraw the current image's annotations from the project (after a change outside the undo stack)."""
+        self._anns = None
+        self._show_annotations()
+
     def go_to_row(self, row: int) -> bool:
         """Switch to the image at `row` of the images model; False when out of range."""
         rec = self.model.record(row) if self.project is not None else None

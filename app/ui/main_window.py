@@ -29,6 +29,7 @@ from app.ui.gc_tuning import freeze_long_lived
 from app.ui.image_loader import ImageLoader
 from app.ui.jobs import BackgroundJob
 from app.ui.menus import build_menus
+from app.ui.propagate_ui import install_propagation
 from app.ui.status import ModelBanner, StatusPanel
 
 APP_NAME = "SAM Labeler"
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.mark_done_action = QAction("Mark image done", self)
         self.mark_new_action = QAction("Mark image not done", self)
         self.recent_menu = build_menus(self)
+        install_propagation(self)  # Tools > Propagate annotations through frames (app.ui.propagate_ui)
         self._shut_down = False
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()
@@ -465,7 +467,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        jobs = list(self.jobs)
+        jobs = list(self.jobs) + list(getattr(self, "propagation_jobs", []))
         if self.manager is not None:
             jobs += self.manager.jobs()
         for job in jobs:

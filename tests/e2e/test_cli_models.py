@@ -64,9 +64,11 @@ def _models_dir(home: Path) -> Path:
 def test_list_shows_all_models(_isolated_home: Path) -> None:
     proc = sam("models", "list")
     assert proc.returncode == 0, proc.stderr
-    for model_id in ("sam_vit_b", "sam_vit_l", "sam_vit_h", "mobile_sam", "sam_hq_vit_tiny"):
+    for model_id in ("sam_vit_b", "sam_vit_l", "sam_vit_h", "mobile_sam", "sam_hq_vit_tiny", "sam2.1_hiera_tiny",
+                     "sam3", "edgetam", "grounding-dino-base"):
         assert model_id in proc.stdout
-    assert proc.stdout.count("not installed") == 8
+    rows = [ln for ln in proc.stdout.splitlines() if "not installed" in ln]
+    assert len(rows) == 16  # 8 checkpoint files + 8 hub snapshot models
     assert f"model cache: {_models_dir(_isolated_home)}" in proc.stdout
 
 

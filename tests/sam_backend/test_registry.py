@@ -13,11 +13,15 @@ from sam_backend.registry import MODELS, ModelSpec, get_spec
 
 IDS = ["sam_vit_b", "sam_vit_l", "sam_vit_h", "mobile_sam",
        "sam_hq_vit_b", "sam_hq_vit_l", "sam_hq_vit_h", "sam_hq_vit_tiny"]
+HUB_IDS = ["sam2.1_hiera_tiny", "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large", "sam3",
+           "edgetam", "grounding-dino-tiny", "grounding-dino-base"]
 
 
-def test_exactly_the_eight_models() -> None:
-    assert sorted(MODELS) == sorted(IDS)
-    assert all(MODELS[i].id == i for i in IDS)
+def test_the_eight_checkpoint_files_then_the_hub_models() -> None:
+    assert list(MODELS) == IDS + HUB_IDS
+    assert all(MODELS[i].id == i for i in IDS + HUB_IDS)
+    assert all(MODELS[i].family == "sam" and MODELS[i].arch != "hub" for i in IDS)
+    assert all(MODELS[i].arch == "hub" and MODELS[i].md5 is None for i in HUB_IDS)
 
 
 @pytest.mark.parametrize("model_id", IDS)

@@ -258,8 +258,8 @@ def test_mask_input_shape_is_checked(qtbot, make_service, images) -> None:
     svc = make_service(FakePredictor())
     svc.encode(*images[0])
     with qtbot.waitSignal(svc.failed, timeout=1000) as blocker:
-        svc.decode("k0", P, mask_input=np.zeros((64, 64), np.float32))
-    assert "256x256" in blocker.args[0]
+        svc.decode("k0", P, mask_input=np.zeros((64, 32), np.float32))
+    assert "square" in blocker.args[0]  # the exact side is the model's (256 for SAM/SAM 2.1, 288 for SAM 3)
     with qtbot.waitSignal(svc.decodeFinished, timeout=5000):
         svc.decode("k0", P, mask_input=np.zeros((256, 256), np.float32))
 

@@ -81,7 +81,7 @@ def test_model_manager_lists_models_and_reports_import_failure(qtbot, tmp_path: 
 
     dlg = ModelManagerDialog("mobile_sam", "cpu")
     qtbot.addWidget(dlg)
-    assert dlg.table.rowCount() == len(MODELS) == 8
+    assert dlg.table.rowCount() == len(MODELS) == 16  # 8 checkpoint files + 8 hub snapshot models
     assert dlg.selected_model() == "mobile_sam"
     assert dlg.state_text("mobile_sam") == "not installed"
     row = list(MODELS).index("sam_vit_h")
