@@ -60,9 +60,12 @@ class ProgressLine:
 
 
 def print_report(report: object, out: TextIO | None = None) -> None:
-    """Summary line, then one line per skipped item and per warning."""
+    """Summary line, one line per kind of counted change (report.tally_lines), then one line per
+    skipped item and per warning."""
     out = out if out is not None else sys.stdout
     print(report.summary(), file=out)  # type: ignore[attr-defined]
+    for line in getattr(report, "tally_lines", lambda: [])():
+        print(line, file=out)
     for what, why in report.skipped:  # type: ignore[attr-defined]
         print(f"skipped {what}: {why}", file=out)
     for warning in report.warnings:  # type: ignore[attr-defined]

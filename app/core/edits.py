@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from app.core.model import Annotation, CocoSeg, LabelClass, Part
+from app.core.model import Annotation, LabelClass, Outline, Part
 from app.core.project import Project
 
 
@@ -122,14 +122,14 @@ class _ChangeAnnotation(Edit):
 class SetGeometry(_ChangeAnnotation):
     """Replace polygons and mask (pixel-centre coordinates; rle = COCO RLE dict or None).
 
-    coco: the new geometry's COCO segmentation when the caller computed it off the GUI thread
-    (app.core.formats.coco_segment.coco_seg_of_mask(mask, rle)); None: the store computes it.
-    The old one is never carried over (the store would recompute it anyway: CocoSeg.source).
+    outline: the new geometry's outline when the caller computed it off the GUI thread
+    (app.core.outline.outline_of_mask(mask, rle)); None: the store computes it.
+    The old one is never carried over (the store would recompute it anyway: Outline.source).
     """
 
     def __init__(self, ann_id: int, parts: Sequence[Part], rle: dict | None, text: str = "Edit shape",
-                 coco: CocoSeg | None = None) -> None:
-        super().__init__(ann_id, text, parts=tuple(parts), rle=rle, coco=coco)
+                 outline: Outline | None = None) -> None:
+        super().__init__(ann_id, text, parts=tuple(parts), rle=rle, outline=outline)
 
 
 class Relabel(_ChangeAnnotation):
