@@ -202,39 +202,46 @@ def encode_rows(rows: Sequence[tuple], ctx: Context) -> Chunk:
     """The Chunk of some Project.iter_annotation_rows rows (see the module doc)."""
     chunk = Chunk(done=len(rows))
     results: list[Result | str | None] = [None] * len(rows)
-    kept_of: list[dict] = [{}] * len(rows)
+    kept_of: dict[int, dict] = {}
     todo = _Todo()
+    sizes = ctx.sizes
     for i, row in enumerate(rows):
-        where = ctx.sizes.get(row[_IMAGE])
+        where = sizes.get(row[_IMAGE])
         if where is None:
             continue
-        shape = row_shape(row[_SHAPE], row[_COUNTS] is not None)
+        shape = row[_SHAPE] or row_shape(row[_SHAPE], row[_COUNTS] is not None)
         if shape in LINE_SHAPES:
             chunk.tally(LINE_TALLY)
             continue
         _, h, w = where
         exact = row[_RLE_H] == h and row[_RLE_W] == w and row[_COUNTS] is not None
         rle = codec.decode_rle(h, w, row[_COUNTS]) if exact else None
-        kept = _kept_coco(row[_EXTRA]) if row[_EXTRA] is not None else {}
-        kept_of[i] = kept
         kept_seg: object = _COMPUTE
-        geom = kept.get("geom") if kept else None
-        if isinstance(geom, str):
-            if geom == row_fingerprint(shape, row[_POINTS], row[_GEOMETRY], row[_RLE_H], row[_RLE_W], row[_COUNTS]):
-                got = _kept_result(kept, rle, exact)
-                if got is None:
-                    chunk.tally(RESIZED_TALLY)
-                elif got[1] is not None:
-                    results[i] = (got[0], got[1], False)
-                    continue
+        if row[_EXTRA] is not None:
+            kept = _kept_coco(row[_EXTRA])
+            if kept:
+                kept_of[i] = kept
+            geom = kept.get("geom")
+            if isinstance(geom, str):
+                if geom == row_fingerprint(shape, row[_POINTS], row[_GEOMETRY], row[_RLE_H], row[_RLE_W],
+                                           row[_COUNTS]):
+                    got = _kept_result(kept, rle, exact)
+                    if got is None:
+                        chunk.tally(RESIZED_TALLY)
+                    elif got[1] is not None:
+                        results[i] = (got[0], got[1], False)
+                        continue
+                    else:
+                        kept_seg = got[0]
                 else:
-                    kept_seg = got[0]
-            else:
-                chunk.tally(EDITED_TALLY)
+                    chunk.tally(EDITED_TALLY)
         todo.add(i, row, rle, kept_seg)
     if todo.index:
         for i, got in zip(todo.index, _compute(todo, ctx)):
             results[i] = got
+    cat_of = ctx.cat_of
+    fragments = chunk.fragments
+    kept_ids = chunk.kept_ids
     for i, (row, got) in enumerate(zip(rows, results)):
         if got is None:
             continue
@@ -244,16 +251,17 @@ def encode_rows(rows: Sequence[tuple], ctx: Context) -> Chunk:
         seg_text, numbers, was_filled = got
         if was_filled:
             chunk.filled.append(int(row[_ID]))
-        kept = kept_of[i]
-        where = ctx.sizes[row[_IMAGE]]
-        text = f'"image_id":{where[0]},"category_id":{ctx.cat_of[row[_LABEL]]},'
+        head = f'"image_id":{sizes[row[_IMAGE]][0]},"category_id":{cat_of[row[_LABEL]]},'
         if seg_text is not None:
-            text += f'"segmentation":{seg_text},'
-        text += f'{numbers},"iscrowd":{coco_kept.iscrowd(kept, chunk)}'
-        if kept:
-            text += coco_kept.keys_text(kept.get("keys"), coco_kept.ANNOTATION_KEYS, chunk)
-        chunk.fragments.append(text + "}")
-        chunk.kept_ids.append(kept.get("id") if kept else None)
+            head += f'"segmentation":{seg_text},'
+        kept = kept_of.get(i)
+        if kept is None:
+            fragments.append(f'{head}{numbers},"iscrowd":0}}')
+            kept_ids.append(None)
+        else:
+            fragments.append(f'{head}{numbers},"iscrowd":{coco_kept.iscrowd(kept, chunk)}'
+                             + coco_kept.keys_text(kept.get("keys"), coco_kept.ANNOTATION_KEYS, chunk) + "}")
+            kept_ids.append(kept.get("id"))
     return chunk
 
 
