@@ -8,6 +8,7 @@ import contextlib
 import copy
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -317,3 +318,31 @@ def test_row_fingerprint_is_the_provenance_fingerprint(tmp_path: Path) -> None:
         changes = [first.with_(shape="polygon" if first.shape == "mask" else "mask"), first.with_(rle=None),
                    first.with_(parts=stored[1].parts), stored[-3].with_(points=((4.0, 4.0), (6.0, 4.5)))]
         assert len({geometry_fingerprint(a) for a in [first, stored[-3], *changes]}) == 6
+
+
+def test_largest_kept_annotation_id_with_and_without_sqlite_json(imported) -> None:
+    """annotation_extra_max counts integers only (not true, 1.0 or "300"); an SQLite built without
+    JSON functions gets the same answer from Python."""
+    project, _, ids = imported
+    for coco_id, value in ((205, 300.0), (101, True), (7, "999")):
+        ann = project.annotation(ids[coco_id])
+        project.update_annotation(ann.with_(extra={"coco": {**ann.extra["coco"], "id": value}}))
+    assert project.annotation_extra_max("coco", "id") == 103
+    assert project.annotation_extra_max("labelme", "id") is None
+
+    class NoJson:
+        def __init__(self, conn: object) -> None:
+            self._real = conn
+
+        def execute(self, sql: str, *args: object) -> object:
+            if "json_" in sql:
+                raise sqlite3.OperationalError("no such function: json_extract")
+            return self._real.execute(sql, *args)
+
+    real = project._conn
+    project._conn = NoJson(real)  # type: ignore[assignment]
+    try:
+        assert project.annotation_extra_max("coco", "id") == 103
+        assert project.annotation_extra_max("labelme", "id") is None
+    finally:
+        project._conn = real
