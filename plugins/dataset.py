@@ -120,7 +120,7 @@ def polygon_crop(parts: Sequence[Part], height: int, width: int) -> tuple[np.nda
 
 def full_mask(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> np.ndarray:
     """The HxW bool mask holding ``crop`` at (x0, y0) (clipped)."""
-    from app.core.formats.masks import paste
+    from app.core.masks import paste
 
     return paste(crop, x0, y0, height, width)
 

@@ -7,26 +7,20 @@ Geometry blob (little-endian):
     order. float32 is used only when every coordinate survives the float32 round trip exactly
     (integer and half-integer contour points do), so decoding always returns the values given.
 RLE: COCO compressed counts are stored as TEXT; an uncompressed counts list as a uint32 BLOB.
-COCO segmentation (model.CocoSeg) in three columns: coco_head BLOB = struct COCO_HEAD
-    "<BBIIQQIIII" (version 1, flags (bit 0: holes, bit 1: coco_poly is zlib-compressed), height,
-    width, area, filled_area, x0, y0, w, h), coco_rle TEXT (rle_counts or NULL), coco_poly (polygons:
-    the JSON text, or its zlib BLOB; see POLY_ZLIB_LEVEL). The small columns come first so that
-    readers that skip coco_poly never touch its overflow pages.
+Shape points: b"P1" + float64 pairs. The mask's outline (model.Outline): app.core.outline.to_bytes.
 """
 from __future__ import annotations
 
 import itertools
 import math
-import struct
 import sys
 import threading
-import zlib
 from array import array
 from collections import OrderedDict
 
 import numpy as np
 
-from app.core.model import CocoSeg, Part, Ring
+from app.core.model import Part, Ring
 
 _MAGIC = b"G1"
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -309,68 +303,3 @@ def decode_rle(h: int | None, w: int | None, counts: str | bytes | None) -> dict
     if isinstance(counts, bytes):
         return {"size": [h, w], "counts": _from_le("I", counts).tolist()}
     return {"size": [h, w], "counts": counts}
-
-
-COCO_HEAD = struct.Struct("<BBIIQQIIII")
-_COCO_VERSION = 1
-_HOLES, _ZLIB = 1, 2  # coco_head flag bits
-POLY_ZLIB_LEVEL = 0
-"""0: coco_poly is the polygon JSON text as it is (the exporter copies it: fastest); 1-9: zlib-compressed
-at that level (about 3x smaller on mask outlines; ~10 us per 2.6 kB to inflate at export). Readers
-accept both (flag bit 1), so this may change at any time."""
-
-
-def encode_coco(seg: CocoSeg | None, zlib_level: int | None = None) -> tuple[bytes | None, str | None,
-                                                                            str | bytes | None]:
-    """(coco_head, coco_rle, coco_poly) column values of a CocoSeg; all None for None.
-    ``zlib_level``: POLY_ZLIB_LEVEL when None. ValueError when a number does not fit its field."""
-    if seg is None:
-        return None, None, None
-    level = POLY_ZLIB_LEVEL if zlib_level is None else int(zlib_level)
-    poly: str | bytes = seg.polygons
-    flags = _HOLES if seg.holes else 0
-    if level > 0:
-        poly = zlib.compress(seg.polygons.encode("ascii"), level)
-        flags |= _ZLIB
-    x0, y0, bw, bh = seg.bbox
-    try:
-        head = COCO_HEAD.pack(_COCO_VERSION, flags, seg.height, seg.width, seg.area, seg.filled_area,
-                              x0, y0, bw, bh)
-    except struct.error as exc:
-        raise ValueError(f"the COCO segmentation cannot be stored ({exc}).") from None
-    return head, seg.rle_counts, poly
-
-
-CocoFields = tuple[int, int, int, int, int, int, int, int, bool]
-"""(height, width, area, filled_area, x0, y0, w, h, holes)."""
-
-
-def decode_coco_columns(head: bytes | None, rle_counts: str | None, poly: str | bytes | None
-                        ) -> tuple[CocoFields, str | None, str | None] | None:
-    """(fields, rle_counts, polygon text) of the stored columns, or None when there is no stored
-    segmentation or one this version does not read. ``poly`` None (not read): polygon text None."""
-    if head is None or len(head) != COCO_HEAD.size or head[0] != _COCO_VERSION:
-        return None
-    _, flags, h, w, area, filled, x0, y0, bw, bh = COCO_HEAD.unpack(head)
-    if poly is not None:
-        if flags & _ZLIB:
-            try:
-                poly = zlib.decompress(poly).decode("ascii")
-            except (zlib.error, TypeError, UnicodeDecodeError):
-                return None
-        elif not isinstance(poly, str):
-            poly = bytes(poly).decode("ascii", errors="replace")
-    return (h, w, area, filled, x0, y0, bw, bh, bool(flags & _HOLES)), rle_counts, poly
-
-
-def decode_coco(head: bytes | None, rle_counts: str | None, poly: str | bytes | None, rle: dict | None,
-                parts: tuple[Part, ...]) -> CocoSeg | None:
-    """Inverse of encode_coco, for the row whose decoded ``rle`` and ``parts`` are given: the
-    CocoSeg's source is ``rle`` when it has the head's height x width, else ``parts``. None when
-    the row has none (or one this version does not read)."""
-    got = decode_coco_columns(head, rle_counts, poly)
-    if got is None or got[2] is None:
-        return None
-    (h, w, area, filled, x0, y0, bw, bh, holes), counts, text = got
-    exact = rle is not None and [int(v) for v in rle["size"]] == [h, w]
-    return CocoSeg(h, w, area, filled, (x0, y0, bw, bh), holes, text, counts, rle if exact else parts)

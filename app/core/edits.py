@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from app.core.model import Annotation, CocoSeg, LabelClass, Part
+from app.core.model import Annotation, LabelClass, Outline, Part
 from app.core.project import Project
 
 
@@ -124,16 +124,16 @@ class SetGeometry(_ChangeAnnotation):
 
     The annotation becomes a "mask" (rle given) or a "polygon" (its vertices are the truth), unless
     ``shape`` and ``points`` say otherwise (e.g. a rectangle resized by its corners).
-    coco: the new geometry's COCO segmentation when the caller computed it off the GUI thread
-    (app.core.formats.coco_segment.coco_seg_of_mask(mask, rle)); None: the store computes it.
-    The old one is never carried over (the store would recompute it anyway: CocoSeg.source).
+    outline: the new geometry's outline when the caller computed it off the GUI thread
+    (app.core.outline.outline_of_mask(mask, rle)); None: the store computes it.
+    The old one is never carried over (the store would recompute it anyway: Outline.source).
     """
 
     def __init__(self, ann_id: int, parts: Sequence[Part], rle: dict | None, text: str = "Edit shape",
-                 coco: CocoSeg | None = None, shape: str | None = None,
+                 outline: Outline | None = None, shape: str | None = None,
                  points: Sequence[tuple[float, float]] = ()) -> None:
         kind = shape or ("mask" if rle is not None else "polygon")
-        super().__init__(ann_id, text, parts=tuple(parts), rle=rle, coco=coco, shape=kind,
+        super().__init__(ann_id, text, parts=tuple(parts), rle=rle, outline=outline, shape=kind,
                          points=tuple((float(x), float(y)) for x, y in points))
 
 

@@ -19,9 +19,9 @@ from typing import BinaryIO
 import numpy as np
 
 from app.core import codec
-from app.core.formats.coco_segment import coco_seg_of_mask
 from app.core.geometry import mask_to_parts, mask_to_rle
-from app.core.model import CocoSeg
+from app.core.model import Outline
+from app.core.outline import outline_of_mask
 
 
 @dataclass(frozen=True)
@@ -50,21 +50,21 @@ class PackedMask:
 class ConvertedMask:
     """geometry: codec.encode_parts blob of mask_to_parts(mask) (None for an empty mask);
     rle: the exact mask as COCO compressed RLE (None for an empty mask);
-    coco: its COCO segmentation for the store (tied to ``rle``: pickled together, ``coco.source``
-    is this very dict again after unpickling); None for an empty mask."""
+    outline: its outline for the store (tied to ``rle``: pickled together, ``outline.source`` is
+    this very dict again after unpickling); None for an empty mask."""
 
     geometry: bytes | None
     rle: dict | None
-    coco: CocoSeg | None = None
+    outline: Outline | None = None
 
 
 def convert_mask(mask: np.ndarray) -> ConvertedMask:
-    """Polygons (packed), exact RLE and COCO segmentation of a bool (H, W) mask in image pixels."""
+    """Polygons (packed), exact RLE and outline of a bool (H, W) mask in image pixels."""
     parts = mask_to_parts(mask)
     if not parts:
         return ConvertedMask(None, None)
     rle = mask_to_rle(mask)
-    return ConvertedMask(codec.encode_parts(parts), rle, coco_seg_of_mask(mask, rle))
+    return ConvertedMask(codec.encode_parts(parts), rle, outline_of_mask(mask, rle))
 
 
 def convert_packed(packed: PackedMask) -> ConvertedMask:

@@ -91,21 +91,22 @@ class ImageRecord:
 
 
 @dataclass(frozen=True)
-class CocoSeg:
-    """An annotation's COCO segmentation, computed once when it is stored (the COCO exporter then
-    only writes it out; app.core.formats.coco_segment computes it, the project stores it).
+class Outline:
+    """Facts about an annotation's exact mask on an image of ``height`` x ``width`` that exporters
+    need and that cost a decode and a trace to find, computed once when it is stored
+    (app.core.outline computes them, the project stores them; nothing format-specific).
 
-    height/width: the image size it was computed for (the stored RLE's size, or the image's size for
-        an annotation without an RLE of that size). The exporter uses it only when the image has that
-        size at export time; otherwise it computes the segmentation again.
-    area: number of pixels of the exact mask (0: the mask is empty; nothing is exported).
+    height/width: the image size it was computed for (the stored RLE's size, or the image's size
+        for an annotation without an RLE of that size). Exporters use it only when the image has
+        that size at export time; otherwise they compute it again.
+    area: number of pixels of the mask (0: the mask is empty).
     filled_area: number of pixels once enclosed background is filled (= area without holes).
-    bbox: (x0, y0, w, h) ints in the pixel-corner convention (= pycocotools ``toBbox``).
-    holes: the mask encloses background (the "auto" mode exports such masks as RLE).
-    polygons: JSON text (no spaces) of the outer pixel-CORNER rings, ``[[x1,y1,x2,y2,...],...]``,
-        exactly as the exporter writes "segmentation" (holes filled); "" when the mask is empty.
-    rle_counts: COCO compressed counts of the mask at height x width, kept only when it has holes
-        and does not come from a stored RLE of that size (polygon annotations with holes); else None.
+    bbox: (x0, y0, w, h) ints: the pixel extents, pixel (c, r) being the unit square [c, c+1] x [r, r+1].
+    holes: the mask encloses background.
+    rings: the outer boundary of every 8-connected part (holes filled) as rings of pixel CORNERS,
+        packed (app.core.outline.pack_rings; ``outline.ring_arrays`` unpacks many at once): the
+        exact vector outline of the filled mask, every pixel centre 0.5 px away from it. b"" when
+        the mask is empty.
     source: what it was computed from - the annotation's ``rle`` dict, or its ``parts`` tuple when
         there is no RLE of size height x width. The store checks it against the annotation it is
         stored with and recomputes on any mismatch, so a copy carried along by ``with_``/``replace``
@@ -118,8 +119,7 @@ class CocoSeg:
     filled_area: int
     bbox: tuple[int, int, int, int]
     holes: bool
-    polygons: str
-    rle_counts: str | None = None
+    rings: bytes
     source: object = field(default=None, compare=False, hash=False, repr=False)
 
 
@@ -142,11 +142,11 @@ class Annotation:
     group_id: optional user grouping (LabelMe group_id); None when ungrouped.
     z: drawing order, larger is on top.
     id: None until the store assigns one.
-    coco: the COCO segmentation cache (CocoSeg) or None. Not part of equality. Optional when
+    outline: the mask's outline facts (Outline) or None. Not part of equality. Optional when
         storing: the store computes it when it is None or was computed from another rle/parts
-        (see CocoSeg.source); callers on a GUI thread pass one computed elsewhere
-        (app.core.formats.coco_segment.coco_seg_of_mask). Annotations read from a project carry
-        the stored one (None for rows stored by older versions or when it could not be computed).
+        (see Outline.source); callers on a GUI thread pass one computed elsewhere
+        (app.core.outline.outline_of_mask). Annotations read from a project carry the stored one
+        (None for rows stored by older versions, line shapes, or when it could not be computed).
     """
 
     image_id: int
@@ -161,7 +161,7 @@ class Annotation:
     created: float = 0.0
     updated: float = 0.0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
-    coco: CocoSeg | None = field(default=None, compare=False, hash=False, repr=False)
+    outline: Outline | None = field(default=None, compare=False, hash=False, repr=False)
     shape: str = ""
     points: tuple[Point, ...] = ()
     description: str = ""

@@ -1,41 +1,44 @@
 """Annotations of a project (mixin of app.core.project.Project).
 
 Rows: image, label, group_id, z, geometry (codec.encode_parts blob), rle (h, w, counts), source,
-score, created/updated (UNIX seconds), extra (JSON or NULL), and the COCO segmentation cache
-(codec.encode_coco: coco_head, coco_rle, coco_poly; NULL when unknown). Coordinates are
-pixel-centre image pixels (see app.core.model).
+score, created/updated (UNIX seconds), extra (JSON or NULL), shape, points, description, flags,
+attributes, file_id, and the mask's outline (app.core.outline.to_bytes; NULL when unknown).
+Coordinates are pixel-centre image pixels (see app.core.model). The store knows no file format:
+what formats keep lives in ``extra`` (app.core.formats.provenance).
 
-The COCO cache (model.CocoSeg) is written in the same statement as the geometry it derives from,
-so it is never stale: every add/update/bulk insert keeps the one the caller passed only when it was
-computed from this annotation's rle/parts (coco_segment.seg_fits) for the image's current size
-(the RLE's size when the image's is unknown), and otherwise computes it (~0.2 ms for a 100 px
-object; NULL when the stored mask is corrupt or neither size is known). The exporter recomputes
+The outline (model.Outline) is written in the same statement as the geometry it derives from, so
+it is never stale: every add/update/bulk insert keeps the one the caller passed only when it was
+computed from this annotation's rle/parts (outline.fits) for the image's current size (the RLE's
+size when the image's is unknown), and otherwise computes it (~0.15 ms for a 100 px object; NULL
+for line shapes, when the stored mask is corrupt or neither size is known). Exporters compute
 NULL rows and rows whose size is no longer the image's.
 """
 from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-from app.core import codec
+from app.core import codec, outline
 from app.core.batching import chunked
-from app.core.model import LINE_SHAPES, SHAPE_POINTS, SHAPES, SOURCES, Annotation, CocoSeg
+from app.core.masks import rle_size
+from app.core.model import LINE_SHAPES, SHAPE_POINTS, SHAPES, SOURCES, Annotation, Outline
 from app.core.project_base import NotFoundError, ProjectBase
 
 _ANN_COLS = ("id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, "
-             "created, updated, extra, coco_head, coco_rle, coco_poly, shape, points, description, flags, "
-             "attributes, file_id")
+             "created, updated, extra, outline, shape, points, description, flags, attributes, file_id")
 _VALUE_COLS = ("image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, extra, "
                "shape, points, description, flags, attributes, file_id")
-_INSERT = (f"INSERT INTO annotation(id, {_VALUE_COLS}, coco_head, coco_rle, coco_poly, created, updated) "
-           f"VALUES ({', '.join(['?'] * 23)})")
-_UPDATE = (f"UPDATE annotation SET {', '.join(c + ' = ?' for c in _VALUE_COLS.split(', '))}, coco_head = ?, "
-           "coco_rle = ?, coco_poly = ?, created = ?, updated = ? WHERE id = ?")
-_ROW_COLS = "id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts"
-_ROW_COCO = {"none": "", "head": ", coco_head, coco_rle", "all": ", coco_head, coco_rle, coco_poly"}
+_INSERT = (f"INSERT INTO annotation(id, {_VALUE_COLS}, outline, created, updated) "
+           f"VALUES ({', '.join(['?'] * 21)})")
+_UPDATE = (f"UPDATE annotation SET {', '.join(c + ' = ?' for c in _VALUE_COLS.split(', '))}, outline = ?, "
+           "created = ?, updated = ? WHERE id = ?")
+_ROW_COLS = "id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts, shape, points, extra, outline"
+ROW_FIELDS: tuple[str, ...] = tuple(_ROW_COLS.split(", "))
+"""The fields of an iter_annotation_rows tuple, in order."""
 
 
 def _json_object(text: str | None) -> dict:
@@ -53,12 +56,18 @@ def _row(row: tuple) -> Annotation:
         source=str(row[9]), score=None if row[10] is None else float(row[10]),
         created=float(row[11]), updated=float(row[12]),
         extra=_json_object(row[13]),
-        coco=codec.decode_coco(row[14], row[15], row[16], rle, parts),
-        shape=str(row[17]) or ("polygon" if rle is None else "mask"),  # '': a row of schema <= 2
-        points=codec.decode_points(row[18]), description=str(row[19]),
-        flags=_json_object(row[20]), attributes=_json_object(row[21]),
-        file_id=None if row[22] is None else int(row[22]),
+        outline=outline.from_bytes(row[14], rle, parts),
+        shape=row_shape(row[15], rle is not None),
+        points=codec.decode_points(row[16]), description=str(row[17]),
+        flags=_json_object(row[18]), attributes=_json_object(row[19]),
+        file_id=None if row[20] is None else int(row[20]),
     )
+
+
+def row_shape(stored: str | None, has_rle: bool) -> str:
+    """The shape kind of a row: stored, or for rows of schema <= 2 (''), "mask" when the row has
+    an RLE, else "polygon"."""
+    return str(stored) if stored else ("mask" if has_rle else "polygon")
 
 
 def _json_text(value: object, what: str) -> str | None:
@@ -95,57 +104,54 @@ def check_shape(ann: Annotation) -> None:
             raise ValueError("a rectangle's points must be its top-left then its bottom-right corner.")
 
 
-def _coco_size(ann: Annotation, image_size: tuple[int, int] | None) -> tuple[int, int] | None:
-    """The image size to compute ann's CocoSeg for: the image's when known, else its RLE's."""
+def _outline_size(ann: Annotation, image_size: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The image size to compute ann's Outline for: the image's when known, else its RLE's."""
     if image_size is not None and image_size[0] > 0 and image_size[1] > 0:
         return image_size
-    from app.core.formats.coco_segment import rle_size
-
     size = rle_size(ann.rle)
     return size if size is not None and size[0] > 0 and size[1] > 0 else None
 
 
-def _kept_coco(ann: Annotation, size: tuple[int, int] | None) -> CocoSeg | None:
-    """ann.coco when it may be stored as it is (computed from ann's geometry for ``size``)."""
-    if ann.coco is None or size is None or (ann.coco.height, ann.coco.width) != size:
+def _kept_outline(ann: Annotation, size: tuple[int, int] | None) -> Outline | None:
+    """ann.outline when it may be stored as it is (computed from ann's geometry for ``size``)."""
+    got = ann.outline
+    if got is None or size is None or (got.height, got.width) != size:
         return None
-    from app.core.formats.coco_segment import seg_fits
-
-    return ann.coco if seg_fits(ann.coco, ann) else None
+    return got if outline.fits(got, ann) else None
 
 
-def _coco_columns(seg: CocoSeg | None) -> tuple:
+def _outline_column(found: Outline | None) -> bytes | None:
+    if found is None:
+        return None
     try:
-        return codec.encode_coco(seg)
+        return outline.to_bytes(found)
     except ValueError:
-        return None, None, None
+        return None
 
 
-def _cocos(anns: list[Annotation], sizes: list[tuple[int, int] | None]) -> list[CocoSeg | None]:
-    """The CocoSeg to store with each annotation (``sizes``: image size per annotation, or None when
+def _outlines(anns: list[Annotation], sizes: list[tuple[int, int] | None]) -> list[Outline | None]:
+    """The Outline to store with each annotation (``sizes``: image size per annotation, or None when
     unknown): the caller's when it fits, else computed in one batch; None when not computable."""
-    out = [_kept_coco(a, s) for a, s in zip(anns, sizes)]
-    todo = [i for i, (seg, a, s) in enumerate(zip(out, anns, sizes))
-            if seg is None and a.shape not in LINE_SHAPES and _coco_size(a, s)]
+    out = [_kept_outline(a, s) for a, s in zip(anns, sizes)]
+    todo = [i for i, (got, a, s) in enumerate(zip(out, anns, sizes))
+            if got is None and a.shape not in LINE_SHAPES and _outline_size(a, s)]
     if todo:
-        from app.core.formats.coco_segment import coco_segs
-
         sources = []
         for i in todo:
-            h, w = _coco_size(anns[i], sizes[i])  # type: ignore[misc]
+            h, w = _outline_size(anns[i], sizes[i])  # type: ignore[misc]
             sources.append((anns[i].rle, anns[i].parts, h, w))
         try:
-            computed = coco_segs(sources)
-        except Exception:  # noqa: BLE001 - the cache is optional: a failure never refuses a store
+            computed: list[Outline | str | None] = list(outline.outlines(sources))
+        except Exception:  # noqa: BLE001 - the outline is optional: a failure never refuses a store
             computed = [None] * len(todo)
-        for i, seg in zip(todo, computed):
-            out[i] = seg if isinstance(seg, CocoSeg) else None
+        for i, got in zip(todo, computed):
+            out[i] = got if isinstance(got, Outline) else None
     return out
 
 
 def _encode(ann: Annotation) -> tuple:
     """Validate ``ann`` (ValueError, one sentence) and return its storable column values
-    (_VALUE_COLS); the COCO cache columns are added by the callers (_coco_columns)."""
+    (_VALUE_COLS); the outline column is added by the callers (_outline_column)."""
     parts = tuple(ann.parts)
     check_shape(ann)
     if ann.source not in SOURCES:
@@ -182,7 +188,7 @@ def _sql_int(value: object, what: str) -> int:
     return int(value)
 
 
-_COCO_BATCH = 1000  # annotations whose COCO caches are computed together by bulk_insert_annotations
+_OUTLINE_BATCH = 1000  # annotations whose outlines are computed together by bulk_insert_annotations
 
 
 class AnnotationsMixin(ProjectBase):
@@ -219,8 +225,8 @@ class AnnotationsMixin(ProjectBase):
 
         ``ann.id`` set: that id is reused (redo of an undone add/delete); ValueError if taken.
         ``ann.created``/``ann.updated`` > 0 are kept (redo, import), otherwise set to now.
-        A "new" image becomes "in_progress" in the same transaction. ``ann.coco`` is kept when it
-        fits, otherwise computed (see the module doc); the returned annotation carries the stored one.
+        A "new" image becomes "in_progress" in the same transaction. ``ann.outline`` is kept when
+        it fits, otherwise computed (see the module doc); the returned annotation carries the stored one.
         """
         values = _encode(ann)
         now = time.time()
@@ -230,8 +236,8 @@ class AnnotationsMixin(ProjectBase):
             self._check_refs(ann.image_id, ann.label_id)
             if ann.id is not None and conn.execute("SELECT 1 FROM annotation WHERE id = ?", (ann.id,)).fetchone():
                 raise ValueError(f"annotation id {ann.id} is already in use.")
-            coco = _cocos([ann], [self._image_size(ann.image_id)])[0]
-            cur = conn.execute(_INSERT, (ann.id, *values, *_coco_columns(coco), created, updated))
+            found = _outlines([ann], [self._image_size(ann.image_id)])[0]
+            cur = conn.execute(_INSERT, (ann.id, *values, _outline_column(found), created, updated))
             new_id = int(cur.lastrowid) if ann.id is None else int(ann.id)
             conn.execute("UPDATE image SET status = 'in_progress' WHERE id = ? AND status = 'new'", (ann.image_id,))
         return self.annotation(new_id)
@@ -240,8 +246,8 @@ class AnnotationsMixin(ProjectBase):
         """Overwrite the stored annotation ``ann.id`` with ``ann``. One transaction.
 
         touch=True: ``updated`` becomes now (created is kept). touch=False: created/updated are
-        written as given (undo/redo restore an exact earlier row). The COCO cache is replaced in
-        the same statement: ``ann.coco`` when it fits ``ann``'s rle/parts, else the stored one when
+        written as given (undo/redo restore an exact earlier row). The outline is replaced in the
+        same statement: ``ann.outline`` when it fits ``ann``'s rle/parts, else the stored one when
         that still fits (the geometry did not change), else a computed one.
         """
         if ann.id is None:
@@ -252,10 +258,10 @@ class AnnotationsMixin(ProjectBase):
             self._check_refs(ann.image_id, ann.label_id)
             created, updated = (old.created, time.time()) if touch else (ann.created, ann.updated)
             size = self._image_size(ann.image_id)
-            if _kept_coco(ann, _coco_size(ann, size)) is None and old.coco is not None:
-                ann = replace(ann, coco=old.coco)  # kept if the geometry is unchanged (relabel, z, ...)
-            coco = _cocos([ann], [size])[0]
-            conn.execute(_UPDATE, (*values, *_coco_columns(coco), created, updated, ann.id))
+            if _kept_outline(ann, _outline_size(ann, size)) is None and old.outline is not None:
+                ann = replace(ann, outline=old.outline)  # kept if the geometry is unchanged (relabel, z, ...)
+            found = _outlines([ann], [size])[0]
+            conn.execute(_UPDATE, (*values, _outline_column(found), created, updated, ann.id))
 
     def delete_annotation(self, ann_id: int) -> None:
         """Delete one annotation; NotFoundError if absent. The image status is left as it is."""
@@ -298,21 +304,18 @@ class AnnotationsMixin(ProjectBase):
             ).fetchall()
 
     def iter_annotation_rows(self, first_image_id: int | None = None, last_image_id: int | None = None,
-                             batch: int = 10000, coco: str = "none") -> Iterator[tuple]:
-        """Raw rows for bulk readers (exporters), without building Annotation objects: tuples
-        (id, image_id, label_id, z, geometry blob (codec.decode_parts), rle_h, rle_w, rle_counts
-        (codec.decode_rle)), ordered by (image_id, z, id) like iter_annotations, optionally only of
-        images first_image_id <= image_id <= last_image_id; keyset paging ``batch`` rows at a time.
-        ``coco``: "none"; "head": the tuples end with coco_head, coco_rle (codec.decode_coco_columns);
-        "all": also coco_poly (the polygon text; reading it costs its size)."""
-        if coco not in _ROW_COCO:
-            raise ValueError(f"coco must be one of {', '.join(_ROW_COCO)} (got {coco!r}).")
+                             batch: int = 10000) -> Iterator[tuple]:
+        """Raw rows for bulk readers (exporters), without building Annotation objects: tuples of
+        ROW_FIELDS (id, image_id, label_id, z, geometry blob (codec.decode_parts), rle_h, rle_w,
+        rle_counts (codec.decode_rle), shape (row_shape), points blob (codec.decode_points), extra
+        (JSON text or None), outline (outline.from_bytes)), ordered by (image_id, z, id) like
+        iter_annotations, optionally only of images first_image_id <= image_id <= last_image_id;
+        keyset paging ``batch`` rows at a time."""
         batch = max(1, int(batch))
         lo = -(1 << 62) if first_image_id is None else int(first_image_id)
         hi = (1 << 62) if last_image_id is None else int(last_image_id)
-        cols = _ROW_COLS + _ROW_COCO[coco]
         conn = self.conn
-        rows = conn.execute(f"SELECT {cols} FROM annotation WHERE image_id BETWEEN ? AND ? "
+        rows = conn.execute(f"SELECT {_ROW_COLS} FROM annotation WHERE image_id BETWEEN ? AND ? "
                             "ORDER BY image_id, z, id LIMIT ?", (lo, hi, batch)).fetchall()
         while rows:
             yield from rows
@@ -320,23 +323,42 @@ class AnnotationsMixin(ProjectBase):
                 return
             last = rows[-1]
             rows = conn.execute(
-                f"SELECT {cols} FROM annotation WHERE (image_id, z, id) > (?, ?, ?) AND image_id <= ? "
+                f"SELECT {_ROW_COLS} FROM annotation WHERE (image_id, z, id) > (?, ?, ?) AND image_id <= ? "
                 "ORDER BY image_id, z, id LIMIT ?", (last[1], last[3], last[0], hi, batch)
             ).fetchall()
 
-    def coco_cache_coverage(self, samples: int = 128) -> float:
-        """Estimated fraction (0..1) of annotations stored with their COCO segmentation, from
-        ``samples`` rows at evenly spaced ids (a few ms at any size; 1.0 without annotations).
-        The COCO exporter uses it to decide whether worker processes pay off."""
+    def outline_coverage(self, samples: int = 128) -> float:
+        """Estimated fraction (0..1) of annotations stored with their outline, from ``samples`` rows
+        at evenly spaced ids (a few ms at any size; 1.0 without annotations). Exporters use it to
+        decide whether worker processes pay off."""
         lo, hi = self.conn.execute("SELECT MIN(id), MAX(id) FROM annotation").fetchone()
         if lo is None:
             return 1.0
         n = max(2, int(samples))
         targets = sorted({int(lo) + (int(hi) - int(lo)) * k // (n - 1) for k in range(n)})  # lo .. hi
-        found = [self.conn.execute("SELECT coco_head IS NOT NULL FROM annotation WHERE id >= ? ORDER BY id LIMIT 1",
+        found = [self.conn.execute("SELECT outline IS NOT NULL FROM annotation WHERE id >= ? ORDER BY id LIMIT 1",
                                    (t,)).fetchone() for t in targets]
         flags = [int(f[0]) for f in found if f is not None]
         return sum(flags) / len(flags) if flags else 1.0
+
+    def annotation_extra_max(self, key: str, field: str) -> int | None:
+        """The largest integer stored at ``extra[key][field]`` among the annotations (e.g. the
+        largest id a format's import kept: ``annotation_extra_max("coco", "id")``), None when none
+        has one. Integers only (not true/false, not 1.0), within SQLite's 64-bit range."""
+        path = "$." + ".".join(json.dumps(part) for part in (key, field))
+        try:
+            row = self.conn.execute(
+                "SELECT MAX(json_extract(extra, ?)) FROM annotation WHERE extra IS NOT NULL "
+                "AND json_type(extra, ?) = 'integer'", (path, path)).fetchone()
+            return None if row[0] is None else int(row[0])
+        except sqlite3.OperationalError:  # an SQLite without JSON functions: read them here
+            best: int | None = None
+            for (text,) in self.conn.execute("SELECT extra FROM annotation WHERE extra IS NOT NULL"):
+                value = _json_object(text).get(key)
+                value = value.get(field) if isinstance(value, dict) else None
+                if type(value) is int and -(1 << 63) <= value < (1 << 63) and (best is None or value > best):
+                    best = value
+            return best
 
     def annotation_counts_by_image(self) -> dict[int, int]:
         """{image_id: number of annotations} for images that have any."""
@@ -346,8 +368,8 @@ class AnnotationsMixin(ProjectBase):
     def bulk_insert_annotations(self, anns: Iterable[Annotation]) -> int:
         """Insert many annotations in one transaction (validated; ids reused when set; timestamps
         kept when > 0, else now); "new" images that got annotations become "in_progress".
-        A bad row rolls the whole batch back (ValueError). Returns the number inserted. COCO caches
-        that do not fit are computed _COCO_BATCH annotations at a time (see the module doc)."""
+        A bad row rolls the whole batch back (ValueError). Returns the number inserted. Outlines
+        that do not fit are computed _OUTLINE_BATCH annotations at a time (see the module doc)."""
         now = time.time()
         sizes: dict[int, tuple[int, int] | None] = {}
 
@@ -357,12 +379,12 @@ class AnnotationsMixin(ProjectBase):
             return sizes[image_id]
 
         def rows() -> Iterator[tuple]:
-            for chunk in chunked(anns, _COCO_BATCH):
+            for chunk in chunked(anns, _OUTLINE_BATCH):
                 values = [_encode(a) for a in chunk]
-                cocos = _cocos(chunk, [size_of(int(a.image_id)) for a in chunk])
-                for a, v, seg in zip(chunk, values, cocos):
+                found = _outlines(chunk, [size_of(int(a.image_id)) for a in chunk])
+                for a, v, got in zip(chunk, values, found):
                     created = a.created if a.created > 0 else now
-                    yield (a.id, *v, *_coco_columns(seg), created, a.updated if a.updated > 0 else created)
+                    yield (a.id, *v, _outline_column(got), created, a.updated if a.updated > 0 else created)
 
         with self.transaction() as conn:
             before = conn.total_changes

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.formats.coco_segment import coco_seg_of_mask
+from app.core.outline import outline_of_mask
 from app.core.geometry import mask_to_parts
 from app.core.model import Annotation, ImageRecord
 from app.core.project import Project
@@ -107,7 +107,7 @@ def _max_group_id(project: Project) -> int:
 
 def prepare_frame(image_id: int, masks: dict[int, np.ndarray], scores: dict[int, float],
                   labels: dict[int, int]) -> list[Annotation]:
-    """The proposals of one frame (geometry, exact RLE and COCO segmentation computed; no project
+    """The proposals of one frame (geometry, exact RLE and outline computed; no project
     access, so a worker thread can do it): object id -> bool (H, W) mask, score, label id."""
     prepared = []
     for obj_id, mask in masks.items():
@@ -119,7 +119,7 @@ def prepare_frame(image_id: int, masks: dict[int, np.ndarray], scores: dict[int,
         prepared.append(Annotation(
             image_id=image_id, label_id=labels[obj_id], parts=parts, rle=rle, group_id=int(obj_id),
             source=PROPAGATED, score=float(scores.get(obj_id, 0.0)), shape="mask",
-            coco=coco_seg_of_mask(m, rle)))
+            outline=outline_of_mask(m, rle)))
     return prepared
 
 

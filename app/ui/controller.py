@@ -435,14 +435,15 @@ class LabelingController(QObject):
             if job.error is not None:
                 self.message.emit(job.error)
             elif job.target is not None:
-                if self.undo.push(edits.SetGeometry(job.target, job.parts, job.rle, coco=job.coco)):
+                if self.undo.push(edits.SetGeometry(job.target, job.parts, job.rle, outline=job.outline)):
                     if job.logits is not None:
                         self._logits[job.target] = job.logits
                     else:
                         self._logits.pop(job.target, None)
             else:
                 edit = edits.AddAnnotation(Annotation(job.image_id, int(job.label_id or 0), job.parts, job.rle,
-                                                      z=job.z, source=job.source, score=job.score, coco=job.coco))
+                                                      z=job.z, source=job.source, score=job.score,
+                                                      outline=job.outline))
                 if self.undo.push(edit) and edit.annotation_id is not None and job.logits is not None:
                     self._logits[edit.annotation_id] = job.logits
         if self._pending == 0:
@@ -452,8 +453,8 @@ class LabelingController(QObject):
                 fn()
 
     def _on_polygon(self, parts: tuple[Part, ...]) -> None:
-        """A finished manual polygon: stored (after its COCO segmentation, computed on the geometry
-        thread) as a new "manual" annotation of the current label class."""
+        """A finished manual polygon: stored (after its outline, computed on the geometry thread) as
+        a new "manual" annotation of the current label class."""
         if self.image is None or not parts:
             return
         label_id = self._ensure_label()

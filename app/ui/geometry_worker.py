@@ -26,8 +26,8 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core import codec
 from app.core.mask_convert import ConvertedMask, PackedMask, convert_mask
-from app.core.formats.coco_segment import coco_seg_of_annotation
-from app.core.model import Annotation, CocoSeg, Part
+from app.core.model import Annotation, Outline, Part
+from app.core.outline import outline_of_annotation
 from app.ui.canvas import prepared
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,9 @@ class AcceptJob:
     whose `parts` (pixel-centre polygons) are given; logits: float32 (256, 256) low-res logits of the
     candidate (kept for a later refine) or None; target: annotation id whose geometry is replaced, or
     None for a new annotation with label_id / z / score on image_id; image_size: (H, W) of the image
-    (manual shapes: the size their COCO segmentation is computed for). generation: the controller's
-    project session. parts / rle / coco (the COCO segmentation the store keeps) / error: filled by the
-    worker (manual shapes: coco only).
+    (manual shapes: the size their outline is computed for). generation: the controller's project
+    session. parts / rle / outline (app.core.outline, what the store keeps) / error: filled by the
+    worker (manual shapes: outline only).
     """
 
     generation: int
@@ -56,7 +56,7 @@ class AcceptJob:
     z: int
     parts: tuple[Part, ...] = ()
     rle: dict | None = None
-    coco: CocoSeg | None = None
+    outline: Outline | None = None
     error: str | None = None
     image_size: tuple[int, int] | None = None
 
@@ -208,15 +208,15 @@ class GeometryWorker(QObject):
 
     @staticmethod
     def _measure_manual(job: AcceptJob) -> None:
-        """COCO segmentation of a manual shape (rasterising a large polygon takes tens of ms at 12 MP).
+        """Outline of a manual shape (rasterising a large polygon takes tens of ms at 12 MP).
         Left None when it cannot be computed: the store then computes it (or leaves it empty)."""
         if job.image_size is None:
             return
         try:
             h, w = job.image_size
-            job.coco = coco_seg_of_annotation(Annotation(job.image_id, int(job.label_id or 0), job.parts), h, w)
+            job.outline = outline_of_annotation(Annotation(job.image_id, int(job.label_id or 0), job.parts), h, w)
         except Exception:  # noqa: BLE001 - optional: the store computes it itself
-            log.warning("COCO segmentation of a manual shape failed", exc_info=True)
+            log.warning("the outline of a manual shape could not be computed", exc_info=True)
 
     def _run(self) -> None:
         try:
@@ -241,7 +241,7 @@ class GeometryWorker(QObject):
                         # read-back of these parts cost no packing or unpacking on the GUI thread
                         job.parts = codec.decode_parts(done.geometry)
                         job.rle = done.rle
-                        job.coco = done.coco
+                        job.outline = done.outline
                         # the canvas item's drawing data, from the blob's arrays
                         prepared.prepare(job.parts, codec.unpack_arrays(done.geometry))
                 except Exception as exc:  # noqa: BLE001 - reported to the user, the thread lives on

@@ -145,7 +145,8 @@ def validate_coco(path: Path) -> COCO:
         if isinstance(s, list):
             assert s and all(len(p) >= 6 and len(p) % 2 == 0 for p in s)
         else:
-            assert s["size"] == [im["height"], im["width"]] and isinstance(s["counts"], str)
+            assert s["size"] == [im["height"], im["width"]]
+            assert isinstance(s["counts"], str) or sum(s["counts"]) == im["height"] * im["width"]
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(str(path))
     for a in coco.anns.values():
@@ -163,7 +164,7 @@ def validate_coco(path: Path) -> COCO:
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    assert ev.stats[0] == 1.0, f"self-evaluation AP {ev.stats[0]}"
+    assert abs(ev.stats[0] - 1.0) < 1e-9, f"self-evaluation AP {ev.stats[0]}"  # 1.0 up to float rounding
     return coco
 
 
@@ -255,3 +256,22 @@ def validate_labelme(path: Path) -> tuple[dict, dict[tuple, np.ndarray]]:
         key = (s["label"], s["group_id"]) if s["group_id"] is not None else (s["label"], f"#{i}")
         instances[key] = instances.get(key, np.zeros((h, w), bool)) | m
     return raw, instances
+
+
+def random_mask(rng: np.random.Generator, h: int, w: int, kind: int) -> np.ndarray:
+    """A random test mask of one of four kinds (noise, a pixel, a ring, rectangles)."""
+    m = np.zeros((h, w), bool)
+    if kind == 0:  # noise: many parts, holes, diagonal pinches
+        m = rng.random((h, w)) < rng.uniform(0.1, 0.7)
+    elif kind == 1:  # one pixel, often on the border or in a corner
+        m[int(rng.choice([0, h - 1, rng.integers(0, h)])), int(rng.choice([0, w - 1, rng.integers(0, w)]))] = True
+    elif kind == 2:  # a ring (a hole) touching the borders
+        m[:, :] = True
+        if h > 2 and w > 2:
+            m[1:-1, 1:-1] = False
+            m[h // 2, :] = rng.random() < 0.5
+    elif kind == 3:  # rectangles, some touching borders, some apart (multi-part)
+        for _ in range(int(rng.integers(1, 4))):
+            y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+            m[y0:y0 + int(rng.integers(1, h + 1)), x0:x0 + int(rng.integers(1, w + 1))] = True
+    return m

@@ -14,7 +14,7 @@ from pycocotools.coco import COCO
 from app.core.formats import Cancelled, export_coco
 from app.core.formats import coco as coco_module
 from app.core.formats.coco import compressed_rle, trace_corner
-from app.core.formats.masks import crop_of_mask, rle_crop
+from app.core.masks import crop_of_mask, rle_crop
 from app.core.geometry import mask_to_corner_polygons, mask_to_rle
 from app.core.project import Project
 from tests.core.formats_support import H, W, Scenes, build_project, fill_holes, iou, validate_coco

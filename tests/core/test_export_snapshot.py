@@ -129,15 +129,17 @@ def test_coco_export_is_one_snapshot(project_copy: Path, writer: Writer, tmp_pat
 
 def test_parallel_coco_export_is_one_snapshot(project_copy: Path, writer: Writer, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    real_tasks = coco_parallel._tasks
+    real = coco_parallel.parallel_chunks
 
-    def tasks_then_commit(counts: dict, sizes: dict) -> list:
-        tasks = real_tasks(counts, sizes)
-        writer.commit()  # the export has started reading; its workers have not read anything yet
-        return tasks
+    def commit_after_the_first_chunk(rows, ctx, workers, task_rows=coco_parallel.TASK_ROWS):  # noqa: ANN001
+        first = True
+        for chunk in real(rows, ctx, workers, task_rows=500):
+            if first:
+                writer.commit()  # the export is under way: most rows are still to be read
+                first = False
+            yield chunk
 
-    monkeypatch.setattr(coco_parallel, "_tasks", tasks_then_commit)
-    monkeypatch.setattr(coco_parallel, "TASK_ANNOTATIONS", 1000)
+    monkeypatch.setattr(coco_parallel, "parallel_chunks", commit_after_the_first_chunk)
     out = tmp_path / "c.json"
     with Project.open(project_copy, read_only=True) as view:
         report = export_coco(view, out, masks="auto", workers=2)

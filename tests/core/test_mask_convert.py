@@ -9,6 +9,8 @@ import pytest
 from app.core import codec
 from app.core.geometry import mask_to_parts, parts_to_mask
 from app.core.mask_convert import PackedMask, convert_mask, convert_packed
+from app.core.model import Annotation
+from app.core.outline import outline_of_annotation
 from app.core.rle import rle_to_mask
 
 
@@ -39,8 +41,11 @@ def test_conversion_equals_the_direct_path_and_keeps_the_exact_mask() -> None:
     poly = parts_to_mask(codec.decode_parts(got.geometry), 90, 120)  # simplified polygons (IoU >= 0.98)
     assert (poly & mask).sum() / (poly | mask).sum() >= 0.98
     assert got.rle is not None and np.array_equal(rle_to_mask(got.rle), mask)  # the exact mask
+    # its outline, tied to the very RLE dict it came with (pickled together)
+    assert got.outline == outline_of_annotation(Annotation(1, 1, (), got.rle), 90, 120)
+    assert got.outline.source is got.rle and got.outline.holes and got.outline.area == int(mask.sum())
 
 
 def test_empty_mask_converts_to_nothing() -> None:
     got = convert_mask(np.zeros((10, 10), bool))
-    assert got.geometry is None and got.rle is None
+    assert got.geometry is None and got.rle is None and got.outline is None

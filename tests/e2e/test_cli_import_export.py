@@ -62,6 +62,20 @@ def test_locked_project_is_exported_read_only(tmp_path: Path, capsys: pytest.Cap
         project.close()
 
 
+def test_export_prints_one_line_per_kind_of_change(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from app.core.model import Annotation
+
+    project, _ = build_project(tmp_path)
+    with project:
+        img, label = project.images()[0].id, project.label_classes()[0].id
+        for shape, points in (("line", ((1.0, 1.0), (4.0, 4.0))), ("point", ((2.0, 2.0),))):
+            project.add_annotation(Annotation(img, label, (), shape=shape, points=points))
+    assert main(["export", str(project.path), "--format", "coco"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Exported 9 annotation(s)")
+    assert lines[1] == "note: 2 line shape(s) (point/line/linestrip) not in COCO"
+
+
 def test_import_creates_the_default_project_and_reports_skips(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     project, _ = build_project(tmp_path / "photos")
     project.close()

@@ -133,9 +133,9 @@ def test_a_helper_that_cannot_work_is_given_up(qtbot, monkeypatch) -> None:  # n
         worker.shutdown()
 
 
-def test_manual_shapes_get_their_coco_segmentation_in_the_thread(qtbot) -> None:  # noqa: ARG001
-    from app.core.formats.coco_segment import coco_seg_of_annotation
+def test_manual_shapes_get_their_outline_in_the_thread(qtbot) -> None:  # noqa: ARG001
     from app.core.model import Annotation, Part
+    from app.core.outline import outline_of_annotation
 
     worker = GeometryWorker()
     got = _Collector(worker)
@@ -145,10 +145,10 @@ def test_manual_shapes_get_their_coco_segmentation_in_the_thread(qtbot) -> None:
         worker.submit(AcceptJob(0, 1, 2, None, None, None, None, 4, parts=tri))  # no size known: none
         done = got.wait(2)
         assert done[0].error is None and done[0].source == "manual" and done[0].parts is tri
-        fresh = coco_seg_of_annotation(Annotation(1, 2, tri), 60, 80)
-        assert done[0].coco is not None and fresh is not None
-        assert (done[0].coco.polygons, done[0].coco.area, done[0].coco.bbox) == (fresh.polygons, fresh.area, fresh.bbox)
-        assert done[1].coco is None and done[1].error is None
+        fresh = outline_of_annotation(Annotation(1, 2, tri), 60, 80)
+        assert done[0].outline is not None and fresh is not None and fresh.area > 0
+        assert done[0].outline == fresh and done[0].outline.source == tri
+        assert done[1].outline is None and done[1].error is None
         assert worker.process_conversions == 0  # nothing to convert: no helper process involved
     finally:
         worker.shutdown()

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.core import edits
-from app.core.formats.coco_segment import coco_seg_of_annotation
+from app.core.outline import outline_of_annotation
 from app.core.geometry import parts_to_mask
 from app.core.model import Part
 from app.core.project import Project
@@ -195,20 +195,20 @@ def test_polygon_tool_adds_manual_annotation(qtbot, window) -> None:
     for x, y in ((20, 20), (60, 20), (60, 50)):
         click_image(window, x, y)
     click_image(window, 20, 20)  # click on the first vertex closes
-    settle(window)  # its COCO segmentation is computed on the geometry thread first
+    settle(window)  # its outline is computed on the geometry thread first
     anns = window.project.annotations(window.controller.image.id)
     assert len(anns) == 1 and anns[0].source == "manual" and anns[0].rle is None
     assert len(anns[0].parts[0].exterior) == 3
-    fresh = coco_seg_of_annotation(anns[0], 120, 160)
-    assert anns[0].coco is not None and fresh is not None
-    assert (anns[0].coco.polygons, anns[0].coco.area) == (fresh.polygons, fresh.area)
+    fresh = outline_of_annotation(anns[0], 120, 160)
+    assert anns[0].outline is not None and fresh is not None
+    assert anns[0].outline == fresh
     # moving vertices (the edit tool's signal) replaces the geometry, again via the geometry thread
     moved = (Part(exterior=((30.0, 30.0), (90.0, 30.0), (90.0, 80.0), (30.0, 80.0))),)
     window.canvas.geometryEdited.emit(anns[0].id, moved)
     settle(window)
     after = window.project.annotation(anns[0].id)
-    assert after.parts == moved and after.coco is not None
-    assert after.coco.bbox == (30, 30, 61, 51) and after.coco.area == 61 * 51
+    assert after.parts == moved and after.outline is not None
+    assert after.outline.bbox == (30, 30, 61, 51) and after.outline.area == 61 * 51
     window.undo.undo()
     assert window.project.annotation(anns[0].id).parts == anns[0].parts
 

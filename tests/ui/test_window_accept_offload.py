@@ -41,16 +41,16 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
         built_in.append((threading.current_thread().name, ready.index))
         return ready
 
-    from app.core.formats import coco_segment
+    from app.core import outline
 
-    coco_in: list[str] = []
-    segs = coco_segment.coco_segs
+    outline_in: list[str] = []
+    compute = outline.outlines
 
-    def spy_segs(*args, **kw):  # type: ignore[no-untyped-def]
-        coco_in.append(threading.current_thread().name)
-        return segs(*args, **kw)
+    def spy_outlines(*args, **kw):  # type: ignore[no-untyped-def]
+        outline_in.append(threading.current_thread().name)
+        return compute(*args, **kw)
 
-    monkeypatch.setattr(coco_segment, "coco_segs", spy_segs)
+    monkeypatch.setattr(outline, "outlines", spy_outlines)
     monkeypatch.setattr(codec, "_pack_parts", spy_pack)
     monkeypatch.setattr(prepared, "build", spy_build)
     win = open_window(qtbot, make_images(tmp_path / "imgs", n=2), SpeckledPredictor())
@@ -59,7 +59,7 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
         wait_candidates(qtbot, win)
         expected = win.controller.prediction.masks[0].copy()
         packed_in.clear()
-        coco_in.clear()
+        outline_in.clear()
         key(win, Qt.Key.Key_Return)
         anns = win.project.annotations(win.controller.image.id)
         assert len(anns) == 1 and len(anns[0].parts) > 500
@@ -70,13 +70,12 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
         assert win.controller.geometry.process_conversions == 1
         assert win.controller.geometry.process_failures == 0
         assert np.array_equal(parts_to_mask(item.parts, 120, 160), expected)
-        # the COCO segmentation was computed by the helper too, and stored as the exporter would make it
-        assert coco_in == []
-        stored = anns[0].coco
-        assert stored is not None and stored.rle_counts is None and not stored.holes
-        fresh = coco_segment.coco_seg_of_annotation(anns[0], 120, 160)
-        assert fresh is not None
-        assert (stored.polygons, stored.area, stored.bbox) == (fresh.polygons, fresh.area, fresh.bbox)
+        # the outline was computed by the helper too (not by the store), and equals a fresh one
+        assert outline_in == []
+        stored = anns[0].outline
+        assert stored is not None and not stored.holes
+        fresh = outline.outline_of_annotation(anns[0], 120, 160)
+        assert fresh is not None and stored == fresh
         assert stored.area == int(expected.sum())
     finally:
         win.close()

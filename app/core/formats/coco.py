@@ -7,11 +7,15 @@ Segmentation policy (``masks``):
   from pycocotools on the stored RLE);
 - ``"polygon"``: every instance as polygons; holes are filled (reported in the warnings).
 Images are those with annotations or marked done (an image never labelled is not a negative
-example). ``area`` is the pixel count of the exported mask, ``bbox`` its [x, y, w, h] in the corner
-convention (= pycocotools ``toBbox``); ``iscrowd`` 0; ids start at 1; categories follow the label
-classes' display order (id = position + 1). The file is streamed (constant memory per
-annotation) and written atomically with ``ensure_ascii=True, allow_nan=False``.
-Import lives in app.core.formats.coco_import.
+example), in id order. ``area`` is the pixel count of the exported mask, ``bbox`` its [x, y, w, h]
+in the corner convention (= pycocotools ``toBbox``); categories follow the label
+classes' display order. Line shapes (point, line, linestrip) have no area and are left out
+(counted). What a COCO import kept comes back (ids, iscrowd, unchanged segmentations, info,
+licenses, supercategory, image and unknown keys: coco_kept and coco_encode say how); ids that
+were not imported are allocated above the kept ones, from 1 in a project that never imported
+COCO. The file is streamed (constant memory per annotation) and written atomically with
+``ensure_ascii=True, allow_nan=False``. Every change is counted in ExportReport.tallies (one line
+per kind). Import lives in app.core.formats.coco_import.
 """
 from __future__ import annotations
 
@@ -19,22 +23,22 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
 from app import __version__
 from app.core.batching import chunked
-from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_writer, dumps, posix_relpath
+from app.core.formats import coco_kept
+from app.core.formats.coco_encode import CHUNK, Chunk, Context, compressed_rle, encode_rows
 from app.core.formats.common import in_read_snapshot
-from app.core.formats.coco_encode import (CHUNK, Block, Chunk, Item, block_of, compressed_rle, encode_items, item_of_annotation,
-                                         item_of_row, renumber, row_coco)
-from app.core.formats.coco_trace import filled_crop, trace_corner_arrays
-from app.core.formats.export_common import annotation_crop, export_images, image_size
-from app.core.formats.masks import paste
-from app.core.model import Annotation
 from app.core.output_guard import OutputGuard
+from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_writer, dumps, posix_relpath
+from app.core.formats.export_common import annotation_crop, export_images, image_size
+from app.core.masks import paste
+from app.core.model import Annotation
+from app.core.outline import filled_crop, trace_corner_arrays
 from app.core.rle import mask_to_rle
 
 COCO_MASK_MODES = ("auto", "rle", "polygon")
@@ -44,7 +48,7 @@ _PAGE = 5000
 
 def trace_corner(crop: np.ndarray, x0: int, y0: int) -> tuple[list[list[int]], bool]:
     """(outer polygons as flat [x1, y1, ...] int lists, has_holes) of a bool crop whose top-left
-    pixel is (x0, y0); see app.core.formats.coco_trace.trace_corner_arrays."""
+    pixel is (x0, y0); see app.core.outline.trace_corner_arrays."""
     polys, holes = trace_corner_arrays(crop, x0, y0)
     return [p.tolist() for p in polys], holes
 
@@ -82,31 +86,66 @@ def coco_segment(ann: Annotation, height: int, width: int, masks: str, filled: l
     return comp, area, bbox
 
 
-def encode_chunk(anns: list[Annotation], sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int],
-                 masks: str) -> Chunk:
-    """COCO annotation objects of ``anns`` (``sizes``: project image id -> (COCO image id, H, W);
-    annotations of images not in ``sizes`` are left out silently: their image was reported)."""
-    return encode_items([item_of_annotation(a) for a in anns], sizes, cat_of, masks)
-
-
 def _info(project_name: str) -> dict:
     return {"description": f"{project_name} (exported by SAM Labeler)", "version": __version__,
             "year": int(time.strftime("%Y")), "contributor": "", "url": "",
             "date_created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def _serial_blocks(items: Iterator[Item], sizes: dict[int, tuple[int, int, int]], cat_of: dict[int, int],
-                   masks: str) -> Iterator[Block]:
-    """coco_encode.Block of every CHUNK items, numbered from 1 (the one-process export)."""
-    first_id = 1
-    for chunk in chunked(items, _CHUNK):
-        block = block_of(encode_items(chunk, sizes, cat_of, masks), first_id)
-        first_id += block[1]
-        yield block
+def _categories(project: Any, report: ExportReport) -> tuple[dict[int, int], list[str]]:
+    """({label class id: COCO category id}, category objects as JSON text), display order."""
+    classes = project.label_classes()
+    kept = [coco_kept.of(lc.extra).get("id") for lc in classes]
+    ids = coco_kept.Ids("category", max((k for k in kept if coco_kept.valid_id(k)), default=0), report)
+    cat_of: dict[int, int] = {}
+    texts: list[str] = []
+    for lc, kept_id in zip(classes, kept):
+        cat_of[lc.id] = ids.take(kept_id)
+        texts.append(coco_kept.category_object(cat_of[lc.id], lc.name, lc.extra, report))
+    return cat_of, texts
 
 
-def _write_list_open(fh: IO[str], key: str, first: bool) -> None:
-    fh.write(("" if first else ",") + f'"{key}":[')
+def _images(project: Any, out_dir: Path, report: ExportReport) -> tuple[dict[int, tuple[int, int, int]], list[str]]:
+    """({project image id: (COCO image id, height, width)}, image objects as JSON text in id order)."""
+    found: list[tuple[Any, int, int, dict]] = []
+    unlabelled = 0
+    for rec, wanted in export_images(project, _PAGE):
+        if not wanted:
+            unlabelled += 1
+            continue
+        size = image_size(project, rec)
+        if isinstance(size, str):
+            report.skipped.append((rec.path, size))
+            continue
+        found.append((rec, size[0], size[1], coco_kept.of(rec.extra)))
+    if unlabelled:
+        report.warnings.append(f"{unlabelled} image(s) without annotations and not marked done were left out.")
+    ids = coco_kept.Ids("image", max((k.get("id") for *_, k in found if coco_kept.valid_id(k.get("id"))),
+                                     default=0), report)
+    sizes: dict[int, tuple[int, int, int]] = {}
+    entries: list[tuple[int, str]] = []
+    for rec, h, w, kept in found:
+        image_id = ids.take(kept.get("id") if kept else None)
+        sizes[rec.id] = (image_id, h, w)
+        name = kept.get("file_name")
+        if not isinstance(name, str) or not name:
+            name = posix_relpath(project.image_path(rec), out_dir)
+        entries.append((image_id, f'{{"id":{image_id},"file_name":{dumps(name, True)},"height":{h},"width":{w}'
+                                   + coco_kept.keys_text(kept.get("keys"), coco_kept.IMAGE_KEYS, report) + "}"))
+    entries.sort(key=lambda e: e[0])
+    report.images = len(entries)
+    return sizes, [text for _, text in entries]
+
+
+def _chunks(project: Any, ctx: Context, workers: int) -> Iterator[Chunk]:
+    """coco_encode.Chunk of every annotation row, in iter_annotations order; the rows are read here,
+    once (worker processes get them shipped: app.core.formats.coco_parallel)."""
+    rows = project.iter_annotation_rows(batch=10000)
+    if workers > 1:
+        from app.core.formats.coco_parallel import parallel_chunks
+
+        return parallel_chunks(rows, ctx, workers)
+    return (encode_rows(chunk, ctx) for chunk in chunked(rows, _CHUNK))
 
 
 @in_read_snapshot
@@ -117,9 +156,9 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
     Images whose size is unknown are probed; unreadable ones are left out with their annotations
     (reported in ``skipped``). ``progress(done, total)`` counts annotations. ``cancel`` set:
     app.core.formats.common.Cancelled is raised and ``out_path`` is left as it was.
-    ``workers``: processes converting masks (app.core.formats.coco_parallel); None = automatic
-    (several when many annotations have no stored COCO segmentation (rows of older versions) and
-    the CPU has several cores, else 1). The output is the same.
+    ``workers``: processes converting annotations (app.core.formats.coco_parallel); None =
+    automatic (coco_parallel.auto_workers of the annotations stored without an outline). The
+    output is the same.
     """
     if masks not in COCO_MASK_MODES:
         raise ValueError(f"COCO masks must be one of {', '.join(COCO_MASK_MODES)} (got {masks!r}).")
@@ -128,63 +167,29 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
         raise ValueError(f"{out_path} is a folder; give the path of the .json file to write.")
     out_path = OutputGuard(project).check(out_path, named=True)  # not the project, an image, a device...
     report = ExportReport(format="COCO")
-    classes = project.label_classes()
-    cat_of = {lc.id: i + 1 for i, lc in enumerate(classes)}
-    categories = [{"id": i + 1, "name": lc.name, "supercategory": ""} for i, lc in enumerate(classes)]
-    sizes: dict[int, tuple[int, int, int]] = {}  # project image id -> (coco id, height, width)
-    images: list[dict] = []
-    unlabelled = 0
-    for rec, wanted in export_images(project, _PAGE):
-        if not wanted:
-            unlabelled += 1
-            continue
-        size = image_size(project, rec)
-        if isinstance(size, str):
-            report.skipped.append((rec.path, size))
-            continue
-        h, w = size
-        coco_id = len(images) + 1
-        sizes[rec.id] = (coco_id, h, w)
-        images.append({"id": coco_id, "file_name": posix_relpath(project.image_path(rec), out_path.parent),
-                       "height": h, "width": w})
-    report.images = len(images)
-    if unlabelled:
-        report.warnings.append(f"{unlabelled} image(s) without annotations and not marked done were left out.")
+    cat_of, categories = _categories(project, report)
+    sizes, images = _images(project, out_path.parent, report)
+    info, licenses, top_keys = coco_kept.top_level(project, _info(project.path.stem), report)
     total = project.annotation_count()
     if workers is None:
         from app.core.formats.coco_parallel import auto_workers
 
-        coverage = getattr(project, "coco_cache_coverage", None)
-        # stored segmentations are only written out: processes pay off for the others only
-        workers = auto_workers(round(total * (1.0 - coverage())) if coverage is not None else total, masks)
+        # rows with a stored outline are only unpacked and written: processes pay off for the others
+        workers = auto_workers(round(total * (1.0 - project.outline_coverage())), masks)
+    ann_ids = coco_kept.Ids("annotation", project.annotation_extra_max(coco_kept.FORMAT, "id"), report)
     ticker = Ticker(total, progress, cancel)
     filled: list[int] = []
     with atomic_text_writer(out_path, encoding="ascii") as fh:
-        fh.write("{" + f'"info":{dumps(_info(project.path.stem), True)},"licenses":[]')
-        _write_list_open(fh, "categories", False)
-        fh.write(",".join(dumps(c, True) for c in categories) + "]")
-        _write_list_open(fh, "images", False)
-        fh.write(",".join(dumps(i, True) for i in images) + "]")
-        _write_list_open(fh, "annotations", False)
+        fh.write("{" + f'"info":{dumps(info, True)},"licenses":{dumps(licenses, True)}'
+                 + coco_kept.keys_text(top_keys, coco_kept.TOP_KEYS, report))
+        fh.write(',"categories":[' + ",".join(categories) + '],"images":[' + ",".join(images) + '],"annotations":[')
         n = 0
-        if workers > 1:
-            from app.core.formats.coco_parallel import parallel_fragments
-
-            results = parallel_fragments(project, sizes, cat_of, masks, workers)
-        else:
-            rows = getattr(project, "iter_annotation_rows", None)
-            items = (map(item_of_row, rows(batch=10000, coco=row_coco(masks))) if rows is not None
-                     else map(item_of_annotation, project.iter_annotations(batch=10000)))
-            results = _serial_blocks(items, sizes, cat_of, masks)
+        results = _chunks(project, Context(sizes, cat_of, masks), workers)
         try:
-            for block in results:
-                text, count, _, skipped, holes, done = renumber(block, n + 1)
-                if count:
-                    fh.write(("," if n else "") + text)
-                    n += count
-                report.skipped.extend(skipped)
-                filled.extend(holes)
-                ticker.tick(done)
+            for chunk in results:
+                n = _write_chunk(fh, chunk, ann_ids, n, report)
+                filled.extend(chunk.filled)
+                ticker.tick(chunk.done)
         finally:
             close = getattr(results, "close", None)
             if close is not None:
@@ -200,3 +205,17 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
     if progress is not None:
         progress(ticker.total, ticker.total)
     return report
+
+
+def _write_chunk(fh: Any, chunk: Chunk, ids: coco_kept.Ids, n: int, report: ExportReport) -> int:
+    """Write a chunk's annotations numbered by ``ids`` after the ``n`` already written; returns the
+    new count, and adds the chunk's skipped items and tallies to the report."""
+    if chunk.fragments:
+        take = ids.take
+        text = ",".join([f'{{"id":{take(k)},' + frag for frag, k in zip(chunk.fragments, chunk.kept_ids)])
+        fh.write(("," if n else "") + text)
+        n += len(chunk.fragments)
+    report.skipped.extend(chunk.skipped)
+    for what, count in chunk.tallies.items():
+        report.tally(what, count)
+    return n

@@ -1,15 +1,16 @@
 """Helpers shared by the COCO and LabelMe exporters: image sizes and an annotation's exact mask crop."""
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from app.core.errors import CoreError
-from app.core.formats.masks import crop_of_mask, rle_crop
-from app.core.model import Annotation, ImageRecord, Part
+from app.core.masks import geometry_crop, parts_crop
+from app.core.model import Annotation, ImageRecord
+
+__all__ = ["annotation_crop", "export_images", "image_size", "parts_crop"]
 
 
 def export_images(project: Any, page: int = 2000) -> Iterator[tuple[ImageRecord, bool]]:
@@ -45,30 +46,6 @@ def image_size(project: Any, rec: ImageRecord) -> tuple[int, int] | str:
     return int(info.height), int(info.width)
 
 
-def parts_crop(parts: tuple[Part, ...], height: int, width: int) -> tuple[np.ndarray, int, int] | None:
-    """Rasterise pixel-centre polygons (app.core.geometry semantics) inside their bounding box only.
-
-    Returns (tight bool crop, x0, y0) clipped to the image, or None when nothing is inside it.
-    """
-    from app.core.geometry import parts_to_mask, translate_parts
-
-    pts = [pt for p in parts for pt in p.exterior]
-    if not pts:
-        return None
-    xs = [x for x, _ in pts]
-    ys = [y for _, y in pts]
-    x0, y0 = max(0, math.floor(min(xs)) - 1), max(0, math.floor(min(ys)) - 1)
-    x1, y1 = min(width - 1, math.ceil(max(xs)) + 1), min(height - 1, math.ceil(max(ys)) + 1)
-    if x1 < x0 or y1 < y0:
-        return None
-    mask = parts_to_mask(translate_parts(parts, -x0, -y0), y1 - y0 + 1, x1 - x0 + 1)
-    got = crop_of_mask(mask)
-    if got is None:
-        return None
-    crop, cx, cy = got
-    return crop, cx + x0, cy + y0
-
-
 def annotation_crop(ann: Annotation, height: int, width: int,
                     runs: np.ndarray | None = None) -> tuple[np.ndarray, int, int] | None:
     """The exact mask of an annotation as (tight bool crop, x0, y0), or None when empty.
@@ -76,7 +53,4 @@ def annotation_crop(ann: Annotation, height: int, width: int,
     The stored RLE is the truth when its size matches the image (``runs``: its counts already
     decoded, optional); otherwise the polygons are rasterised (pixel-centre convention).
     """
-    rle = ann.rle
-    if rle is not None and [int(v) for v in rle["size"]] == [height, width]:
-        return rle_crop(rle, runs)
-    return parts_crop(tuple(ann.parts), height, width)
+    return geometry_crop(ann.rle, ann.parts, height, width, runs)

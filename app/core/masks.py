@@ -1,11 +1,33 @@
-"""Mask helpers the format code needs beyond app.core.geometry: fast RLE -> cropped mask decoding.
+"""Tight mask crops: fast RLE -> cropped mask decoding, polygons rasterised in their box only.
 
 Masks are HxW bool/uint8 arrays, row = y, column = x. COCO RLE is {"size": [H, W], "counts": str |
 list[int]} over the column-major (Fortran) flattening, first run = zeros (formats.md 2.2).
+
+RLE decoding is hand-written here although pycocotools decodes RLE: ``mask.decode`` always writes
+the whole H x W mask, 212 us for a 640x480 image against 75 us for decode_counts_batch + rle_crop
+of the same objects (~100 px, bench_project's templates, 2-core machine at load 4.8), and the
+outline of 1 000 000 annotations (app.core.outline) needs every one of them decoded.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
+
+from app.core.geometry import parts_to_mask, translate_parts
+from app.core.model import Part
+
+
+def rle_size(rle: dict | None) -> tuple[int, int] | None:
+    """(H, W) of an RLE dict, None for None or a malformed size."""
+    if rle is None:
+        return None
+    try:
+        h, w = rle["size"]
+        return int(h), int(w)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _compressed_counts(counts: str | bytes) -> np.ndarray:
@@ -148,3 +170,36 @@ def paste(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> np.nda
     if ya < yb and xa < xb:
         out[ya:yb, xa:xb] = crop[ya - y0:yb - y0, xa - x0:xb - x0]
     return out
+
+
+def parts_crop(parts: Sequence[Part], height: int, width: int) -> tuple[np.ndarray, int, int] | None:
+    """Rasterise pixel-centre polygons (app.core.geometry semantics) inside their bounding box only.
+
+    Returns (tight bool crop, x0, y0) clipped to the image, or None when nothing is inside it.
+    """
+    pts = [pt for p in parts for pt in p.exterior]
+    if not pts:
+        return None
+    xs = [x for x, _ in pts]
+    ys = [y for _, y in pts]
+    x0, y0 = max(0, math.floor(min(xs)) - 1), max(0, math.floor(min(ys)) - 1)
+    x1, y1 = min(width - 1, math.ceil(max(xs)) + 1), min(height - 1, math.ceil(max(ys)) + 1)
+    if x1 < x0 or y1 < y0:
+        return None
+    mask = parts_to_mask(translate_parts(parts, -x0, -y0), y1 - y0 + 1, x1 - x0 + 1)
+    got = crop_of_mask(mask)
+    if got is None:
+        return None
+    crop, cx, cy = got
+    return crop, cx + x0, cy + y0
+
+
+def geometry_crop(rle: dict | None, parts: Sequence[Part], height: int, width: int,
+                  runs: np.ndarray | None = None) -> tuple[np.ndarray, int, int] | None:
+    """The exact mask of an annotation on an image of ``height`` x ``width`` as (tight bool crop,
+    x0, y0), or None when empty: its RLE when that has the image's size (``runs``: its counts
+    already decoded, optional), else its polygons rasterised (pixel-centre convention).
+    ValueError for a corrupt RLE."""
+    if rle_size(rle) == (height, width):
+        return rle_crop(rle, runs)  # type: ignore[arg-type]
+    return parts_crop(tuple(parts), height, width)
