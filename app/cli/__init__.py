@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "app.cli.models_cmd",
     "app.cli.encode_cmd",
     "app.cli.selfcheck_cmd",
+    "app.cli.autolabel_cmd",
 )
 
 
@@ -38,7 +39,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sam-labeler",
         description="Label images with masks and polygons, assisted by Segment Anything. "
-        "Sub-commands: scan, import, export, models, encode, self-check.",
+        "Sub-commands: scan, import, export, models, encode, autolabel, self-check.",
     )
     p.add_argument("--version", action="version", version=f"sam-labeler {__version__}")
     p.add_argument("path", nargs="?", help="image folder or .samlabel project to open")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,8 @@ class GroundingDinoDetector:
             images = AutoImageProcessor.from_pretrained(self.folder, local_files_only=True, backend="pil")
             tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
             self.processor = GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer)
-            model = GroundingDinoForObjectDetection.from_pretrained(self.folder, local_files_only=True)
+            with _quiet_loading():
+                model = GroundingDinoForObjectDetection.from_pretrained(self.folder, local_files_only=True)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise CheckpointError(f"the detector in {self.folder} cannot be loaded: {_first_line(exc)}") from None
         if not getattr(tokenizer, "is_fast", False):
@@ -135,6 +136,21 @@ def load_grounding_dino(folder: str | os.PathLike[str], model_id: str | None = N
                         precision: str = "fp32") -> GroundingDinoDetector:
     """A GroundingDinoDetector for a snapshot folder (see the class)."""
     return GroundingDinoDetector(folder, model_id, device, precision)
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar from transformers while loading (it would break the CLI's
+    progress line and means nothing for a local folder); the previous setting is restored."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
 
 
 def _first_line(exc: BaseException) -> str:
