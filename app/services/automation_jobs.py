@@ -116,7 +116,8 @@ class TaskContext:
 
     def detector(self, id_or_path: str) -> Detector:
         """A detector on the predictor's device (kept loaded for the next task)."""
-        return self._detectors.get(id_or_path, self._predictor.device_name, self._progress)
+        device = getattr(self._predictor, "device_name", None) or str(getattr(self._predictor, "device", "cpu"))
+        return self._detectors.get(id_or_path, device, self._progress)
 
     def image(self) -> np.ndarray:
         """The task image's pixels, (H, W, 3) uint8 RGB after EXIF rotation."""
