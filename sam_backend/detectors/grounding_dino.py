@@ -38,43 +38,26 @@ class GroundingDinoDetector:
     prompt_kinds: frozenset[str] = frozenset({"text"})
     score_name = "detector score"
 
-    def __init__(self, folder: str | os.PathLike[str], model_id: str | None = None, device: str = "auto",
+    def __init__(self, model: Any, processor: Any, model_id: str, device: str = "auto",
                  precision: str = "fp32") -> None:
-        if text_support_problem() is not None:
-            raise TextPromptsUnavailable(ENABLE_TEXT)
+        """Wrap an already built ``GroundingDinoForObjectDetection`` and its ``GroundingDinoProcessor``
+        (benchmarks, tests); ``load_grounding_dino`` loads both from a folder."""
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}: choose {', '.join(PRECISIONS)}.")
         import torch
-        from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer, GroundingDinoForObjectDetection
-        from transformers import GroundingDinoProcessor
 
         from sam_backend.device import resolve_device
 
-        self.folder = Path(folder)
-        self.model_id = model_id or self.folder.name
-        self.precision = precision
+        if not getattr(processor.tokenizer, "is_fast", False):
+            raise CheckpointError(f"the tokenizer of {model_id} is not a fast tokenizer (tokenizer.json): one is "
+                                  "needed to tell which phrase each token belongs to.")
         self._torch = torch
-        try:
-            config = AutoConfig.from_pretrained(self.folder, local_files_only=True)
-        except (OSError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"{self.folder} is not a readable detector model folder: {_first_line(exc)}") from None
-        if config.model_type not in MODEL_TYPES:
-            raise CheckpointError(f"{self.folder} holds a {config.model_type!r} model, not Grounding DINO.")
+        self.model_id = model_id
+        self.precision = precision
+        self.processor = processor
         self.device = resolve_device(device)
-        try:
-            # the PIL image processor explicitly: the same pixels with or without torchvision installed
-            images = AutoImageProcessor.from_pretrained(self.folder, local_files_only=True, backend="pil")
-            tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
-            self.processor = GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer)
-            with _quiet_loading():
-                model = GroundingDinoForObjectDetection.from_pretrained(self.folder, local_files_only=True)
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise CheckpointError(f"the detector in {self.folder} cannot be loaded: {_first_line(exc)}") from None
-        if not getattr(tokenizer, "is_fast", False):
-            raise CheckpointError(f"the tokenizer in {self.folder} has no tokenizer.json (a fast tokenizer is "
-                                  "needed to tell which phrase each token belongs to).")
         self.model = model.to(self.device).eval()
-        self.max_text_len = int(config.max_text_len)
+        self.max_text_len = int(model.config.max_text_len)
 
     @property
     def device_name(self) -> str:
@@ -134,8 +117,31 @@ class GroundingDinoDetector:
 
 def load_grounding_dino(folder: str | os.PathLike[str], model_id: str | None = None, device: str = "auto",
                         precision: str = "fp32") -> GroundingDinoDetector:
-    """A GroundingDinoDetector for a snapshot folder (see the class)."""
-    return GroundingDinoDetector(folder, model_id, device, precision)
+    """A GroundingDinoDetector for a save_pretrained folder (config.json, weights, tokenizer.json,
+    processor configuration). CheckpointError (one sentence) when the folder does not hold a usable
+    Grounding DINO model; TextPromptsUnavailable without transformers."""
+    if text_support_problem() is not None:
+        raise TextPromptsUnavailable(ENABLE_TEXT)
+    from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer, GroundingDinoForObjectDetection
+    from transformers import GroundingDinoProcessor
+
+    path = Path(folder)
+    try:
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path} is not a readable detector model folder: {_first_line(exc)}") from None
+    if config.model_type not in MODEL_TYPES:
+        raise CheckpointError(f"{path} holds a {config.model_type!r} model, not Grounding DINO.")
+    try:
+        # the PIL image processor explicitly: the same pixels with or without torchvision installed
+        images = AutoImageProcessor.from_pretrained(path, local_files_only=True, backend="pil")
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        processor = GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer)
+        with _quiet_loading():
+            model = GroundingDinoForObjectDetection.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"the detector in {path} cannot be loaded: {_first_line(exc)}") from None
+    return GroundingDinoDetector(model, processor, model_id or path.name, device, precision)
 
 
 @contextlib.contextmanager

@@ -56,7 +56,7 @@ def test_phrases_to_proposals_to_one_undo_step(qtbot, window, detector_dir: Path
     strict = [r.detection for r in tp.results]
     assert strict == tp.answer.session.raw.select(0.9, 0.9)
     assert tp.item.count() == len(strict) == tp.dock.list.count()
-    assert "(new class)" in tp.dock.list.item(0).text()
+    assert "(new)" in tp.dock.list.item(0).text()
 
     decodes = len(threads)
     with qtbot.waitSignal(tp.proposalsShown, timeout=60000, check_params_cb=lambda n: n > len(strict)):

@@ -154,9 +154,9 @@ class TextPromptController(QObject):
             k = self.choice.get(d.index, r.masks.best)
             color = self._color(d.phrase_index, d.phrase, classes)
             lc = match_label(d.phrase, classes)
-            target = lc.name if lc is not None else f"{d.phrase} (new class)"
+            target = lc.name if lc is not None else f"{d.phrase} (new)"
             checked = d.index not in self.unchecked
-            rows.append(ProposalRow(f"{target}  det {d.score:.2f}  IoU {r.masks.scores[k]:.2f}  mask {k + 1}/3",
+            rows.append(ProposalRow(f"{target} · {d.score:.2f} · IoU {r.masks.scores[k]:.2f} · mask {k + 1}/3",
                                     color, checked))
             drawn.append(DrawnProposal(r.masks.outlines[k], d.box, f"{d.phrase} {d.score:.2f}", color, checked))
         self.dock.set_rows(rows, self.current)

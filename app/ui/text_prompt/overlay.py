@@ -89,6 +89,10 @@ class ProposalsItem(QGraphicsItem):
             pen = QPen(color, 3.0 if current else 1.6)
             pen.setCosmetic(True)
             painter.setPen(pen)
+            if current:  # the selected proposal's mask area, lightly filled
+                fill = QColor(color)
+                fill.setAlpha(70)
+                painter.fillPath(path, fill)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
             box_pen = QPen(color, 1.0, Qt.PenStyle.DashLine)
@@ -96,14 +100,19 @@ class ProposalsItem(QGraphicsItem):
             painter.setPen(box_pen)
             x0, y0, x1, y1 = p.box
             painter.drawRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
-            # caption at a fixed screen size, above the box's top-left corner
+            # caption at a fixed screen size above the box's top-left corner, kept on the image's
+            # top and left edges (inside the box when the box touches the top)
             painter.save()
-            painter.translate(x0, y0)
-            painter.scale(1.0 / scale, 1.0 / scale)
             painter.setFont(font)
             text = p.caption
             rect = painter.fontMetrics().boundingRect(text).adjusted(-3, -1, 3, 1)
-            rect.moveBottomLeft(QPointF(0, -1).toPoint())
+            above = y0 - rect.height() / scale >= -0.5
+            painter.translate(max(x0, -0.5), y0 if above else max(y0, -0.5))
+            painter.scale(1.0 / scale, 1.0 / scale)
+            if above:
+                rect.moveBottomLeft(QPointF(0, -1).toPoint())
+            else:
+                rect.moveTopLeft(QPointF(1, 1).toPoint())
             painter.fillRect(rect, QColor(0, 0, 0, 170))
             painter.setPen(color.lighter(130) if current else color)
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
