@@ -4,9 +4,10 @@
   tiny (Swin-T + BERT-base) and base (Swin-B + BERT-base) configurations, 900 queries, the
   processor's 800/1333 resize, a 4-phrase prompt;
 - sam_decode_ms_per_box: ``predict(box=...)`` (three candidates at full resolution) per box;
-- pipeline: images/s of the whole batch path (``autolabel``'s): load -> SAM encode -> detect ->
-  decode the kept boxes -> convert -> store in a project, with the box threshold set so that
-  ``--boxes`` boxes are kept per image (random weights score every box alike);
+- pipeline: images/s of the whole batch path (``autolabel``'s): load -> detect -> SAM encode ->
+  decode the kept boxes -> convert -> store in a project, keeping the ``--boxes`` best boxes per
+  image (random weights score every box alike, often exactly 1.0, so thresholds cannot pick n);
+- autocast (CUDA only): fp16 / bf16 autocast against fp32: kept boxes, phrases, box IoU, speed;
 - sam3_ms (``--sam3``): one forward of transformers' SAM 3 (image + text) at its 1008 px input.
 Random weights: the timings are those of the real architectures; the boxes are meaningless.
 Not a test: numbers depend on the machine and its load (printed with them).
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +158,7 @@ def bench_pipeline(model_id: str, device: str, n_images: int, n_boxes: int) -> d
     from app.automation.api import AutomationInput
     from app.automation.context import LocalContext
     from app.automation.store import store_proposals
-    from app.automation.text_prompt import TEXT_AUTOMATION
+    from app.automation.text_prompt import detect_text
     from app.core.images import load_image
     from app.core.project import Project
 
@@ -170,18 +172,23 @@ def bench_pipeline(model_id: str, device: str, n_images: int, n_boxes: int) -> d
         project = Project.open_folder(folder)
         try:
             recs = project.images()
-            images = [load_image(project.image_path(r)).array for r in recs]
-            # per image, the box threshold that keeps n_boxes (random weights: scores mean nothing);
-            # found by an untimed detection first
-            thresholds = [float(np.sort(det.detect(im, PHRASES).scores)[-n_boxes - 1]) for im in images]
+            det.detect(load_image(project.image_path(recs[0])).array, PHRASES)  # warm-up
+            # random weights score every box alike (often exactly 1.0): the n best queries are kept
+            # instead of thresholding; the path is otherwise the automation's
+            params = {"prompt": PROMPT, "box_threshold": 0.0, "text_threshold": 0.0, "detector": "x"}
             stored = 0
             phases: dict[str, float] = {"propose_s": 0.0, "store_s": 0.0}
             t0 = time.perf_counter()
-            for rec, threshold in zip(recs[1:], thresholds[1:]):
+            for rec in recs[1:]:
                 image = load_image(project.image_path(rec)).array
-                params = {"prompt": PROMPT, "box_threshold": threshold, "text_threshold": 0.0, "detector": "x"}
                 t1 = time.perf_counter()
-                props = TEXT_AUTOMATION.propose(ctx, AutomationInput(image, rec.id), params=params)
+                item = AutomationInput(image, rec.id)
+                session = detect_text(ctx, item, params)
+                raw = session.raw
+                top = np.argsort(-raw.scores, kind="stable")[:n_boxes]
+                session.raw = replace(raw, boxes=raw.boxes[top], scores=raw.scores[top],
+                                      phrase_scores=raw.phrase_scores[top])
+                props = session.proposals(ctx.predictor, ctx.embedding(item), 0.0, 0.0)
                 t2 = time.perf_counter()
                 stored += len(store_proposals(project, rec.id, props).annotations)
                 phases["propose_s"] += t2 - t1
@@ -193,6 +200,51 @@ def bench_pipeline(model_id: str, device: str, n_images: int, n_boxes: int) -> d
             "boxes_per_image": round(stored / n_images, 1), "images_per_s": round(n_images / total, 3),
             "s_per_image": round(total / n_images, 2), **{k: round(v / n_images, 2) for k, v in phases.items()},
             "load": _load()}
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 1.0
+
+
+def bench_autocast(configs: list[str], device: str, repeats: int) -> dict[str, Any]:
+    """CUDA only: detector ms and agreement of the kept boxes (0.35 / 0.25) under fp16 / bf16 autocast
+    with fp32: same query kept, same phrase, box IoU; the default stays fp32 unless they agree."""
+    from sam_backend.detectors import parse_prompt
+
+    phrases = parse_prompt(PROMPT)
+    out: dict[str, Any] = {}
+    for name in configs:
+        det = _detector(name, device)
+        for seed in range(3):
+            img = _image(20 + seed)
+            det.precision = "fp32"
+            ref = det.detect(img, phrases)
+            kept = {d.index: d for d in ref.select(0.35, 0.25)}
+            for precision in ("fp16", "bf16"):
+                det.precision = precision
+                got = det.detect(img, phrases)
+                mine = {d.index: d for d in got.select(0.35, 0.25)}
+                row = out.setdefault(name, {}).setdefault(precision, {"kept_fp32": 0, "kept_same": 0,
+                                                                      "phrase_same": 0, "min_iou": 1.0})
+                row["kept_fp32"] += len(kept)
+                row["kept_same"] += len(kept.keys() & mine.keys())
+                for q in kept.keys() & mine.keys():
+                    row["phrase_same"] += kept[q].phrase == mine[q].phrase
+                    row["min_iou"] = min(row["min_iou"], _iou(np.array(kept[q].box), np.array(mine[q].box)))
+                row["max_score_diff"] = max(row.get("max_score_diff", 0.0),
+                                            float(np.abs(got.scores - ref.scores).max()))
+        for precision in ("fp32", "fp16", "bf16"):
+            det.precision = precision
+            img = _image(20)
+            det.detect(img, phrases)
+            out[name].setdefault(precision, {})["detector_ms"] = _median_ms(lambda: det.detect(img, phrases), repeats)
+        del det
+        gc.collect()
+    return out
 
 
 def bench_sam3(device: str, repeats: int) -> dict[str, Any]:
@@ -235,6 +287,8 @@ def main() -> None:
     report["sam_decode"] = bench_decode(args.sam_models, args.device, args.repeats)
     if args.images > 0:
         report["pipeline"] = bench_pipeline(args.sam_models[0], args.device, args.images, args.boxes)
+    if args.device.startswith("cuda"):
+        report["autocast"] = bench_autocast(args.configs, args.device, args.repeats)
     if args.sam3:
         report["sam3"] = bench_sam3(args.device, args.repeats)
     report["load_end"] = _load()
