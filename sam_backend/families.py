@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
+    from sam_backend.detectors.types import RawDetections
     from sam_backend.types import Prediction
 
 PromptKind = Literal["points", "box", "mask", "text"]
@@ -74,10 +75,33 @@ class Predictor(Protocol):
         ...
 
 
+@runtime_checkable
+class Detector(Protocol):
+    """An open-vocabulary detector on one device, used by one thread at a time: an image and
+    phrases in, every query box with its scores out (sam_backend.detectors.RawDetections; the
+    thresholds are applied afterwards by ``RawDetections.select``)."""
+
+    model_id: str
+    prompt_kinds: frozenset[str]
+
+    @property
+    def device_name(self) -> str:
+        """Where the network runs ("cpu", "cuda:0")."""
+        ...
+
+    def detect(self, image: np.ndarray, phrases: Sequence[str]) -> RawDetections:
+        """All boxes for ``phrases`` on an (H, W, 3) uint8 RGB image (ValueError, one sentence, for a
+        prompt the model cannot take)."""
+        ...
+
+
 PredictorLoader = Callable[..., Predictor]
 """``load(model_id, *, checkpoint=None, device="auto", precision="fp32") -> Predictor``."""
 PropagatorLoader = Callable[..., object]
 """``load_propagator(model_id, *, checkpoint=None, device="auto") -> sam_backend.propagation.Propagator``."""
+DetectorLoader = Callable[..., Detector]
+"""``load(model_id, *, checkpoint=None, device="auto", precision="fp32") -> Detector`` (checkpoint:
+a save_pretrained folder instead of the model cache)."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +109,10 @@ class ModelFamily:
     """A registered family of models.
 
     id: e.g. "sam", "sam2", "sam3", "grounding-dino"; title: for the model manager; kind;
-    model_ids: the ids it serves (each also in sam_backend.registry.MODELS); prompt_kinds,
-    candidates, score_name: as Predictor (for the UI before a model is loaded); load: builds a
-    predictor (imports the heavy libraries only when called); requires: the pip extra that must be
+    model_ids: the ids it serves (segmenters: each also in sam_backend.registry.MODELS; detectors:
+    in sam_backend.detectors.DETECTOR_IDS); prompt_kinds, candidates, score_name: as Predictor (for
+    the UI before a model is loaded); load: builds a predictor (kind "segmenter") or a Detector
+    (kind "detector"), importing the heavy libraries only when called; requires: the pip extra that must be
     installed, e.g. "text" for ``pip install "sam-labeler[text]"`` (None: always available);
     available: returns None when usable, else one sentence saying how to enable it;
     load_propagator: builds a sam_backend.propagation.Propagator (a video model that carries masks
@@ -99,7 +124,7 @@ class ModelFamily:
     kind: FamilyKind
     model_ids: tuple[str, ...]
     prompt_kinds: frozenset[str]
-    load: PredictorLoader
+    load: PredictorLoader | DetectorLoader
     candidates: int = 3
     score_name: str = "predicted IoU"
     requires: str | None = None
@@ -153,3 +178,17 @@ def _ensure_builtins() -> None:
 
     for fam in builtin_families():
         _FAMILIES.setdefault(fam.id, fam)
+
+    from sam_backend.detectors.locate import DETECTOR_IDS
+    from sam_backend.detectors.types import text_support_problem
+
+    def _load_detector(model_id: str, *, checkpoint: str | None = None, device: str = "auto",
+                       precision: str = "fp32") -> Detector:
+        from sam_backend.detectors import load_detector
+
+        return load_detector(checkpoint or model_id, device=device, precision=precision, model_id=model_id)
+
+    _FAMILIES.setdefault("grounding-dino", ModelFamily(
+        id="grounding-dino", title="Grounding DINO (text prompts)", kind="detector",
+        model_ids=tuple(DETECTOR_IDS), prompt_kinds=frozenset({"text"}), load=_load_detector, candidates=0,
+        score_name="detector score", requires="text", available=text_support_problem))

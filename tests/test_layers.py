@@ -1,6 +1,7 @@
 """The layer rules of design.md, checked by importing every module in a clean interpreter."""
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_window_modules_do_not_import_torch() -> None:
 
 
 OPTIONAL_LIBS = ("transformers", "huggingface_hub")
-OPTIONAL_HOMES = ("sam_backend/hub.py", "sam_backend/hf/")
+OPTIONAL_HOMES = ("sam_backend/hub.py", "sam_backend/hf/", "sam_backend/detectors/grounding_dino.py")
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
@@ -154,3 +155,36 @@ main(['models', 'list'])
     listing = [ln for ln in lines if ln.startswith("sam2.1_hiera_tiny ")]
     assert len(listing) == 1 and hint in listing[0]
     assert any(ln.startswith("mobile_sam ") and "unusable" not in ln for ln in lines)
+
+
+TRANSFORMERS_MODULE = "sam_backend.detectors.grounding_dino"
+"""The one module that may import transformers (the optional "text" extra), lazily."""
+
+
+def test_only_the_detector_wrapper_imports_transformers() -> None:
+    """Every other module imports, and the window can be built, with transformers blocked (as on a
+    machine without the "text" extra); none of them loads it."""
+    modules = [m for pkg in ("sam_backend", "app", "plugins") for m in _modules(pkg) if m != TRANSFORMERS_MODULE]
+    code = (
+        "import sys, importlib\n"
+        "sys.modules['transformers'] = None\n"  # any import of it now raises ImportError
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "from sam_backend.families import family_for\n"
+        "print(family_for('grounding-dino-tiny').available())\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from app.ui.main_window import MainWindow\n"
+        "w = MainWindow()\n"
+        "print(w.text_prompts.dock.notice.text())\n"
+        "w.close()\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    enable = 'Text prompts need the optional package transformers: install it with pip install "sam-labeler[text]"'
+    assert lines[0].startswith(enable) and lines[-1].startswith(enable)
+    loaded = _imported_after(modules)
+    assert not [m for m in loaded if m == "transformers" or m.startswith("transformers.")]
+    assert TRANSFORMERS_MODULE not in loaded

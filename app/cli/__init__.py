@@ -39,6 +39,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "app.cli.plugins_cmd",
     "app.cli.propagate_cmd",
     "app.cli.video_cmd",
+    "app.cli.autolabel_cmd",
 )
 
 
@@ -54,7 +55,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sam-labeler",
         description="Label images with masks and polygons, assisted by Segment Anything. "
-        "Sub-commands: scan, import, export, models, encode, self-check, plugins, propagate, import-video.",
+        "Sub-commands: scan, import, export, models, encode, autolabel, self-check, plugins, propagate, import-video.",
     )
     p.add_argument("--version", action="version", version=f"sam-labeler {__version__}")
     p.add_argument("path", nargs="?", help="image folder or .samlabel project to open")

@@ -34,6 +34,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("tool_scribble", "SAM scribble tool", ("R",), "tools"),
         ("tool_polygon", "Polygon tool", ("P",), "tools"),
         ("tool_edit", "Edit tool", ("E",), "tools"),
+        ("text_prompt", "Text prompt (phrases -> masks)", ("T",), "tools"),
         ("next_candidate", "Next candidate mask", ("Tab",), "candidates"),
         ("prev_candidate", "Previous candidate mask", ("Shift+Tab",), "candidates"),
         ("accept", "Accept candidate", ("Return", "Enter"), "candidates"),

@@ -14,11 +14,12 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from app.services.automation_jobs import TaskContext, TaskResult, WorkerTask
 from app.services.prompts import PromptSet
 from app.services.requests import DecodeRequest, DecodeResult, ImageItem, describe_error
 from app.services.settings import Settings
@@ -42,6 +43,7 @@ class InferenceService(QObject):
         failed(text): one human sentence.
         progress(text, done, total): total -1 when unknown; done == total means the job ended.
         downloadFinished(model_id, ok): a download ended (ok False on error or cancel).
+        taskFinished(TaskResult): an automation task ended (only the newest task of its channel).
     """
 
     modelStateChanged = Signal(str, str)
@@ -50,6 +52,7 @@ class InferenceService(QObject):
     failed = Signal(str)
     progress = Signal(str, int, int)
     downloadFinished = Signal(str, bool)
+    taskFinished = Signal(object)
 
     # private relays: emitted from the worker/download threads, delivered queued in the GUI thread
     _wModel = Signal(str, str)
@@ -58,6 +61,7 @@ class InferenceService(QObject):
     _wFailed = Signal(str)
     _wProgress = Signal(str, int, int)
     _wDownload = Signal(str, bool)
+    _wTask = Signal(object)
 
     def __init__(self, settings: Settings | None = None, parent: QObject | None = None,
                  cache: EmbeddingCache | None = None) -> None:
@@ -67,6 +71,7 @@ class InferenceService(QObject):
         if cache is None:
             cache = _cache_from(self._settings)
         self._latest_id = 0
+        self._task_id = 0
         self._model_state = "none"
         self._model_text = "no model"
         self._closed = False
@@ -78,6 +83,8 @@ class InferenceService(QObject):
         self._wFailed.connect(self.failed, q)
         self._wProgress.connect(self.progress, q)
         self._wDownload.connect(self.downloadFinished, q)
+        self._wTask.connect(self._on_task, q)
+        self._latest_task: dict[str, int] = {}
         self._worker = InferenceWorker(_Relay(self), cache, prefetch_count=self._settings.prefetch_count)
         self._worker.start()
 
@@ -146,6 +153,16 @@ class InferenceService(QObject):
                 return rid
         self._worker.post_decode(DecodeRequest(rid, image_key, prompts, mask_input, time.perf_counter()))
         return rid
+
+    def run_task(self, channel: str, image_key: str, path: Path, run: Callable[[TaskContext], object],
+                 image_id: int | None = None) -> int:
+        """Run ``run(ctx)`` in the worker thread for image ``image_key`` (an automation: text prompts, ...);
+        returns the task id. Newest wins per channel: an older task of the channel is cancelled and
+        its result dropped; ``taskFinished(TaskResult)`` comes for the newest one only."""
+        self._task_id += 1
+        self._latest_task[channel] = self._task_id
+        self._worker.post_task(WorkerTask(self._task_id, channel, image_key, Path(path), run, image_id))
+        return self._task_id
 
     def latest_request_id(self) -> int:
         """The id returned by the last `decode` call (0 before any)."""
@@ -229,6 +246,11 @@ class InferenceService(QObject):
         if result.request_id == self._latest_id and not self._closed:
             self.decodeFinished.emit(result)
 
+    @Slot(object)
+    def _on_task(self, result: TaskResult) -> None:
+        if result.task_id == self._latest_task.get(result.channel) and not self._closed:
+            self.taskFinished.emit(result)
+
     def _set_model_state(self, state: str, text: str) -> None:
         self._model_state = state
         self._model_text = text
@@ -270,3 +292,6 @@ class _Relay:
 
     def download_finished(self, model_id: str, ok: bool) -> None:
         self._emit("_wDownload", model_id, ok)
+
+    def task_finished(self, result: TaskResult) -> None:
+        self._emit("_wTask", result)

@@ -4,9 +4,10 @@ Priorities, highest first:
   1. model load (or installing a given predictor);
   2. encode of the current image (posted by `post_encode`, jumps ahead of everything below);
   3. decode: only the newest request is kept; one for an image without an embedding encodes it first;
-  4. prefetch: encode the `prefetch_count` neighbours on each side of the current image (nearest first)
+  4. automation tasks (`post_task`: text prompts, ...; app.services.automation_jobs), newest per channel;
+  5. prefetch: encode the `prefetch_count` neighbours on each side of the current image (nearest first)
      into the cache, re-planned whenever the current image changes;
-  5. batch encode (`post_encode_all`), one image per turn so decodes stay responsive.
+  6. batch encode (`post_encode_all`), one image per turn so decodes stay responsive.
 Encodes are cooperatively interruptible (`should_abort`, polled by the predictor between encoder
 blocks): a prefetch or batch encode stops as soon as a higher-priority request is queued (decode,
 current-image encode, model load, shutdown) and is put back to its plan/queue; a current-image (or
@@ -32,6 +33,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from app.core.images import load_image
+from app.services.automation_jobs import DetectorCache, TaskContext, TaskResult, WorkerTask, execute
 from app.services.requests import DecodeRequest, DecodeResult, ImageItem, WorkerSink, describe_error
 from sam_backend.cache import CacheKey, EmbeddingCache, sha1_of_file
 from sam_backend.errors import EncodeAborted
@@ -74,7 +76,10 @@ class InferenceWorker:
         self._has_predictor = False
         self._new_cache: EmbeddingCache | None = None
         self._load_cancel = threading.Event()
+        self._tasks: dict[str, WorkerTask] = {}  # newest queued task per channel
+        self._running_task: WorkerTask | None = None
         # --- worker thread only
+        self._detectors = DetectorCache()
         self._predictor: Any = None
         self._abortable = False  # the predictor's encode takes should_abort
         self._model_id = ""
@@ -170,6 +175,20 @@ class InferenceWorker:
             if self._decode is not None and self._decode.request_id <= newest_id:
                 self._decode = None
 
+    def post_task(self, task: WorkerTask) -> None:
+        """Queue an automation task (app.services.automation_jobs); it replaces the queued task of its
+        channel and cancels the running one (newest wins). Served after decodes, before prefetch."""
+        with self._cond:
+            self._paths.setdefault(task.image_key, Path(task.path))
+            old = self._tasks.get(task.channel)
+            if old is not None:
+                old.cancel.set()
+            running = self._running_task
+            if running is not None and running.channel == task.channel:
+                running.cancel.set()
+            self._tasks[task.channel] = task
+            self._cond.notify_all()
+
     def post_encode_all(self, items: Sequence[ImageItem]) -> None:
         """Pre-compute embeddings of `items` into the cache (batch job with progress)."""
         with self._cond:
@@ -213,6 +232,7 @@ class InferenceWorker:
                 self._sink.failed(describe_error(exc, "running an inference job"))
         self._predictor = None
         self._hot = None
+        self._detectors.clear()
 
     def _take_job_locked(self) -> Job | None:
         if self._stop:
@@ -231,6 +251,11 @@ class InferenceWorker:
             if self._decode is not None:
                 self._decode = None
                 return partial(self._sink.failed, "No model is loaded; choose one in the model manager.")
+            if self._tasks:
+                _, task = self._tasks.popitem()
+                return partial(self._report_task, TaskResult(task.task_id, task.channel, task.image_key,
+                                                             error="No SAM model is loaded; choose one in the "
+                                                                   "model manager."))
             return None
         if self._encode_pending and self._current is not None:
             self._encode_pending = False
@@ -239,6 +264,11 @@ class InferenceWorker:
         if self._decode is not None:
             req, self._decode = self._decode, None
             return partial(self._do_decode, req)
+        if self._tasks:
+            channel = next(iter(self._tasks))
+            task = self._tasks.pop(channel)
+            self._running_task = task
+            return partial(self._do_task, task)
         nxt = self._next_prefetch_locked()
         if nxt is not None:
             self._prefetch_done.add(nxt[0])
@@ -387,6 +417,33 @@ class InferenceWorker:
             elapsed_ms=(t1 - req.posted_at) * 1000.0, decode_ms=(t1 - t0) * 1000.0,
             posted_at=req.posted_at, finished_at=t1, waited_for_encode=waited))
 
+    def _do_task(self, task: WorkerTask) -> None:
+        """Run an automation task with the predictor, the image's embedding and the detector cache."""
+        with self._cond:
+            is_current = self._current is not None and self._current[0] == task.image_key
+
+        def embed() -> Any:
+            emb = self._embedding(task.image_key, Path(task.path), hot=is_current, quiet_hit=True)
+            if is_current:
+                self._settle(task.image_key)
+            return emb
+
+        try:
+            result = execute(task, TaskContext(task, self._predictor, embed, self._detectors, self._sink.progress))
+        finally:
+            with self._cond:
+                if self._running_task is task:
+                    self._running_task = None
+        if not result.cancelled:
+            self._report_task(result)
+
+    def _report_task(self, result: TaskResult) -> None:
+        report = getattr(self._sink, "task_finished", None)
+        if report is not None:
+            report(result)
+        elif result.error:
+            self._sink.failed(result.error)
+
     def _settle(self, key: str) -> None:
         with self._cond:
             if self._current is not None and self._current[0] == key:
@@ -473,7 +530,7 @@ class InferenceWorker:
                 return True
             if by_decodes:
                 dec = self._decode
-                return dec is not None and dec.image_key != key
+                return (dec is not None and dec.image_key != key) or bool(self._tasks)
             return False
 
         return should_abort

@@ -25,6 +25,7 @@ from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.docks.annotations_dock import AnnotationsDock
 from app.ui.docks.images_dock import ImagesDock
 from app.ui.docks.labels_dock import LabelsDock
+from app.ui.extensions import install_ui_extensions, shutdown_ui_extensions
 from app.ui.gc_tuning import freeze_long_lived
 from app.ui.image_loader import ImageLoader
 from app.ui.jobs import BackgroundJob
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()
+        self.extensions = install_ui_extensions(self)  # hook point: app.ui.extensions.UI_EXTENSIONS
         self.resize(1400, 900)
         geometry = self.settings.get("window_geometry")
         if isinstance(geometry, str):
@@ -474,6 +476,7 @@ class MainWindow(QMainWindow):
             job.cancel()
         for job in jobs:
             job.join(10.0)
+        shutdown_ui_extensions(self.extensions)  # their pending accepts are pushed by controller.shutdown
         self.controller.shutdown()  # pushes the accepts still being converted before the project closes
         self.inference.shutdown(SHUTDOWN_TIMEOUT_S)
         self.loader.shutdown()

@@ -1,0 +1,215 @@
+"""The text prompt dock: phrases, detector, the two thresholds, the proposals list and accept buttons.
+
+The panel holds no logic: it emits requests (run, thresholds changed, accept, ...) that the
+TextPromptController serves, and shows what the controller gives it.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPushButton, QSlider, QToolButton, QVBoxLayout, QWidget)
+
+from sam_backend.detectors.locate import DEFAULT_DETECTOR, DETECTOR_IDS
+
+SLIDER_STEPS = 100
+
+
+@dataclass(frozen=True)
+class ProposalRow:
+    """One row of the proposals list: its text, colour, and whether it is checked (to be accepted)."""
+
+    text: str
+    color: str
+    checked: bool = True
+
+
+def _swatch(color: str) -> QIcon:
+    pm = QPixmap(12, 12)
+    pm.fill(QColor(color))
+    return QIcon(pm)
+
+
+class PromptEdit(QLineEdit):
+    """The phrase field: Return/Enter run the prompt here instead of triggering the window's
+    "accept candidate" shortcut (a line edit claims only printable keys by itself)."""
+
+    def event(self, event: QEvent) -> bool:  # noqa: D102 - Qt API
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and \
+                event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return True
+        return super().event(event)
+
+
+class ThresholdSlider(QWidget):
+    """A 0..1 slider in steps of 0.01 with its value shown; ``valueChanged(float)`` while dragging."""
+
+    valueChanged = Signal(float)
+
+    def __init__(self, value: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.label = QLabel(self)
+        self.label.setMinimumWidth(32)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.label)
+        self.slider.valueChanged.connect(self._changed)
+        self.set_value(value)
+
+    def value(self) -> float:
+        """The threshold (0..1)."""
+        return self.slider.value() / SLIDER_STEPS
+
+    def set_value(self, value: float) -> None:
+        """Move the slider (emits valueChanged when it changes)."""
+        self.slider.setValue(int(round(float(value) * SLIDER_STEPS)))
+        self.label.setText(f"{self.value():.2f}")
+
+    def _changed(self, _v: int) -> None:
+        self.label.setText(f"{self.value():.2f}")
+        self.valueChanged.emit(self.value())
+
+
+class TextPromptDock(QDockWidget):
+    """Text prompts (Grounded-SAM). Signals: runRequested(prompt, detector); thresholdsChanged(box,
+    text); acceptRequested(only_checked); clearRequested(); currentChanged(row); checkedChanged(row,
+    checked); cycleRequested(row)."""
+
+    runRequested = Signal(str, str)
+    thresholdsChanged = Signal(float, float)
+    acceptRequested = Signal(bool)
+    clearRequested = Signal()
+    currentChanged = Signal(int)
+    checkedChanged = Signal(int, bool)
+    cycleRequested = Signal(int)
+
+    def __init__(self, box_threshold: float, text_threshold: float, parent: QWidget | None = None) -> None:
+        super().__init__("Text prompt", parent)
+        self.setObjectName("TextPromptDock")
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.notice = QLabel(body)
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.setStyleSheet("color: #e0b050;")
+        self.notice.setVisible(False)
+        lay.addWidget(self.notice)
+        self.prompt = PromptEdit(body)
+        self.prompt.setPlaceholderText("cat. dog. traffic light")
+        self.prompt.setToolTip("Phrases separated by '.'; Enter detects them")
+        self.prompt.returnPressed.connect(self._run)
+        form = QFormLayout()
+        form.addRow("Phrases", self.prompt)
+        det_row = QHBoxLayout()
+        self.detector = QComboBox(body)
+        self.detector.setEditable(True)
+        self.detector.addItems(list(DETECTOR_IDS))
+        self.detector.setCurrentText(DEFAULT_DETECTOR)
+        self.detector.setToolTip("A detector id from the model manager, or a model folder (save_pretrained)")
+        self.browse = QToolButton(body)
+        self.browse.setText("…")
+        self.browse.setToolTip("Choose a detector model folder")
+        self.browse.clicked.connect(self._browse)
+        det_row.addWidget(self.detector, 1)
+        det_row.addWidget(self.browse)
+        form.addRow("Detector", det_row)
+        self.box_threshold = ThresholdSlider(box_threshold, body)
+        self.text_threshold = ThresholdSlider(text_threshold, body)
+        self.box_threshold.setToolTip("Keep boxes whose detector score is above this")
+        self.text_threshold.setToolTip("Keep boxes whose phrase score is above this")
+        form.addRow("Box threshold", self.box_threshold)
+        form.addRow("Text threshold", self.text_threshold)
+        lay.addLayout(form)
+        self.run_button = QPushButton("Detect", body)
+        self.run_button.clicked.connect(self._run)
+        lay.addWidget(self.run_button)
+        self.status = QLabel("Type phrases and press Enter.", body)
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #a0a0a0;")
+        lay.addWidget(self.status)
+        self.list = QListWidget(body)
+        self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.list.currentRowChanged.connect(self.currentChanged)
+        self.list.itemChanged.connect(self._item_changed)
+        lay.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        self.cycle_button = QPushButton("Next mask", body)
+        self.cycle_button.setToolTip("Show the next of SAM's three candidates for the selected proposal")
+        self.cycle_button.clicked.connect(lambda: self.cycleRequested.emit(self.list.currentRow()))
+        self.accept_checked = QPushButton("Accept checked", body)
+        self.accept_all = QPushButton("Accept all", body)
+        self.clear_button = QPushButton("Clear", body)
+        self.accept_checked.clicked.connect(lambda: self.acceptRequested.emit(True))
+        self.accept_all.clicked.connect(lambda: self.acceptRequested.emit(False))
+        self.clear_button.clicked.connect(self.clearRequested)
+        for b in (self.cycle_button, self.accept_checked, self.accept_all, self.clear_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.setWidget(body)
+        self.box_threshold.valueChanged.connect(self._thresholds)
+        self.text_threshold.valueChanged.connect(self._thresholds)
+        self._filling = False
+        self.set_rows([])
+
+    # ------------------------------------------------------------------ requests
+    def _run(self) -> None:
+        self.runRequested.emit(self.prompt.text(), self.detector.currentText().strip())
+
+    def _thresholds(self, _v: float) -> None:
+        self.thresholdsChanged.emit(self.box_threshold.value(), self.text_threshold.value())
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Detector model folder")
+        if folder:
+            self.detector.setCurrentText(folder)
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        if not self._filling:
+            self.checkedChanged.emit(self.list.row(item), item.checkState() == Qt.CheckState.Checked)
+
+    # ------------------------------------------------------------------ display
+    def focus_prompt(self) -> None:
+        """Show the dock and put the cursor in the phrase field (key T)."""
+        self.show()
+        self.raise_()
+        self.prompt.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.prompt.selectAll()
+
+    def set_unavailable(self, sentence: str | None) -> None:
+        """Show how to enable text prompts (None: available) and disable the controls meanwhile."""
+        self.notice.setText(sentence or "")
+        self.notice.setVisible(bool(sentence))
+        for w in (self.prompt, self.detector, self.browse, self.run_button, self.box_threshold, self.text_threshold):
+            w.setEnabled(not sentence)
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        """One line under the Detect button."""
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #ff7070;" if error else "color: #a0a0a0;")
+
+    def set_rows(self, rows: Sequence[ProposalRow], current: int = -1) -> None:
+        """Fill the proposals list (checkable rows)."""
+        self._filling = True
+        try:
+            self.list.clear()
+            for r in rows:
+                item = QListWidgetItem(_swatch(r.color), r.text)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if r.checked else Qt.CheckState.Unchecked)
+                self.list.addItem(item)
+            if 0 <= current < len(rows):
+                self.list.setCurrentRow(current)
+        finally:
+            self._filling = False
+        has = bool(rows)
+        for b in (self.cycle_button, self.accept_checked, self.accept_all, self.clear_button):
+            b.setEnabled(has)
