@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,12 @@ _state: dict[str, Any] = {}
 
 
 def auto_workers(total_annotations: int, masks: str) -> int:
-    """Processes to use: 1 for small exports, plain RLE export (nothing is decoded) and frozen
-    (PyInstaller) builds, whose entry point would have to call multiprocessing.freeze_support();
-    else up to MAX_WORKERS, leaving one core free from 3 cores on. ``total_annotations``: those
+    """Processes to use: 1 for small exports and plain RLE export (nothing is decoded); else up to
+    MAX_WORKERS (a frozen build works too: its entry point calls multiprocessing.freeze_support()), leaving one core free from 3 cores on. ``total_annotations``: those
     whose segmentation must be computed (export_coco leaves out those stored with one: writing
     those out is faster in one process than shipping their text between processes)."""
     cores = os.cpu_count() or 1
-    if masks == "rle" or total_annotations < MIN_ANNOTATIONS or cores < 2 or getattr(sys, "frozen", False):
+    if masks == "rle" or total_annotations < MIN_ANNOTATIONS or cores < 2:
         return 1
     # the calling process only reads fragments and writes them: on 2 cores both convert
     return min(MAX_WORKERS, cores if cores <= 2 else cores - 1)

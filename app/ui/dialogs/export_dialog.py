@@ -11,14 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
-FORMATS: tuple[tuple[str, str], ...] = (("coco", "COCO (one JSON file)"), ("labelme", "LabelMe (one JSON per image)"))
+from app.ui.i18n import mark_data
+
+# (key, English text; shown translated in context "ExportDialog")
+FORMATS: tuple[tuple[str, str], ...] = (("coco", QT_TRANSLATE_NOOP("ExportDialog", "COCO (one JSON file)")),
+                                        ("labelme", QT_TRANSLATE_NOOP("ExportDialog", "LabelMe (one JSON per image)")))
 MASK_MODES: tuple[tuple[str, str], ...] = (
-    ("auto", "auto — polygons, exact RLE where polygons would lose detail"),
-    ("polygon", "polygons only"),
-    ("rle", "exact masks (COCO RLE / LabelMe mask shapes)"),
+    ("auto", QT_TRANSLATE_NOOP("ExportDialog", "auto — polygons, exact RLE where polygons would lose detail")),
+    ("polygon", QT_TRANSLATE_NOOP("ExportDialog", "polygons only")),
+    ("rle", QT_TRANSLATE_NOOP("ExportDialog", "exact masks (COCO RLE / LabelMe mask shapes)")),
 )
 
 
@@ -67,31 +72,32 @@ class ExportDialog(QDialog):
 
     def __init__(self, project_path: Path, last_dir: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Export annotations")
+        self.setWindowTitle(self.tr("Export annotations"))
         self._project_path = Path(project_path)
         self._last_dir = last_dir
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.format_box = QComboBox(self)
         for key, text in FORMATS:
-            self.format_box.addItem(text, key)
+            self.format_box.addItem(self.tr(text), key)
         self.masks_box = QComboBox(self)
         for key, text in MASK_MODES:
-            self.masks_box.addItem(text, key)
+            self.masks_box.addItem(self.tr(text), key)
         self.dest_edit = QLineEdit(self)
-        browse = QPushButton("Browse…", self)
+        mark_data(self.dest_edit)  # a path
+        browse = QPushButton(self.tr("Browse…"), self)
         row = QHBoxLayout()
         row.addWidget(self.dest_edit, 1)
         row.addWidget(browse)
-        form.addRow("Format", self.format_box)
-        form.addRow("Destination", row)
-        form.addRow("Masks", self.masks_box)
+        form.addRow(self.tr("Format"), self.format_box)
+        form.addRow(self.tr("Destination"), row)
+        form.addRow(self.tr("Masks"), self.masks_box)
         lay.addLayout(form)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
         lay.addWidget(self.note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Export"))
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
@@ -111,20 +117,21 @@ class ExportDialog(QDialog):
     def _format_changed(self, _i: int = 0) -> None:
         fmt = self.format_box.currentData()
         self.dest_edit.setText(str(default_destination(fmt, self._project_path, self._last_dir)))
-        self.note.setText("A single COCO instances file; image paths relative to the project folder."
-                          if fmt == "coco" else "One LabelMe JSON per image in the destination folder.")
+        self.note.setText(self.tr("A single COCO instances file; image paths relative to the project folder.")
+                          if fmt == "coco" else self.tr("One LabelMe JSON per image in the destination folder."))
 
     def _browse(self) -> None:
         if self.format_box.currentData() == "coco":
-            path, _ = QFileDialog.getSaveFileName(self, "Export COCO", self.dest_edit.text(), "JSON (*.json)")
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export COCO"), self.dest_edit.text(),
+                                                  self.tr("JSON (*.json)"))
         else:
-            path = QFileDialog.getExistingDirectory(self, "Export LabelMe into folder", self.dest_edit.text())
+            path = QFileDialog.getExistingDirectory(self, self.tr("Export LabelMe into folder"), self.dest_edit.text())
         if path:
             self.dest_edit.setText(path)
 
     def _accept(self) -> None:
         if not self.dest_edit.text().strip():
-            self.note.setText("Choose a destination first.")
+            self.note.setText(self.tr("Choose a destination first."))
             return
         self.accept()
 
@@ -156,29 +163,30 @@ class ImportDialog(QDialog):
 
     def __init__(self, project_root: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Import annotations")
+        self.setWindowTitle(self.tr("Import annotations"))
         self._root = Path(project_root)
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.format_box = QComboBox(self)
-        self.format_box.addItem("COCO instances JSON", "coco")
-        self.format_box.addItem("LabelMe JSON (a file or a folder of them)", "labelme")
+        self.format_box.addItem(self.tr("COCO instances JSON"), "coco")
+        self.format_box.addItem(self.tr("LabelMe JSON (a file or a folder of them)"), "labelme")
         self.source_edit = QLineEdit(self)
-        browse = QPushButton("Browse…", self)
+        browse = QPushButton(self.tr("Browse…"), self)
         row = QHBoxLayout()
         row.addWidget(self.source_edit, 1)
         row.addWidget(browse)
         self.images_edit = QLineEdit(str(self._root), self)
-        form.addRow("Format", self.format_box)
-        form.addRow("Source", row)
-        form.addRow("Images folder (COCO)", self.images_edit)
+        mark_data(self.images_edit)  # a path
+        form.addRow(self.tr("Format"), self.format_box)
+        form.addRow(self.tr("Source"), row)
+        form.addRow(self.tr("Images folder (COCO)"), self.images_edit)
         lay.addLayout(form)
-        note = QLabel("Imported annotations are added to the project at once (this is not undoable); "
-                      "images they refer to must be in the project folder.", self)
+        note = QLabel(self.tr("Imported annotations are added to the project at once (this is not undoable); "
+                              "images they refer to must be in the project folder."), self)
         note.setWordWrap(True)
         lay.addWidget(note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Import"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
@@ -192,8 +200,8 @@ class ImportDialog(QDialog):
 
     def _browse(self) -> None:
         if self.format_box.currentData() == "coco":
-            path, _ = QFileDialog.getOpenFileName(self, "COCO file", str(self._root), "JSON (*.json)")
+            path, _ = QFileDialog.getOpenFileName(self, self.tr("COCO file"), str(self._root), self.tr("JSON (*.json)"))
         else:
-            path = QFileDialog.getExistingDirectory(self, "Folder of LabelMe files", str(self._root))
+            path = QFileDialog.getExistingDirectory(self, self.tr("Folder of LabelMe files"), str(self._root))
         if path:
             self.source_edit.setText(path)
