@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ MIME_TYPE = "application/x-sam-labeler-project"
 MIME_ICON = MIME_TYPE.replace("/", "-")
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 RECORD = Path(APP_ID) / "desktop-install.json"
+LAUNCHER = Path(APP_ID) / "launch"
 
 Runner = Callable[[Sequence[str]], int]
 
@@ -104,10 +106,24 @@ def desktop_entry(command: Sequence[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def planned_files(command: Sequence[str]) -> dict[Path, bytes]:
-    """Relative path under the data folder -> content, for everything `install` writes."""
+def _needs_quoting(arg: str) -> bool:
+    return exec_quote(arg) != arg.replace("%", "%%")
+
+
+def planned_files(command: Sequence[str], root: Path) -> dict[Path, bytes]:
+    """Relative path under the data folder `root` -> content, for everything `install` writes.
+
+    A command that would need quoting in the Exec line (a space in the bundle's folder) is started through
+    a small launcher script in `root`: xdg-utils' fallback for desktops it does not know splits Exec
+    lines at spaces, whatever the quotes.
+    """
     icons = resource("icons")
-    files: dict[Path, bytes] = {
+    files: dict[Path, bytes] = {}
+    if any(_needs_quoting(a) for a in command) and not _needs_quoting(str(root / LAUNCHER)):
+        files[LAUNCHER] = ("#!/bin/sh\n# SAM Labeler's start command (written by `sam-labeler desktop install`)\n"
+                           f"exec {' '.join(shlex.quote(a) for a in command)} \"$@\"\n").encode("utf-8")
+        command = [str(root / LAUNCHER)]
+    files |= {
         Path("applications") / DESKTOP_FILE: desktop_entry(command).encode("utf-8"),
         Path("mime") / "packages" / f"{APP_ID}.xml": resource("desktop", f"{APP_ID}.xml").read_bytes(),
     }
@@ -132,13 +148,13 @@ def _read_record(root: Path) -> dict[str, str]:
         return {}
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, executable: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o755 if executable else 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -178,7 +194,7 @@ def install(root: Path | None = None, command: Sequence[str] | None = None, make
         raise DesktopInstallError("desktop integration is for Linux desktops; on Windows and macOS the "
                                   "installer registers the .samlabel file type")
     root = data_home() if root is None else root
-    files = planned_files(command or default_command())
+    files = planned_files(command or default_command(), root)
     record = _read_record(root)
     foreign = []
     for rel, data in files.items():
@@ -192,7 +208,7 @@ def install(root: Path | None = None, command: Sequence[str] | None = None, make
                                   "move it away and run the installation again")
     report = Report()
     for rel, data in files.items():
-        _write_atomic(root / rel, data)
+        _write_atomic(root / rel, data, executable=rel == LAUNCHER)
         report.written.append(root / rel)
     stale = set(record) - {str(r) for r in files}  # left by an older version: remove if unchanged
     for rel_s in sorted(stale):

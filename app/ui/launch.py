@@ -60,12 +60,12 @@ def run_gui(args: argparse.Namespace) -> int:
     from app.services.settings import Settings
     from app.ui import i18n, single_instance
 
+    settings = Settings.load()
+    lang = i18n.choose_language(getattr(args, "lang", None), settings.language)  # ValueError: one line
     problem = xcb_problem()
     if problem is not None:
         show_startup_error(problem.hint())
         return 1
-    settings = Settings.load()
-    lang = i18n.choose_language(getattr(args, "lang", None), settings.language)  # ValueError: one line
     path = getattr(args, "path", None)
     new_window = bool(getattr(args, "new_window", False)) or not settings.reuse_window
     app = make_application(theme=settings.theme)

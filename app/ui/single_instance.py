@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 MAX_REQUEST = 64 * 1024
 TIMEOUT_MS = 1500
@@ -70,19 +70,14 @@ class InstanceServer(QObject):
         self._server = QLocalServer(self)
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._accept)
-        self._buffers: dict[QLocalSocket, bytes] = {}
 
     def listen(self) -> bool:
         """Start listening; False when another live instance already listens (this one then serves nobody).
-        A stale socket of a crashed instance is removed and taken over."""
-        if self._server.listen(self.name):
-            return True
-        if self._server.serverError() != QAbstractSocket.SocketError.AddressInUseError:
-            return False
+        A socket file left by a crashed instance (nobody answers) is replaced."""
         probe = QLocalSocket()
         probe.connectToServer(self.name)
-        if probe.waitForConnected(300):
-            probe.disconnectFromServer()
+        if probe.waitForConnected(300):  # (listen() alone would take the name over: Qt renames its socket
+            probe.disconnectFromServer()  # file into place when access options are set)
             return False
         QLocalServer.removeServer(self.name)
         return self._server.listen(self.name)
@@ -97,32 +92,29 @@ class InstanceServer(QObject):
 
     def _accept(self) -> None:
         while self._server.hasPendingConnections():
-            sock = self._server.nextPendingConnection()
-            self._buffers[sock] = b""
-            sock.readyRead.connect(lambda s=sock: self._read(s))
-            sock.disconnected.connect(lambda s=sock: self._forget(s))
+            sock = self._server.nextPendingConnection()  # a child of the server: deleted with it at the latest
+            sock.readyRead.connect(self._read)
+            sock.disconnected.connect(sock.deleteLater)
 
-    def _read(self, sock: QLocalSocket) -> None:
-        data = self._buffers.get(sock, b"") + bytes(sock.readAll().data())
+    def _read(self) -> None:
+        sock = self.sender()
+        if not isinstance(sock, QLocalSocket):
+            return
+        data = bytes(sock.property("request") or b"") + bytes(sock.readAll().data())
         if len(data) > MAX_REQUEST:
-            self._forget(sock)
             sock.abort()
             return
-        self._buffers[sock] = data
         if b"\n" not in data:
+            sock.setProperty("request", data)
             return
-        line = data.split(b"\n", 1)[0]
+        sock.setProperty("request", b"")
         try:
-            request = json.loads(line.decode("utf-8"))
-            path = request["open"] if isinstance(request, dict) else None
-        except (ValueError, KeyError):
+            request = json.loads(data.split(b"\n", 1)[0].decode("utf-8"))
+            path = request.get("open") if isinstance(request, dict) else None
+        except ValueError:
             path = None
         if isinstance(path, str) and path:
             sock.write(b"ok\n")
             sock.flush()
             self.openRequested.emit(path)
         sock.disconnectFromServer()
-
-    def _forget(self, sock: QLocalSocket) -> None:
-        if self._buffers.pop(sock, None) is not None:
-            sock.deleteLater()
