@@ -40,6 +40,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "app.cli.propagate_cmd",
     "app.cli.video_cmd",
     "app.cli.autolabel_cmd",
+    "app.cli.desktop_cmd",
 )
 
 
@@ -55,13 +56,18 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sam-labeler",
         description="Label images with masks and polygons, assisted by Segment Anything. "
-        "Sub-commands: scan, import, export, models, encode, autolabel, self-check, plugins, propagate, import-video.",
+        "Sub-commands: scan, import, export, models, encode, autolabel, self-check, plugins, propagate, "
+        "import-video, desktop.",
     )
     p.add_argument("--version", action="version", version=f"sam-labeler {__version__}")
     p.add_argument("path", nargs="?", help="image folder or .samlabel project to open")
     p.add_argument("--model", help="model id to use (see `sam-labeler models list`)")
     p.add_argument("--checkpoint", help="checkpoint file for --model (instead of the model cache)")
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps")
+    p.add_argument("--lang", default=None, help="user interface language: en | zh_CN | system "
+                                                "(default: the Settings choice, else the system's)")
+    p.add_argument("--new-window", action="store_true",
+                   help="open PATH in a new window even when SAM Labeler is already running")
     return p
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import ctypes.util
 import importlib
 import os
 import sys
 from pathlib import Path
+
+from app.platform_check import XcbProblem, distro_family, missing_libraries, xcb_plugin
 
 NAME = "self-check"
 HELP = "report the torch build, GPUs and chosen device, the Qt platform, and the model cache"
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def qt_report() -> tuple[list[str], bool]:
-    """Lines about PySide6/Qt and the platform plugin the GUI would use; (lines, PySide6 importable)."""
+    """Lines about PySide6/Qt and the platform plugin the GUI would use; (lines, the GUI can start here:
+    PySide6 importable and, on Linux, the X11 plugin's system libraries present)."""
     try:
         pyside = importlib.import_module("PySide6")
         qtcore = importlib.import_module("PySide6.QtCore")
@@ -60,12 +62,29 @@ def qt_report() -> tuple[list[str], bool]:
         else:
             lines.append("platform:      no display server (DISPLAY and WAYLAND_DISPLAY unset): the GUI cannot open "
                          "a window here; headless commands work, tests use QT_QPA_PLATFORM=offscreen")
-        if "xcb" in plugins and ctypes.util.find_library("xcb-cursor") is None:
-            lines.append("xcb:           libxcb-cursor not found: Qt >= 6.5 needs it for X11 "
-                         "(Debian/Ubuntu: apt install libxcb-cursor0)")
     else:
         lines.append(f"platform:      native ({sys.platform})")
-    return lines, True
+    if not sys.platform.startswith("linux") or "xcb" not in plugins:
+        return lines, True
+    xcb_line, xcb_ok = xcb_report()
+    lines.append(xcb_line)
+    # a platform forced to something else (offscreen, wayland) does not need the X11 libraries
+    return lines, xcb_ok or bool(forced and not forced.startswith("xcb"))
+
+
+def xcb_report() -> tuple[str, bool]:
+    """(line, ok) about the system libraries of Qt's X11 plugin: all present, or which are missing and the
+    command that installs them (not ok: the GUI would abort on an X11 desktop)."""
+    plugin = xcb_plugin()
+    if plugin is None:
+        return "xcb:           no X11 plugin in this PySide6", True
+    missing = missing_libraries(plugin)
+    if missing is None:
+        return "xcb:           cannot check the X11 plugin's system libraries (ldd not found)", True
+    if not missing:
+        return "xcb:           the X11 plugin's system libraries are all present", True
+    hint = XcbProblem(missing=missing, family=distro_family()).hint()
+    return "xcb:           " + hint.replace("\n", "\n               "), False
 
 
 def cache_report() -> list[str]:

@@ -4,7 +4,8 @@ Converting a fragmented mask (thousands of parts) is mostly Python work: in a th
 process it would hold the GIL for a second or more in small slices and make the event loop stutter.
 `convert_packed` takes the mask as packed bits and returns plain bytes and dicts, so the GUI process
 only pays for unpickling a small result and decoding the geometry blob. `main` is the helper
-process (``python -c "from app.core.mask_convert import main; main()"``): `serve` answers pickled
+process (``helper_command()``: ``python -c "from app.core.mask_convert import main; main()"``, or the
+bundle's executable with FROZEN_HELPER_ARG): `serve` answers pickled
 requests on stdin/stdout (a plain pipe protocol, so no multiprocessing start method re-imports the
 GUI's main module).
 """
@@ -89,9 +90,22 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         out.flush()
 
 
+# argument that makes a frozen (PyInstaller) build's executable run `main` instead of the application
+FROZEN_HELPER_ARG = "--mask-convert-helper"
+
+
+def helper_command() -> list[str]:
+    """The command line that starts the helper: the bundle's own executable with FROZEN_HELPER_ARG in a
+    frozen build (sys.executable is the app there; app.__main__ dispatches it), else this Python."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, FROZEN_HELPER_ARG]
+    return [sys.executable, "-c", "from app.core.mask_convert import main; main()"]
+
+
 def main() -> None:
     """The helper process: serve on stdin/stdout (stdout is kept for answers: stray
-    prints of libraries go to stderr)."""
+    prints of libraries go to stderr, or nowhere when there is none, as in a windowed build)."""
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    err_fd = sys.stderr.fileno() if sys.stderr is not None else os.open(os.devnull, os.O_WRONLY)
+    os.dup2(err_fd, sys.stdout.fileno())
     serve(sys.stdin.buffer, out)

@@ -8,58 +8,74 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from app.services.settings import Settings
 
+translate = QCoreApplication.translate
+
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One action: stable id, menu text, default key sequences (may be empty), group for menus/cheat sheet."""
+    """One action: stable id, menu text, default key sequences (may be empty), group for menus/cheat sheet.
+
+    `text` is the English source string (context "Actions"); `title()` is what the user sees, in the
+    user's language; `number` fills "{n}" in texts like "Label class {n}".
+    """
 
     id: str
     text: str
     default_keys: tuple[str, ...]
     group: str
+    number: int | None = None
+
+    def title(self) -> str:
+        """The action's text in the user interface language."""
+        text = translate("Actions", self.text)
+        return text.format(n=self.number) if self.number is not None else text
 
 
 def _specs() -> dict[str, ActionSpec]:
     rows: list[tuple[str, str, tuple[str, ...], str]] = [
-        ("prev_image", "Previous image", ("A",), "navigate"),
-        ("next_image", "Next image", ("D",), "navigate"),
-        ("tool_point", "SAM point tool", ("S",), "tools"),
-        ("tool_box", "SAM box tool", ("B",), "tools"),
-        ("tool_scribble", "SAM scribble tool", ("R",), "tools"),
-        ("tool_polygon", "Polygon tool", ("P",), "tools"),
-        ("tool_edit", "Edit tool", ("E",), "tools"),
-        ("text_prompt", "Text prompt (phrases -> masks)", ("T",), "tools"),
-        ("next_candidate", "Next candidate mask", ("Tab",), "candidates"),
-        ("prev_candidate", "Previous candidate mask", ("Shift+Tab",), "candidates"),
-        ("accept", "Accept candidate", ("Return", "Enter"), "candidates"),
-        ("clear", "Clear prompts / cancel", ("Esc",), "candidates"),
+        ("prev_image", QT_TRANSLATE_NOOP("Actions", "Previous image"), ("A",), "navigate"),
+        ("next_image", QT_TRANSLATE_NOOP("Actions", "Next image"), ("D",), "navigate"),
+        ("tool_point", QT_TRANSLATE_NOOP("Actions", "SAM point tool"), ("S",), "tools"),
+        ("tool_box", QT_TRANSLATE_NOOP("Actions", "SAM box tool"), ("B",), "tools"),
+        ("tool_scribble", QT_TRANSLATE_NOOP("Actions", "SAM scribble tool"), ("R",), "tools"),
+        ("tool_polygon", QT_TRANSLATE_NOOP("Actions", "Polygon tool"), ("P",), "tools"),
+        ("tool_edit", QT_TRANSLATE_NOOP("Actions", "Edit tool"), ("E",), "tools"),
+        ("text_prompt", QT_TRANSLATE_NOOP("Actions", "Text prompt (phrases -> masks)"), ("T",), "tools"),
+        ("next_candidate", QT_TRANSLATE_NOOP("Actions", "Next candidate mask"), ("Tab",), "candidates"),
+        ("prev_candidate", QT_TRANSLATE_NOOP("Actions", "Previous candidate mask"), ("Shift+Tab",), "candidates"),
+        ("accept", QT_TRANSLATE_NOOP("Actions", "Accept candidate"), ("Return", "Enter"), "candidates"),
+        ("clear", QT_TRANSLATE_NOOP("Actions", "Clear prompts / cancel"), ("Esc",), "candidates"),
     ]
-    rows += [(f"label_{i}", f"Label class {i}", (str(i),), "labels") for i in range(1, 10)]
-    rows += [
-        ("undo", "Undo", ("Ctrl+Z",), "edit"),
-        ("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "edit"),
-        ("delete", "Delete annotation", ("Del",), "edit"),
-        ("save", "Save", ("Ctrl+S",), "file"),
-        ("open", "Open project…", ("Ctrl+O",), "file"),
-        ("open_folder", "Open image folder…", ("Ctrl+Shift+O",), "file"),
-        ("import", "Import annotations…", ("Ctrl+I",), "file"),
-        ("export", "Export…", ("Ctrl+E",), "file"),
-        ("quit", "Quit", ("Ctrl+Q",), "file"),
-        ("zoom_in", "Zoom in", ("+", "="), "view"),
-        ("zoom_out", "Zoom out", ("-",), "view"),
-        ("fit", "Fit image to window", ("F",), "view"),
-        ("model_manager", "Model manager…", ("Ctrl+M",), "tools_menu"),
-        ("propagate", "Propagate annotations through frames…", ("Ctrl+Shift+P",), "tools_menu"),
-        ("settings", "Settings…", ("Ctrl+,",), "tools_menu"),
-        ("cheatsheet", "Keyboard shortcuts", ("F1",), "help"),
+    specs = {r[0]: ActionSpec(*r) for r in rows}
+    label = QT_TRANSLATE_NOOP("Actions", "Label class {n}")
+    specs |= {f"label_{i}": ActionSpec(f"label_{i}", label, (str(i),), "labels", i) for i in range(1, 10)}
+    rows = [
+        ("undo", QT_TRANSLATE_NOOP("Actions", "Undo"), ("Ctrl+Z",), "edit"),
+        ("redo", QT_TRANSLATE_NOOP("Actions", "Redo"), ("Ctrl+Shift+Z", "Ctrl+Y"), "edit"),
+        ("delete", QT_TRANSLATE_NOOP("Actions", "Delete annotation"), ("Del",), "edit"),
+        ("save", QT_TRANSLATE_NOOP("Actions", "Save"), ("Ctrl+S",), "file"),
+        ("open", QT_TRANSLATE_NOOP("Actions", "Open project…"), ("Ctrl+O",), "file"),
+        ("open_folder", QT_TRANSLATE_NOOP("Actions", "Open image folder…"), ("Ctrl+Shift+O",), "file"),
+        ("import", QT_TRANSLATE_NOOP("Actions", "Import annotations…"), ("Ctrl+I",), "file"),
+        ("export", QT_TRANSLATE_NOOP("Actions", "Export…"), ("Ctrl+E",), "file"),
+        ("quit", QT_TRANSLATE_NOOP("Actions", "Quit"), ("Ctrl+Q",), "file"),
+        ("zoom_in", QT_TRANSLATE_NOOP("Actions", "Zoom in"), ("+", "="), "view"),
+        ("zoom_out", QT_TRANSLATE_NOOP("Actions", "Zoom out"), ("-",), "view"),
+        ("fit", QT_TRANSLATE_NOOP("Actions", "Fit image to window"), ("F",), "view"),
+        ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
+        ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
+         "tools_menu"),
+        ("settings", QT_TRANSLATE_NOOP("Actions", "Settings…"), ("Ctrl+,",), "tools_menu"),
+        ("cheatsheet", QT_TRANSLATE_NOOP("Actions", "Keyboard shortcuts"), ("F1",), "help"),
     ]
-    return {r[0]: ActionSpec(*r) for r in rows}
+    specs |= {r[0]: ActionSpec(*r) for r in rows}
+    return specs
 
 
 ACTIONS: dict[str, ActionSpec] = _specs()
@@ -104,23 +120,25 @@ def check_shortcuts(mapping: Mapping[str, Sequence[str] | str]) -> str | None:
     """None when `mapping` (full or partial, merged over the defaults) is acceptable, else one sentence why not."""
     unknown = sorted(set(mapping) - set(ACTIONS))
     if unknown:
-        return f"Unknown action '{unknown[0]}'."
+        return translate("Actions", "Unknown action '{id}'.").format(id=unknown[0])
     for aid, keys in mapping.items():
         for k in _as_tuple(keys):
             if not normalize_keys(k):
-                return f"'{k}' is not a valid shortcut for {ACTIONS[aid].text}."
+                return translate("Actions", "'{keys}' is not a valid shortcut for {action}.").format(
+                    keys=k, action=ACTIONS[aid].title())
     conflicts = find_conflicts(effective_shortcuts(mapping))
     if conflicts:
         keys, ids = conflicts[0]
-        names = " and ".join(ACTIONS[i].text for i in ids)
-        return f"The shortcut {keys} would be used by both {names}."
+        names = translate("Actions", " and ").join(ACTIONS[i].title() for i in ids)
+        return translate("Actions", "The shortcut {keys} would be used by both {names}.").format(keys=keys,
+                                                                                                  names=names)
     return None
 
 
 def cheatsheet_rows(mapping: Mapping[str, Sequence[str]] | None = None) -> list[tuple[str, str, str]]:
     """(group, action text, keys joined by ' / ') for every action, in ACTIONS order (for the F1 sheet)."""
     eff = effective_shortcuts(mapping)
-    return [(s.group, s.text, " / ".join(eff[s.id])) for s in ACTIONS.values()]
+    return [(s.group, s.title(), " / ".join(eff[s.id])) for s in ACTIONS.values()]
 
 
 def _as_tuple(keys: Sequence[str] | str) -> tuple[str, ...]:
@@ -143,7 +161,7 @@ class ActionRegistry(QObject):
         self._settings = settings
         self._actions: dict[str, QAction] = {}
         for spec in ACTIONS.values():
-            act = QAction(spec.text, parent_widget)
+            act = QAction(spec.title(), parent_widget)
             act.setObjectName(f"action_{spec.id}")
             parent_widget.addAction(act)
             self._actions[spec.id] = act
@@ -184,7 +202,8 @@ class ActionRegistry(QObject):
         try:
             self._settings.save()
         except OSError as exc:
-            self.failed.emit(f"Shortcuts changed but the settings could not be saved: {exc}")
+            self.failed.emit(self.tr("Shortcuts changed but the settings could not be saved: {error}").format(
+                error=exc))
         return True
 
     def reset_shortcuts(self) -> bool:

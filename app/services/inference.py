@@ -94,13 +94,14 @@ class InferenceService(QObject):
 
         modelStateChanged("loading", ...) now, then "ready" or "error" (+ failed) later.
         """
-        self._set_model_state("loading", f"Loading {model_id}…")
+        self._set_model_state("loading", self.tr("Loading {model}…").format(model=model_id))
         self._worker.post_load(model_id, checkpoint, device)
 
     def set_predictor(self, predictor: Any, model_id: str) -> None:
         """Use an already built predictor (tests, FakePredictor); state becomes "ready" at once."""
         self._worker.post_install(predictor, model_id)
-        self._set_model_state("ready", f"{model_id} on {getattr(predictor, 'device', 'cpu')}")
+        self._set_model_state("ready", self.tr("{model} on {device}").format(
+            model=model_id, device=getattr(predictor, "device", "cpu")))
 
     def has_model(self) -> bool:
         """True when a model is ready (as last reported to the GUI thread)."""
@@ -149,7 +150,8 @@ class InferenceService(QObject):
             mask_input = np.asarray(mask_input, dtype=np.float32)
             if mask_input.ndim != 2 or mask_input.shape[0] != mask_input.shape[1]:
                 self._worker.drop_decodes(rid)
-                self.failed.emit(f"A mask input must be square low-res logits, not {mask_input.shape}.")
+                self.failed.emit(self.tr("A mask input must be square low-res logits, not {shape}.").format(
+                    shape=mask_input.shape))
                 return rid
         self._worker.post_decode(DecodeRequest(rid, image_key, prompts, mask_input, time.perf_counter()))
         return rid
@@ -172,7 +174,7 @@ class InferenceService(QObject):
     def encode_all(self, items: Sequence[ImageItem]) -> None:
         """Pre-compute embeddings of `items` into the cache, one per worker turn (progress "Encoding images")."""
         if not self.has_model() and self._model_state != "loading":
-            self.failed.emit("No model is loaded; choose one in the model manager before encoding images.")
+            self.failed.emit(self.tr("No model is loaded; choose one in the model manager before encoding images."))
             return
         self._worker.post_encode_all(list(items))
 
@@ -183,7 +185,7 @@ class InferenceService(QObject):
         failures become `failed`. One download at a time.
         """
         if self._download is not None and self._download[0].is_alive():
-            self.failed.emit(f"A download of {self._download[2]} is already running.")
+            self.failed.emit(self.tr("A download of {model} is already running.").format(model=self._download[2]))
             return
         cancel = threading.Event()
         thread = threading.Thread(target=self._download_main, args=(model_id, cancel),
@@ -194,7 +196,7 @@ class InferenceService(QObject):
     def _download_main(self, model_id: str, cancel: threading.Event) -> None:
         """Download thread body (never touches Qt objects except by emitting relay signals)."""
         from sam_backend.download import download  # local: keeps http machinery out of start-up
-        text = f"Downloading {model_id}"
+        text = self.tr("Downloading {model}").format(model=model_id)
         relay = _Relay(self)
 
         def on_progress(done: int, total: int | None) -> None:

@@ -103,10 +103,10 @@ class PropagationJob(QObject):
                 self.frameReady.emit(image_id, prepared, [*result.masks, *result.stopped])
                 done += 1
         except PropagationCancelled:
-            self.finished.emit(f"Propagation cancelled after {done} frames; their proposals are kept.")
+            self.finished.emit(self.tr("Propagation cancelled after {done} frames; their proposals are kept.").format(done=done))
             return
         except Exception as exc:  # noqa: BLE001 - the thread reports every failure as one sentence
             log.warning("propagation failed", exc_info=True)
             self.failed.emit(describe_error(exc, f"propagating with {task.model_id}"))
             return
-        self.finished.emit(f"Propagated {len(task.masks)} object(s) over {done} frames.")
+        self.finished.emit(self.tr("Propagated {n} object(s) over {done} frames.").format(n=len(task.masks), done=done))

@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "memory_cache_mb": 1024,  # memory LRU of embeddings
     "disk_cache": True,       # persistent embedding cache in sam_backend.paths.embeddings_dir()
     "last_export_dir": "",
+    "language": "",           # "" = follow the system; else a code of app.ui.i18n.LANGUAGES ("en", "zh_CN")
+    "theme": "dark",          # "dark" | "light" (app.ui.theme)
+    "reuse_window": True,     # a project opened from the desktop goes to the running window
 }
 
 
@@ -51,6 +54,8 @@ class Settings:
         recent_projects: list of path strings, newest first, at most 10.
         model_id, device: the model to load at start ("auto" | "cpu" | "cuda" | "cuda:N" | "mps").
         memory_cache_mb: int >= 0; disk_cache: bool; last_export_dir: str.
+        language: "" (follow the system) or a language code; theme: "dark" | "light";
+        reuse_window: a project opened from the desktop while the app runs goes to the running window.
         path: the JSON file; load_error: None or one sentence about a file that could not be read.
     """
 
@@ -66,6 +71,9 @@ class Settings:
         self.memory_cache_mb: int = DEFAULTS["memory_cache_mb"]
         self.disk_cache: bool = DEFAULTS["disk_cache"]
         self.last_export_dir: str = DEFAULTS["last_export_dir"]
+        self.language: str = DEFAULTS["language"]
+        self.theme: str = DEFAULTS["theme"]
+        self.reuse_window: bool = DEFAULTS["reuse_window"]
         self._extra: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------- file io
@@ -128,6 +136,9 @@ class Settings:
             "memory_cache_mb": self.memory_cache_mb,
             "disk_cache": self.disk_cache,
             "last_export_dir": self.last_export_dir,
+            "language": self.language,
+            "theme": self.theme,
+            "reuse_window": self.reuse_window,
         })
         return data
 
@@ -147,6 +158,11 @@ class Settings:
         self.disk_cache = disk if isinstance(disk, bool) else DEFAULTS["disk_cache"]
         last = data.get("last_export_dir")
         self.last_export_dir = last if isinstance(last, str) else DEFAULTS["last_export_dir"]
+        language = data.get("language")
+        self.language = language if isinstance(language, str) else DEFAULTS["language"]
+        self.theme = _str(data.get("theme"), DEFAULTS["theme"])
+        reuse = data.get("reuse_window")
+        self.reuse_window = reuse if isinstance(reuse, bool) else DEFAULTS["reuse_window"]
 
     # ---------------------------------------------------------------------------------- helpers
     def add_recent_project(self, path: str | os.PathLike[str]) -> None:

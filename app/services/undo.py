@@ -83,7 +83,7 @@ class UndoService(QObject):
     def push(self, edit: Edit) -> bool:
         """Apply `edit` now and put it on the stack; False (and `failed`) when it could not be applied."""
         if self._project is None:
-            self.failed.emit("No project is open.")
+            self.failed.emit(self.tr("No project is open."))
             return False
         if not self._run(edit, "apply"):
             return False
@@ -101,17 +101,19 @@ class UndoService(QObject):
     def _run(self, edit: Edit, method: str) -> bool:
         """Call edit.apply/revert(project); emit projectChanged on success, failed on an exception."""
         if self._project is None:
-            self.failed.emit("No project is open.")
+            self.failed.emit(self.tr("No project is open."))
             return False
         try:
             getattr(edit, method)(self._project)
         except Exception as exc:  # any failure of a project write must reach the user, not kill the GUI
             log.warning("%s of %r failed", method, edit, exc_info=True)
-            verb = {"apply": "", "revert": "Undo of "}[method]
             text = str(getattr(edit, "text", "edit"))
             reason = str(exc).strip() or type(exc).__name__
-            msg = f"{verb}{text[:1].lower() + text[1:] if verb else text} failed: {reason}"
-            self.failed.emit(msg if msg.endswith(".") else msg + ".")
+            if method == "revert":
+                msg = self.tr("Undo of {edit} failed: {reason}").format(edit=text[:1].lower() + text[1:], reason=reason)
+            else:
+                msg = self.tr("{edit} failed: {reason}").format(edit=text, reason=reason)
+            self.failed.emit(msg if msg.endswith((".", "。")) else msg + ".")
             return False
         self.projectChanged.emit(edit)
         return True

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from app.core.images import load_image
 from app.services.automation_jobs import DetectorCache, TaskContext, TaskResult, WorkerTask, execute
@@ -41,7 +42,8 @@ from sam_backend.types import ImageEmbedding
 
 log = logging.getLogger(__name__)
 Job = Callable[[], None]
-BATCH_TEXT = "Encoding images"
+BATCH_TEXT = QT_TRANSLATE_NOOP("InferenceWorker", "Encoding images")  # English source; shown translated
+translate = QCoreApplication.translate  # thread-safe: the worker's messages are in the user's language
 
 
 class InferenceWorker:
@@ -198,7 +200,7 @@ class InferenceWorker:
             self._batch_total += len(items)
             done, total = self._batch_done, self._batch_total
             self._cond.notify_all()
-        self._sink.progress(BATCH_TEXT, done, total)
+        self._sink.progress(translate("InferenceWorker", BATCH_TEXT), done, total)
 
     def cancel(self) -> None:
         """Cancel a pending/running model load and the batch job."""
@@ -212,7 +214,7 @@ class InferenceWorker:
             self._batch_total = self._batch_done = 0
             self._batch_failures = []
         if had_batch:
-            self._sink.progress("Encoding cancelled", done, done)
+            self._sink.progress(translate("InferenceWorker", "Encoding cancelled"), done, done)
 
     # ------------------------------------------------------------------------------ worker loop
     def _run(self) -> None:
@@ -250,12 +252,12 @@ class InferenceWorker:
         if not self._has_predictor:
             if self._decode is not None:
                 self._decode = None
-                return partial(self._sink.failed, "No model is loaded; choose one in the model manager.")
+                return partial(self._sink.failed, translate(
+                    "InferenceWorker", "No model is loaded; choose one in the model manager."))
             if self._tasks:
                 _, task = self._tasks.popitem()
-                return partial(self._report_task, TaskResult(task.task_id, task.channel, task.image_key,
-                                                             error="No SAM model is loaded; choose one in the "
-                                                                   "model manager."))
+                return partial(self._report_task, TaskResult(task.task_id, task.channel, task.image_key, error=translate(
+                    "InferenceWorker", "No SAM model is loaded; choose one in the model manager.")))
             return None
         if self._encode_pending and self._current is not None:
             self._encode_pending = False
@@ -294,7 +296,7 @@ class InferenceWorker:
     # ------------------------------------------------------------------------------------ jobs
     def _do_load(self, job: tuple[Any, ...]) -> None:
         _, model_id, checkpoint, device = job
-        text = f"Loading {model_id}"
+        text = translate("InferenceWorker", "Loading {model}").format(model=model_id)
         self._sink.progress(text, 0, -1)
         try:
             predictor = self._loader(model=model_id, checkpoint=checkpoint, device=device)
@@ -314,7 +316,8 @@ class InferenceWorker:
             if self._predictor is not None:
                 self._sink.model_state("ready", self._model_text())
             else:
-                self._sink.model_state("none", f"Loading {model_id} was cancelled.")
+                self._sink.model_state("none", translate("InferenceWorker", "Loading {model} was cancelled.").format(
+                    model=model_id))
             return
         self._install(predictor, model_id)
         self._sink.model_state("ready", self._model_text())
@@ -343,10 +346,11 @@ class InferenceWorker:
         self._device = str(getattr(self._predictor, "device", "cpu"))
         self._hot = None  # embeddings on the old device are re-read from the cache on the new one
         self._sink.model_state("ready", self._model_text())
-        self._sink.failed(f"The model now runs on the CPU: {str(reason).rstrip('.')}.")
+        self._sink.failed(translate("InferenceWorker", "The model now runs on the CPU: {reason}.").format(
+            reason=str(reason).rstrip(".")))
 
     def _model_text(self) -> str:
-        return f"{self._model_id} on {self._device}"
+        return translate("InferenceWorker", "{model} on {device}").format(model=self._model_id, device=self._device)
 
     def _do_encode(self, key: str, path: Path, current: bool) -> None:
         """Make sure `key` has an embedding (hot when current); report encodeState; errors -> "error".
@@ -381,7 +385,8 @@ class InferenceWorker:
             path = self._paths.get(req.image_key)
             is_current = self._current is not None and self._current[0] == req.image_key
         if path is None:
-            self._sink.failed(f"Image {req.image_key} was never opened; it cannot be segmented.")
+            self._sink.failed(translate("InferenceWorker", "Image {key} was never opened; it cannot be segmented.")
+                              .format(key=req.image_key))
             return
         waited = not (self._hot is not None and self._hot[0] == req.image_key)
         try:
@@ -479,7 +484,7 @@ class InferenceWorker:
             if finished:
                 self._batch_total = self._batch_done = 0
                 self._batch_failures = []
-        self._sink.progress(BATCH_TEXT, done, total)
+        self._sink.progress(translate("InferenceWorker", BATCH_TEXT), done, total)
         if finished and failures:
             self._sink.failed(f"{len(failures)} of {total} images could not be encoded; first: {failures[0]}")
 

@@ -48,7 +48,7 @@ class CandidateStrip(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(6)
-        hint = QLabel("Candidates\nTab / Shift+Tab")
+        hint = QLabel(self.tr("Candidates\nTab / Shift+Tab"))
         hint.setStyleSheet("color: palette(mid);")
         layout.addWidget(hint)
         for k in range(3):
@@ -58,7 +58,7 @@ class CandidateStrip(QWidget):
             btn.setCheckable(True)
             btn.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
             btn.setFixedSize(THUMB_SIZE + 10, THUMB_SIZE + 10)
-            btn.setToolTip(f"Candidate {k + 1}")
+            btn.setToolTip(self.tr("Candidate {n}").format(n=k + 1))
             btn.setEnabled(False)
             btn.clicked.connect(lambda _checked=False, k=k: self.candidateClicked.emit(k))
             cap = QLabel("–")
@@ -80,7 +80,7 @@ class CandidateStrip(QWidget):
             if k < self._count and masks is not None and scores is not None:
                 btn.setIcon(QPixmap.fromImage(mask_thumbnail(masks[k], color)))
                 btn.setEnabled(True)
-                cap.setText(f"IoU {float(scores[k]):.2f}")
+                cap.setText(self.tr("IoU {score}").format(score=f"{float(scores[k]):.2f}"))
             else:
                 btn.setIcon(QPixmap())
                 btn.setEnabled(False)

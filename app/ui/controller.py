@@ -173,12 +173,12 @@ class LabelingController(QObject):
     def next_image(self) -> None:
         """Go to the next image of the list (message at the end)."""
         if self.project is not None and not self.go_to_row(self.row + 1):
-            self.message.emit("This is the last image.")
+            self.message.emit(self.tr("This is the last image."))
 
     def prev_image(self) -> None:
         """Go to the previous image of the list (message at the start)."""
         if self.project is not None and not self.go_to_row(self.row - 1):
-            self.message.emit("This is the first image.")
+            self.message.emit(self.tr("This is the first image."))
 
     def set_image_status(self, status: str) -> None:
         """Mark the current image new / in_progress / done (undoable)."""
@@ -217,7 +217,8 @@ class LabelingController(QObject):
 
     def _on_image_failed(self, image_id: int, sentence: str) -> None:
         if self.image is not None and image_id == self.image.id:
-            self.message.emit(f"Cannot show this image: {sentence} Press D for the next one.")
+            self.message.emit(self.tr("Cannot show this image: {reason} Press D for the next one.").format(
+                reason=sentence))
 
     # ----------------------------------------------------------------- annotations
     def _colors(self) -> dict[int, str]:
@@ -250,7 +251,7 @@ class LabelingController(QObject):
     def delete_selected(self) -> None:
         """Delete the selected annotation (undoable)."""
         if self.selected is None:
-            self.message.emit("Select an annotation to delete (click it with the edit tool E).")
+            self.message.emit(self.tr("Select an annotation to delete (click it with the edit tool E)."))
             return
         ann_id = self.selected
         self.selected = None
@@ -289,7 +290,7 @@ class LabelingController(QObject):
         if 1 <= n <= len(classes):
             self.set_label(classes[n - 1].id)
         else:
-            self.message.emit(f"There is no label class {n}; add one in the Labels panel.")
+            self.message.emit(self.tr("There is no label class {n}; add one in the Labels panel.").format(n=n))
 
     def _ensure_label(self) -> int | None:
         if self.label_id is not None and self.label_id in {lc.id for lc in self.label_classes()}:
@@ -313,7 +314,7 @@ class LabelingController(QObject):
             self._clear_candidates()
             return
         if not self.inference.has_model():
-            self.message.emit("No SAM model is loaded: use the polygon tool (P) or open the model manager.")
+            self.message.emit(self.tr("No SAM model is loaded: use the polygon tool (P) or open the model manager."))
             return
         self._request_id = self.inference.decode(image_key(self.image), prompts, self._refine_input())
 
@@ -385,12 +386,12 @@ class LabelingController(QObject):
         if self.image is None:
             return
         if self.prediction is None or self.candidate < 0:
-            self.message.emit("Nothing to accept: click on an object first.")
+            self.message.emit(self.tr("Nothing to accept: click on an object first."))
             return
         k = self.candidate
         mask = np.array(self.prediction.masks[k], dtype=bool)
         if not mask.any():
-            self.message.emit("The candidate mask is empty; add prompts or pick another candidate.")
+            self.message.emit(self.tr("The candidate mask is empty; add prompts or pick another candidate."))
             return
         label_id = None if self.selected is not None else self._ensure_label()
         if self.selected is None and label_id is None:

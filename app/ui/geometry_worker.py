@@ -25,7 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.core import codec
-from app.core.mask_convert import ConvertedMask, PackedMask, convert_mask
+from app.core.mask_convert import ConvertedMask, PackedMask, convert_mask, helper_command
 from app.core.model import Annotation, Outline, Part
 from app.core.outline import outline_of_annotation
 from app.ui.canvas import prepared
@@ -75,14 +75,12 @@ class ConversionProcess:
     """
 
     def __init__(self) -> None:
-        if getattr(sys, "frozen", False):  # a bundled app: sys.executable is the app, not Python
-            raise HelperGone("a frozen build has no Python interpreter to start a helper with")
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the `app` package
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", "from app.core.mask_convert import main; main()"], stdin=subprocess.PIPE,
+                helper_command(), stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, env=env, cwd=root)
         except OSError as exc:
             raise HelperGone(f"cannot start {sys.executable}: {exc}") from exc

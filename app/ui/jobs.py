@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 JobFn = Callable[[Callable[[int, int], None], threading.Event], Any]
@@ -33,7 +33,7 @@ class BackgroundJob(QObject):
         self._thread = threading.Thread(target=self._run, name=f"sam-labeler-job-{title}")
         self.dialog: QProgressDialog | None = None
         if show_dialog:
-            self.dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
+            self.dialog = QProgressDialog(title, self.tr("Cancel"), 0, 0, parent)
             self.dialog.setWindowTitle(title)
             self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
             self.dialog.setMinimumDuration(300)
@@ -92,6 +92,6 @@ class BackgroundJob(QObject):
 
 def _sentence(exc: BaseException) -> str:
     if type(exc).__name__ in ("DownloadCancelled", "Cancelled", "ExportCancelled"):
-        return "Cancelled."
+        return QCoreApplication.translate("BackgroundJob", "Cancelled.")
     text = str(exc).strip() or type(exc).__name__
     return text if text.endswith(".") else text + "."

@@ -1,5 +1,8 @@
 """GUI start-up: `run_gui(args) -> int` (called by app.cli with args.path, args.model, args.checkpoint,
-args.device).
+args.device, args.lang, args.new_window).
+
+Before Qt: the X11 check (app.platform_check), the language (app.ui.i18n) and the theme (app.ui.theme)
+from the settings; a path is handed to a running instance when there is one (app.ui.single_instance).
 
 Order matters for the "first image within a second" promise: the window is shown, the project is
 opened and its first image requested (decoded off the GUI thread), and only then is the model
@@ -12,43 +15,16 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.ui.theme import DEFAULT_THEME, app_icon, apply_theme, dark_palette  # noqa: F401 - re-exported
+
+DESKTOP_FILE = "sam-labeler"  # resources/desktop/sam-labeler.desktop: task bars group our windows by it
 
 
-def app_icon() -> QIcon:
-    """The application icon (qtawesome glyph; an empty icon when the font is unavailable)."""
-    try:
-        import qtawesome
-
-        return qtawesome.icon("fa5s.object-ungroup", color="#26a69a")
-    except Exception:  # noqa: BLE001 - decoration only
-        return QIcon()
-
-
-def dark_palette() -> QPalette:
-    """A high-contrast dark palette for the Fusion style (images read better on dark surroundings)."""
-    p = QPalette()
-    base, window, text = QColor("#1e1f22"), QColor("#2b2d30"), QColor("#e6e6e6")
-    roles = {
-        QPalette.ColorRole.Window: window, QPalette.ColorRole.WindowText: text,
-        QPalette.ColorRole.Base: base, QPalette.ColorRole.AlternateBase: window,
-        QPalette.ColorRole.ToolTipBase: QColor("#383a3e"), QPalette.ColorRole.ToolTipText: text,
-        QPalette.ColorRole.Text: text, QPalette.ColorRole.Button: QColor("#35373b"),
-        QPalette.ColorRole.ButtonText: text, QPalette.ColorRole.BrightText: QColor("#ff5252"),
-        QPalette.ColorRole.Highlight: QColor("#2f7fd1"), QPalette.ColorRole.HighlightedText: QColor("#ffffff"),
-        QPalette.ColorRole.Link: QColor("#64b5f6"), QPalette.ColorRole.PlaceholderText: QColor("#9a9a9a"),
-        QPalette.ColorRole.Mid: QColor("#8a8a8a"),
-    }
-    for role, color in roles.items():
-        p.setColor(role, color)
-    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
-    return p
-
-
-def make_application(argv: list[str] | None = None) -> QApplication:
-    """The QApplication (created once; HiDPI pass-through scaling, Fusion dark style, icon)."""
+def make_application(argv: list[str] | None = None, theme: str = DEFAULT_THEME) -> QApplication:
+    """The QApplication (created once; HiDPI pass-through scaling, Fusion style in `theme`, icon)."""
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
@@ -56,23 +32,55 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication(argv if argv is not None else [sys.argv[0]])
     app.setApplicationName("SAM Labeler")
     app.setOrganizationName("sam-labeler")
-    app.setStyle("Fusion")
-    app.setPalette(dark_palette())
+    app.setDesktopFileName(DESKTOP_FILE)
+    apply_theme(app, theme)
     app.setWindowIcon(app_icon())
     return app
+
+
+def bring_to_front(window: QWidget) -> None:
+    """Show `window` un-minimised, raised and focused (a project was opened in it from the desktop)."""
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
 
 
 FIRST_IMAGE_GRACE_MS = 1500
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    """Show the main window, open args.path (folder or .samlabel), then load the model; returns the exit code."""
-    app = make_application()
+    """Show the main window, open args.path (folder or .samlabel), then load the model; returns the exit code.
+
+    Before Qt starts: a missing X11 library or display is reported (Qt would abort the process), and a
+    path is handed to an already running instance unless --new-window or the settings say otherwise.
+    """
+    from app.platform_check import show_startup_error, xcb_problem
+    from app.services.settings import Settings
+    from app.ui import i18n, single_instance
+
+    settings = Settings.load()
+    lang = i18n.choose_language(getattr(args, "lang", None), settings.language)  # ValueError: one line
+    problem = xcb_problem()
+    if problem is not None:
+        show_startup_error(problem.hint())
+        return 1
+    path = getattr(args, "path", None)
+    new_window = bool(getattr(args, "new_window", False)) or not settings.reuse_window
+    app = make_application(theme=settings.theme)
+    i18n.install_translators(app, lang)
+    if path and not new_window and single_instance.send(path):
+        return 0  # the running window opens it
+    server = single_instance.InstanceServer(parent=app) if not new_window else None
+    if server is not None:
+        server.listen()
     from app.ui.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(settings=settings)
     window.show()
-    path = getattr(args, "path", None)
+    if server is not None:
+        server.openRequested.connect(lambda p: (bring_to_front(window), window.open_path(p)))
 
     started = False
 
@@ -98,4 +106,6 @@ def run_gui(args: argparse.Namespace) -> int:
     try:
         return int(app.exec())
     finally:
+        if server is not None:
+            server.close()
         window.shutdown()

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app.core.errors import CoreError, ProjectLocked
 from app.core.project import Project
@@ -29,9 +29,10 @@ from app.ui.extensions import install_ui_extensions, shutdown_ui_extensions
 from app.ui.gc_tuning import freeze_long_lived
 from app.ui.image_loader import ImageLoader
 from app.ui.jobs import BackgroundJob
-from app.ui.menus import build_menus
+from app.ui.menus import build_menus, set_action_icons
 from app.ui.propagate_ui import install_propagation
 from app.ui.status import ModelBanner, StatusPanel
+from app.ui.theme import apply_theme, current_theme
 
 APP_NAME = "SAM Labeler"
 TOOLS = ("point", "box", "scribble", "polygon", "edit")
@@ -75,8 +76,8 @@ class MainWindow(QMainWindow):
         self.jobs: list[BackgroundJob] = []
         self.manager: ModelManagerDialog | None = None
         self.cheatsheet: CheatSheetDialog | None = None
-        self.mark_done_action = QAction("Mark image done", self)
-        self.mark_new_action = QAction("Mark image not done", self)
+        self.mark_done_action = QAction(self.tr("Mark image done"), self)
+        self.mark_new_action = QAction(self.tr("Mark image not done"), self)
         self.recent_menu = build_menus(self)
         install_propagation(self)  # Tools > Propagate annotations through frames (app.ui.propagate_ui)
         self._shut_down = False
@@ -166,15 +167,16 @@ class MainWindow(QMainWindow):
         try:
             project = self._open(path, read_only=False)
         except ProjectLocked as exc:
-            if not self.confirm("Project in use", f"{exc}\n\nOpen it read-only?"):
+            question = self.tr("{reason}\n\nOpen it read-only?").format(reason=exc)
+            if not self.confirm(self.tr("Project in use"), question):
                 return False
             try:
                 project = self._open(path, read_only=True)
             except (CoreError, OSError, ValueError) as exc2:
-                self._error(f"Cannot open {path}: {exc2}")
+                self._error(self.tr("Cannot open {path}: {reason}").format(path=path, reason=exc2))
                 return False
         except (CoreError, OSError, ValueError) as exc:
-            self._error(f"Cannot open {path}: {exc}")
+            self._error(self.tr("Cannot open {path}: {reason}").format(path=path, reason=exc))
             return False
         self.set_project(project)
         return True
@@ -211,8 +213,9 @@ class MainWindow(QMainWindow):
         if project is not None:
             self.settings.add_recent_project(str(project.path))
             self._save_settings()
-            self.status.set_saved("read-only" if project.read_only else "all changes saved")
-            self.status.show_message(f"Opened {project.path.name}: {project.image_count()} images.")
+            self.status.set_saved(self.tr("read-only") if project.read_only else self.tr("all changes saved"))
+            self.status.show_message(self.tr("Opened {name}: {count} images.").format(name=project.path.name,
+                                                                                  count=project.image_count()))
         else:
             self.status.set_saved("")
         self.update_recent_menu()
@@ -220,22 +223,24 @@ class MainWindow(QMainWindow):
         freeze_long_lived()  # window and project objects are long-lived (see app.ui.gc_tuning)
 
     def update_title(self) -> None:
-        """"name — SAM Labeler" (+ read-only). Accepted edits are committed at once, so no unsaved marker."""
+        """"NAME.samlabel — SAM Labeler" (+ read-only): the desktop's task list and window switcher tell the
+        projects apart by it. Accepted edits are committed at once, so there is no unsaved marker."""
         if self.project is None:
             self.setWindowTitle(APP_NAME)
             return
-        ro = " [read-only]" if self.project.read_only else ""
-        self.setWindowTitle(f"{self.project.path.stem}{ro} — {APP_NAME}")
+        ro = self.tr(" [read-only]") if self.project.read_only else ""
+        self.setWindowTitle(f"{self.project.path.name}{ro} — {APP_NAME}")
 
     def ask_open_folder(self) -> None:
         """File > Open image folder."""
-        folder = QFileDialog.getExistingDirectory(self, "Open image folder", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open image folder"), str(Path.home()))
         if folder:
             self.open_path(folder)
 
     def ask_open_project(self) -> None:
         """File > Open project."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), "Projects (*.samlabel)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open project"), str(Path.home()),
+                                              self.tr("Projects (*.samlabel)"))
         if path:
             self.open_path(path)
 
@@ -252,13 +257,13 @@ class MainWindow(QMainWindow):
             return
         if not self.project.read_only:
             self.project.checkpoint()
-        self.status.show_message("All changes are saved (each accepted edit is committed at once).")
+        self.status.show_message(self.tr("All changes are saved (each accepted edit is committed at once)."))
 
     # ------------------------------------------------------------------ import / export
     def ask_export(self) -> None:
         """File > Export: dialog, then a cancellable background job."""
         if self.project is None:
-            self.status.show_message("Open a project first.")
+            self.status.show_message(self.tr("Open a project first."))
             return
         dlg = ExportDialog(self.project, self.settings.last_export_dir, self)
         if dlg.exec() != ExportDialog.DialogCode.Accepted:
@@ -281,10 +286,10 @@ class MainWindow(QMainWindow):
             return None
         project_path = self.project.path
         job = BackgroundJob(lambda progress, cancel: run_export(project_path, choice, progress, cancel),
-                            "Exporting…", self)
-        job.succeeded.connect(lambda dest: self.status.show_message(f"Exported to {dest}."))
-        job.failed.connect(lambda msg: self._error(f"Export failed: {msg}"))
-        job.cancelled.connect(lambda: self.status.show_message("Export cancelled."))
+                            self.tr("Exporting…"), self)
+        job.succeeded.connect(lambda dest: self.status.show_message(self.tr("Exported to {path}.").format(path=dest)))
+        job.failed.connect(lambda msg: self._error(self.tr("Export failed: {reason}").format(reason=msg)))
+        job.cancelled.connect(lambda: self.status.show_message(self.tr("Export cancelled.")))
         job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
         self.settings.last_export_dir = str(choice.destination.parent)
         self.jobs.append(job)
@@ -294,7 +299,7 @@ class MainWindow(QMainWindow):
     def ask_import(self) -> None:
         """File > Import annotations (runs on the GUI thread: the project connection lives here)."""
         if self.project is None or self.project.read_only:
-            self.status.show_message("Open a writable project first.")
+            self.status.show_message(self.tr("Open a writable project first."))
             return
         dlg = ImportDialog(self.project.root, self)
         if dlg.exec() == ImportDialog.DialogCode.Accepted:
@@ -308,11 +313,11 @@ class MainWindow(QMainWindow):
         try:
             report = run_import(self.project, choice)
         except (CoreError, OSError, ValueError) as exc:
-            self._error(f"Import failed: {exc}")
+            self._error(self.tr("Import failed: {reason}").format(reason=exc))
             return
         finally:
             self.unsetCursor()
-        summary = report.summary() if hasattr(report, "summary") else "Import finished."
+        summary = report.summary() if hasattr(report, "summary") else self.tr("Import finished.")
         self.status.show_message(summary)
         self.undo.stack.clear()
         self.controller.invalidate()
@@ -357,19 +362,19 @@ class MainWindow(QMainWindow):
         self.status.set_model(state, text)
         self.banner.setVisible(state in ("none", "error"))
         if state == "error":
-            self.banner.set_text(f"The SAM model could not be loaded ({text}) — manual tools work; "
-                                 "open the model manager.")
+            self.banner.set_text(self.tr("The SAM model could not be loaded ({reason}) — manual tools work; "
+                                         "open the model manager.").format(reason=text))
         elif state == "ready":
             freeze_long_lived()  # the model's objects are long-lived: keep them out of full GC passes
             self.controller.model_ready()
 
     def _on_progress(self, text: str, done: int, total: int) -> None:
         if total < 0:
-            self.status.show_message(f"{text}…")
+            self.status.show_message(self.tr("{task}…").format(task=text))
         elif done >= total:
-            self.status.show_message(f"{text}: done.")
+            self.status.show_message(self.tr("{task}: done.").format(task=text))
         else:
-            self.status.show_message(f"{text}: {done} of {total}")
+            self.status.show_message(self.tr("{task}: {done} of {total}").format(task=text, done=done, total=total))
 
     # ------------------------------------------------------------------ dialogs
     def open_settings(self) -> None:
@@ -382,12 +387,19 @@ class MainWindow(QMainWindow):
         """Apply shortcuts (refused with a message on conflict) and the other values; saved."""
         if not self.registry.apply_shortcuts(mapping):
             return False
+        language = self.settings.language
         for key, value in values.items():
             setattr(self.settings, key, value)
         self.controller.prefetch_count = int(self.settings.prefetch_count)
         self.inference.set_prefetch_count(int(self.settings.prefetch_count))
+        if self.settings.theme != current_theme():  # a theme applies at once; a language at the next start
+            apply_theme(QApplication.instance(), self.settings.theme)
+            set_action_icons(self.registry)
         self._save_settings()
-        self.status.show_message("Settings saved.")
+        message = self.tr("Settings saved.")
+        if self.settings.language != language:
+            message += " " + self.tr("The new language is used from the next start.")
+        self.status.show_message(message)
         return True
 
     def show_cheatsheet(self) -> None:
@@ -405,9 +417,10 @@ class MainWindow(QMainWindow):
         """Help > About."""
         from app import __version__
 
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"{APP_NAME} {__version__}\nImage labeling with masks and polygons, assisted by "
-                          "Segment Anything.\nModel: " + self.inference.model_text())
+        QMessageBox.about(self, self.tr("About {app}").format(app=APP_NAME),
+                          self.tr("{app} {version}\nImage labeling with masks and polygons, assisted by "
+                                  "Segment Anything.\nModel: {model}").format(
+                              app=APP_NAME, version=__version__, model=self.inference.model_text()))
 
     # ------------------------------------------------------------------ slots
     def set_tool(self, tool: str) -> None:
@@ -415,7 +428,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_tool(tool)
         for t in TOOLS:
             self.registry.action(f"tool_{t}").setChecked(t == tool)
-        self.status.show_message(f"Tool: {tool}")
+        self.status.show_message(self.tr("Tool: {tool}").format(tool=self.registry.action(f"tool_{tool}").text()))
 
     def _go_to_row(self, row: int) -> None:
         if row >= 0:
@@ -449,7 +462,7 @@ class MainWindow(QMainWindow):
     def _on_project_changed(self, _edit: Any) -> None:
         self.images_dock.update_counts(self.project)
         if self.project is not None and not self.project.read_only:
-            self.status.set_saved("all changes saved")
+            self.status.set_saved(self.tr("all changes saved"))
 
     def _error(self, text: str) -> None:
         self.status.show_message(text, error=True)
@@ -461,7 +474,7 @@ class MainWindow(QMainWindow):
         try:
             self.settings.save()
         except OSError as exc:
-            self.status.show_message(f"Settings could not be saved: {exc}", error=True)
+            self.status.show_message(self.tr("Settings could not be saved: {reason}").format(reason=exc), error=True)
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self) -> None:

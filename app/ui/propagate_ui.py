@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
+
+translate = QCoreApplication.translate
 from PySide6.QtWidgets import QProgressDialog
 
 from app.core.geometry import annotation_mask
@@ -22,10 +24,9 @@ def install_propagation(window: Any) -> None:
     """Add the action to the Tools menu and connect it (called once by the main window)."""
     action = window.registry.action("propagate")
     action.triggered.connect(lambda: start_propagation(window))
-    for menu_action in window.menuBar().actions():
-        if menu_action.text().replace("&", "") == "Tools" and menu_action.menu() is not None:
-            menu_action.menu().addAction(action)
-            break
+    tools = getattr(window, "tools_menu", None)  # set by app.ui.menus (menu titles are translated)
+    if tools is not None:
+        tools.addAction(action)
     window.propagation_jobs = []
 
 
@@ -33,20 +34,20 @@ def start_propagation(window: Any, forward: int | None = None, backward: int | N
     """Start propagating from the current image; None (with a status message) when it cannot start."""
     project, c = window.project, window.controller
     if project is None or project.read_only or c.image is None:
-        window.status.show_message("Open a writable project and an image with annotations first.")
+        window.status.show_message(translate("Propagation", "Open a writable project and an image with annotations first."))
         return None
     if any(job.is_running() for job in window.propagation_jobs):
-        window.status.show_message("A propagation is already running.")
+        window.status.show_message(translate("Propagation", "A propagation is already running."))
         return None
     frames = sequence_images(project)
     index = next((i for i, rec in enumerate(frames) if rec.id == c.image.id), None)
     if index is None or len(frames) < 2:
-        window.status.show_message("Propagation needs a project whose images are the frames of a sequence.")
+        window.status.show_message(translate("Propagation", "Propagation needs a project whose images are the frames of a sequence."))
         return None
     try:
         objects = anchor_objects(project, c.image.id, [c.selected] if c.selected is not None else None)
     except ValueError as exc:
-        window.status.show_message(f"Nothing to propagate: {exc}.", error=True)
+        window.status.show_message(translate("Propagation", "Nothing to propagate: {reason}.").format(reason=exc), error=True)
         return None
     rec = frames[index]
     masks = {o.object_id: annotation_mask(o.annotation, rec.height, rec.width) for o in objects}
@@ -55,8 +56,9 @@ def start_propagation(window: Any, forward: int | None = None, backward: int | N
                            model_id=propagation_model(window.settings.model_id), device=window.settings.device,
                            forward=forward, backward=backward)
     job = PropagationJob(window)
-    dialog = QProgressDialog(f"Propagating {len(objects)} object(s) with {task.model_id}…", "Cancel", 0, 0, window)
-    dialog.setWindowTitle("Propagate through frames")
+    dialog = QProgressDialog(translate("Propagation", "Propagating {n} object(s) with {model}…").format(n=len(objects), model=task.model_id),
+                             translate("Propagation", "Cancel"), 0, 0, window)
+    dialog.setWindowTitle(translate("Propagation", "Propagate through frames"))
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
     dialog.setAutoClose(False)
@@ -67,11 +69,12 @@ def start_propagation(window: Any, forward: int | None = None, backward: int | N
     def on_progress(done: int, total: int) -> None:
         if total < 0:
             dialog.setRange(0, 0)
-            dialog.setLabelText(f"Loading {task.model_id}…")
+            dialog.setLabelText(translate("Propagation", "Loading {model}…").format(model=task.model_id))
             return
         dialog.setRange(0, max(1, total))
         dialog.setValue(done)
-        dialog.setLabelText(f"Propagating {len(objects)} object(s): frame {done} of {total}")
+        dialog.setLabelText(translate("Propagation", "Propagating {n} object(s): frame {done} of {total}").format(
+            n=len(objects), done=done, total=total))
 
     def on_frame(image_id: int, prepared: list, object_ids: list) -> None:
         if window.project is not project:
@@ -81,7 +84,7 @@ def start_propagation(window: Any, forward: int | None = None, backward: int | N
             write_frame(project, image_id, prepared, object_ids)
         except (ValueError, OSError) as exc:
             job.cancel()
-            window.status.show_message(f"Propagation stopped: {exc}", error=True)
+            window.status.show_message(translate("Propagation", "Propagation stopped: {reason}").format(reason=exc), error=True)
             return
         if c.image is not None and c.image.id == image_id:
             c.refresh_annotations()
@@ -97,7 +100,7 @@ def start_propagation(window: Any, forward: int | None = None, backward: int | N
     job.progressed.connect(on_progress)
     job.frameReady.connect(on_frame)
     job.finished.connect(lambda text: on_end(text))
-    job.failed.connect(lambda text: on_end(f"Propagation failed: {text}", error=True))
+    job.failed.connect(lambda text: on_end(translate("Propagation", "Propagation failed: {reason}").format(reason=text), error=True))
     window.propagation_jobs.append(job)
     job.start(task)
     return job

@@ -5,10 +5,15 @@ the encode state of the current and next images, model + device, the saved state
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStatusBar, QWidget
 
-ENCODE_TEXT = {"queued": "queued", "encoding": "encoding…", "ready": "ready", "error": "failed"}
+translate = QCoreApplication.translate
+ENCODE_TEXT = {"queued": QT_TRANSLATE_NOOP("StatusPanel", "queued"),
+               "encoding": QT_TRANSLATE_NOOP("StatusPanel", "encoding…"),
+               "ready": QT_TRANSLATE_NOOP("StatusPanel", "ready"),
+               "error": QT_TRANSLATE_NOOP("StatusPanel", "failed"),
+               "": QT_TRANSLATE_NOOP("StatusPanel", "not encoded")}
 
 
 class StatusPanel:
@@ -17,15 +22,16 @@ class StatusPanel:
     def __init__(self, bar: QStatusBar) -> None:
         self.bar = bar
         self.message = QLabel("")
+        self.message.setObjectName("StatusMessage")
         self.message.setMinimumWidth(200)
         self.encode = QLabel("")
-        self.model = QLabel("no model")
+        self.model = QLabel(translate("StatusPanel", "no model"))
         self.saved = QLabel("")
         self.cursor = QLabel("")
         self.cursor.setMinimumWidth(110)
         bar.addWidget(self.message, 1)
         for w in (self.encode, self.model, self.saved, self.cursor):
-            w.setStyleSheet("padding: 0 8px; border-left: 1px solid #4a4d52;")
+            w.setObjectName("StatusField")  # look: resources/styles/*.qss
             bar.addPermanentWidget(w)
         self._model_ready = False
         self._states: dict[str, str] = {}
@@ -36,14 +42,18 @@ class StatusPanel:
     def show_message(self, text: str, error: bool = False) -> None:
         """Show one sentence; errors are highlighted and kept in `history` (tooltip)."""
         self.message.setText(text)
-        self.message.setStyleSheet("color: #ff8a80; font-weight: bold;" if error else "")
+        if bool(self.message.property("error")) != error:  # the theme's style sheet colours errors
+            self.message.setProperty("error", error)
+            self.message.style().unpolish(self.message)
+            self.message.style().polish(self.message)
         self.history.append(text)
         del self.history[:-20]
         self.message.setToolTip("\n".join(self.history[-10:]))
 
     def set_model(self, state: str, text: str) -> None:
         """Model state "none" | "loading" | "ready" | "error" with its human text."""
-        shown = {"none": "no model", "loading": f"loading {text}…", "ready": text, "error": "model failed"}
+        shown = {"none": translate("StatusPanel", "no model"), "loading": text, "ready": text,
+                 "error": translate("StatusPanel", "model failed")}
         self.model.setText(shown.get(state, text))
         self.model.setToolTip(text)
         self._model_ready = state in ("ready", "loading")
@@ -70,10 +80,12 @@ class StatusPanel:
         if self._current is None or not self._model_ready:
             self.encode.setText("")
             return
-        cur = ENCODE_TEXT.get(self._states.get(self._current, ""), "not encoded")
-        text = f"image: {cur}"
+        def state(key: str | None) -> str:
+            return translate("StatusPanel", ENCODE_TEXT.get(self._states.get(key or "", ""), ENCODE_TEXT[""]))
+
+        text = translate("StatusPanel", "image: {state}").format(state=state(self._current))
         if self._next is not None:
-            text += f" · next: {ENCODE_TEXT.get(self._states.get(self._next, ''), 'not encoded')}"
+            text += translate("StatusPanel", " · next: {state}").format(state=state(self._next))
         self.encode.setText(text)
 
     def set_saved(self, text: str) -> None:
@@ -82,7 +94,7 @@ class StatusPanel:
 
     def set_cursor(self, x: float, y: float) -> None:
         """Cursor position in image pixels."""
-        self.cursor.setText(f"x {x:.0f}  y {y:.0f}")
+        self.cursor.setText(f"x {x:.0f}  y {y:.0f}")  # coordinates read the same in every language
 
 
 class ModelBanner(QFrame):
@@ -92,15 +104,13 @@ class ModelBanner(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("ModelBanner")
-        self.setStyleSheet("#ModelBanner { background: #3d3413; border-bottom: 1px solid #8a7420; }"
-                           "#ModelBanner QLabel { color: #ffe9a8; }")
+        self.setObjectName("ModelBanner")  # look: resources/styles/*.qss
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
-        self.label = QLabel("No SAM model installed — manual tools (polygon P, edit E) work; "
-                            "open the model manager to download or import one.", self)
+        self.label = QLabel(self.tr("No SAM model installed — manual tools (polygon P, edit E) work; "
+                                    "open the model manager to download or import one."), self)
         self.label.setWordWrap(True)
-        self.button = QPushButton("Open model manager", self)
+        self.button = QPushButton(self.tr("Open model manager"), self)
         lay.addWidget(self.label, 1)
         lay.addWidget(self.button)
         self.button.clicked.connect(self.openManager.emit)

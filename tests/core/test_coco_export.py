@@ -226,9 +226,6 @@ def test_automatic_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
     assert coco_parallel.auto_workers(1_000_000, "auto") == coco_parallel.MAX_WORKERS
     assert coco_parallel.auto_workers(1_000_000, "rle") == 1  # nothing to decode: one process is faster
     assert coco_parallel.auto_workers(1_000, "auto") == 1
-    monkeypatch.setattr(coco_parallel.sys, "frozen", True, raising=False)
-    assert coco_parallel.auto_workers(1_000_000, "auto") == 1
-    monkeypatch.delattr(coco_parallel.sys, "frozen")
     monkeypatch.setattr(coco_parallel.os, "cpu_count", lambda: 2)
     assert coco_parallel.auto_workers(1_000_000, "polygon") == 2  # the caller mostly waits: both cores convert
     monkeypatch.setattr(coco_parallel.os, "cpu_count", lambda: 1)

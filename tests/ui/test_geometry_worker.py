@@ -154,22 +154,30 @@ def test_manual_shapes_get_their_outline_in_the_thread(qtbot) -> None:  # noqa: 
         worker.shutdown()
 
 
-def test_a_frozen_build_converts_in_the_thread_without_trying_a_helper(qtbot, monkeypatch) -> None:  # noqa: ARG001
-    """In a bundled app sys.executable is the app itself: no helper is started (it would be the app)."""
+def test_a_frozen_build_starts_its_own_executable_as_the_helper(monkeypatch) -> None:
+    """In a bundled app sys.executable is the app itself: the helper is the app with the helper argument."""
     import sys
 
-    from app.ui import geometry_worker as gw
+    from app.core.mask_convert import FROZEN_HELPER_ARG, helper_command
 
-    started: list[int] = []
+    assert helper_command()[:2] == [sys.executable, "-c"]
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    monkeypatch.setattr(gw.subprocess, "Popen", lambda *a, **kw: started.append(1))
-    worker = GeometryWorker()
-    got = _Collector(worker)
-    try:
-        worker.submit(_job(_mask(20)))
-        done = got.wait(1)
-        assert len(done) == 1
-        _check(done[0])
-        assert started == [] and worker.process_conversions == 0 and worker.process_failures == 0
-    finally:
-        worker.shutdown()
+    assert helper_command() == [sys.executable, FROZEN_HELPER_ARG]
+
+
+def test_the_app_entry_point_serves_the_helper_protocol() -> None:
+    """`sam-labeler --mask-convert-helper` (what a frozen build runs) answers conversions like the plain helper."""
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.core.mask_convert import FROZEN_HELPER_ARG, PackedMask, convert_mask
+
+    mask = _mask(20)
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "app", FROZEN_HELPER_ARG], cwd=root, capture_output=True,
+                          input=pickle.dumps(PackedMask.of(mask)), timeout=120, check=True)
+    status, value = pickle.loads(proc.stdout)
+    expected = convert_mask(mask)
+    assert status == "ok" and value.geometry == expected.geometry and value.rle == expected.rle

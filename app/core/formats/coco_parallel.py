@@ -32,12 +32,11 @@ def auto_workers(total_annotations: int, masks: str) -> int:
     """Processes to use for ``total_annotations`` rows whose outline must be computed (export_coco
     leaves out those stored with one: unpacking and writing those is as fast in one process as
     shipping them, 1 000 000 on 2 cores: 28.6-30.1 s in one process, 29.2-29.5 s and twice the
-    CPU time with two). 1 for small exports, plain RLE export (nothing is decoded) and frozen
-    (PyInstaller) builds, whose entry point would have to call multiprocessing.freeze_support();
-    else up to MAX_WORKERS, leaving one core to the reading and writing process from 3 cores on
+    CPU time with two). 1 for small exports and plain RLE export (nothing is decoded); else up
+    to MAX_WORKERS (a frozen build works too: its entry point calls multiprocessing.freeze_support()), leaving one core to the reading and writing process from 3 cores on
     (on 2 cores both convert: the writer mostly waits)."""
     cores = os.cpu_count() or 1
-    if masks == "rle" or total_annotations < MIN_ANNOTATIONS or cores < 2 or getattr(sys, "frozen", False):
+    if masks == "rle" or total_annotations < MIN_ANNOTATIONS or cores < 2:
         return 1
     return min(MAX_WORKERS, cores if cores <= 2 else cores - 1)
 

@@ -4,24 +4,44 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from app.services.actions import ACTIONS
 
-GROUP_TITLES = {"navigate": "Navigation", "tools": "Tools", "candidates": "Candidates", "labels": "Labels",
-                "edit": "Edit", "file": "File", "view": "View", "tools_menu": "Model and settings",
-                "help": "Help", "mouse": "Mouse"}
+translate = QCoreApplication.translate
+_C = "CheatSheet"  # translation context of the texts below (English sources, shown translated)
+GROUP_TITLES = {
+    "navigate": QT_TRANSLATE_NOOP("CheatSheet", "Navigation"),
+    "tools": QT_TRANSLATE_NOOP("CheatSheet", "Tools"),
+    "candidates": QT_TRANSLATE_NOOP("CheatSheet", "Candidates"),
+    "labels": QT_TRANSLATE_NOOP("CheatSheet", "Labels"),
+    "edit": QT_TRANSLATE_NOOP("CheatSheet", "Edit"),
+    "file": QT_TRANSLATE_NOOP("CheatSheet", "File"),
+    "view": QT_TRANSLATE_NOOP("CheatSheet", "View"),
+    "tools_menu": QT_TRANSLATE_NOOP("CheatSheet", "Model and settings"),
+    "help": QT_TRANSLATE_NOOP("CheatSheet", "Help"),
+    "mouse": QT_TRANSLATE_NOOP("CheatSheet", "Mouse"),
+}
 
 MOUSE_HELP: tuple[tuple[str, str], ...] = (
-    ("Left click (point tool S)", "foreground point"),
-    ("Right click (point tool S)", "background point"),
-    ("Drag (box tool B)", "box prompt"),
-    ("Left / right drag (scribble tool R)", "foreground / background stroke"),
-    ("Space tap", "accept the current candidate"),
-    ("Space + drag, middle drag", "pan"),
-    ("Mouse wheel", "zoom around the cursor"),
-    ("Click a shape (edit tool E)", "select it; new prompts then refine it"),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Left click (point tool S)"),
+     QT_TRANSLATE_NOOP("CheatSheet", "foreground point")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Right click (point tool S)"),
+     QT_TRANSLATE_NOOP("CheatSheet", "background point")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Drag (box tool B)"),
+     QT_TRANSLATE_NOOP("CheatSheet", "box prompt")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Left / right drag (scribble tool R)"),
+     QT_TRANSLATE_NOOP("CheatSheet", "foreground / background stroke")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Space tap"),
+     QT_TRANSLATE_NOOP("CheatSheet", "accept the current candidate")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Space + drag, middle drag"),
+     QT_TRANSLATE_NOOP("CheatSheet", "pan")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Mouse wheel"),
+     QT_TRANSLATE_NOOP("CheatSheet", "zoom around the cursor")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Click a shape (edit tool E)"),
+     QT_TRANSLATE_NOOP("CheatSheet", "select it; new prompts then refine it")),
 )
 
 
@@ -31,7 +51,7 @@ def shortcut_rows(registry: Any) -> list[tuple[str, str, str]]:
     for action_id, spec in ACTIONS.items():
         seqs = registry.action(action_id).shortcuts()
         keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in seqs if not s.isEmpty())
-        rows.append((spec.group, spec.text, keys or "—"))
+        rows.append((spec.group, spec.title(), keys or "—"))
     return rows
 
 
@@ -40,10 +60,10 @@ def cheatsheet_html(registry: Any) -> str:
     groups: dict[str, list[tuple[str, str]]] = {}
     for group, text, keys in shortcut_rows(registry):
         groups.setdefault(group, []).append((text, keys))
-    groups["mouse"] = list(MOUSE_HELP)
+    groups["mouse"] = [(translate(_C, keys), translate(_C, what)) for keys, what in MOUSE_HELP]
     out = ["<html><body>"]
     for group, rows in groups.items():
-        title = GROUP_TITLES.get(group, group.replace("_", " ").title())
+        title = translate(_C, GROUP_TITLES[group]) if group in GROUP_TITLES else group.replace("_", " ").title()
         out.append(f"<h3>{html.escape(title)}</h3><table cellspacing='0' cellpadding='3'>")
         for text, keys in rows:
             out.append(f"<tr><td width='220'><b>{html.escape(keys)}</b></td><td>{html.escape(text)}</td></tr>")
@@ -57,7 +77,7 @@ class CheatSheetDialog(QDialog):
 
     def __init__(self, registry: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
+        self.setWindowTitle(self.tr("Keyboard shortcuts"))
         self.resize(560, 640)
         lay = QVBoxLayout(self)
         self.browser = QTextBrowser(self)

@@ -14,29 +14,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
 from app.core.formats.api import ON_DUPLICATE, Exporter, ExportPlan, Importer, resolve_mask_mode
 from app.core.options import Option, OptionValue
+from app.ui.i18n import mark_data
 
 if TYPE_CHECKING:
     from app.core.formats.common import ImportReport
     from app.core.project import Project
 
+# English texts, shown translated in context "ExportDialog"
 MASK_TITLES = {
-    "auto": "auto — polygons, exact masks where polygons would lose detail",
-    "polygon": "polygons only (holes filled)",
-    "rle": "exact masks (RLE)",
-    "mask": "exact masks (mask shapes)",
+    "auto": QT_TRANSLATE_NOOP("ExportDialog", "auto — polygons, exact masks where polygons would lose detail"),
+    "polygon": QT_TRANSLATE_NOOP("ExportDialog", "polygons only (holes filled)"),
+    "rle": QT_TRANSLATE_NOOP("ExportDialog", "exact masks (RLE)"),
+    "mask": QT_TRANSLATE_NOOP("ExportDialog", "exact masks (mask shapes)"),
 }
 DUPLICATE_TITLES = {
-    "skip": "skip files imported before (default)",
-    "replace": "replace what they brought before",
-    "append": "import them again as well",
+    "skip": QT_TRANSLATE_NOOP("ExportDialog", "skip files imported before (default)"),
+    "replace": QT_TRANSLATE_NOOP("ExportDialog", "replace what they brought before"),
+    "append": QT_TRANSLATE_NOOP("ExportDialog", "import them again as well"),
 }
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ExportDialog", text)
 
 
 def exporters() -> list[Exporter]:
@@ -174,8 +180,10 @@ class ExportDialog(QDialog):
         self.format_box = QComboBox(self)
         for exp in self._exporters:
             self.format_box.addItem(exp.title, exp.id)
+        mark_data(self.format_box)  # format names come from the plugins
         self.masks_box = QComboBox(self)
         self.dest_edit = QLineEdit(self)
+        mark_data(self.dest_edit)  # a path
         browse = QPushButton(self.tr("Browse…"), self)
         row = QHBoxLayout()
         row.addWidget(self.dest_edit, 1)
@@ -188,6 +196,7 @@ class ExportDialog(QDialog):
         lay.addLayout(self.options)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
+        mark_data(self.note)  # the format's plan line (app.core messages are English)
         lay.addWidget(self.note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Export"))
@@ -215,7 +224,7 @@ class ExportDialog(QDialog):
         exp = self.exporter()
         self.masks_box.clear()
         for mode in exp.mask_modes:
-            self.masks_box.addItem(MASK_TITLES.get(mode, mode), mode)
+            self.masks_box.addItem(_tr(MASK_TITLES[mode]) if mode in MASK_TITLES else mode, mode)
         self.masks_box.setEnabled(bool(exp.mask_modes))
         self.options.set_options(exp.options)
         self.dest_edit.setText(str(exp.default_destination(self._project)))
@@ -277,6 +286,7 @@ class ImportDialog(QDialog):
         self.format_box = QComboBox(self)
         for imp in self._importers:
             self.format_box.addItem(imp.title, imp.id)
+        mark_data(self.format_box)  # format names come from the plugins
         self.source_edit = QLineEdit(self)
         browse = QPushButton(self.tr("Browse…"), self)
         row = QHBoxLayout()
@@ -285,7 +295,8 @@ class ImportDialog(QDialog):
         self.images_edit = QLineEdit(str(self._root), self)
         self.duplicate_box = QComboBox(self)
         for key in ON_DUPLICATE:
-            self.duplicate_box.addItem(DUPLICATE_TITLES[key], key)
+            self.duplicate_box.addItem(_tr(DUPLICATE_TITLES[key]), key)
+        mark_data(self.images_edit)  # a path
         form.addRow(self.tr("Format"), self.format_box)
         form.addRow(self.tr("Source"), row)
         form.addRow(self.tr("Images folder"), self.images_edit)

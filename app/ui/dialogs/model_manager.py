@@ -11,17 +11,21 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from app.ui.i18n import mark_data
 from app.ui.jobs import BackgroundJob
 from sam_backend.checkpoints import import_checkpoint, install_state
 from sam_backend.registry import MODELS
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
-STATE_TEXT = {"verified": "installed", "unverified": "present, not verified", "missing": "not installed"}
+translate = QCoreApplication.translate
+STATE_TEXT = {"verified": QT_TRANSLATE_NOOP("ModelManagerDialog", "installed"),  # English sources
+              "unverified": QT_TRANSLATE_NOOP("ModelManagerDialog", "present, not verified"),
+              "missing": QT_TRANSLATE_NOOP("ModelManagerDialog", "not installed")}
 
 
 def human_size(n: int) -> str:
@@ -34,10 +38,11 @@ def model_state(model_id: str) -> str:
     try:
         st = install_state(model_id)
     except OSError as exc:
-        return f"unknown ({exc})"
-    text = STATE_TEXT.get(st.status, st.status)
+        return translate("ModelManagerDialog", "unknown ({reason})").format(reason=exc)
+    text = translate("ModelManagerDialog", STATE_TEXT.get(st.status, st.status))
     if st.status == "missing" and st.partial_bytes:
-        text += f" ({human_size(st.partial_bytes)} downloaded, resumable)"
+        text += translate("ModelManagerDialog", " ({size} downloaded, resumable)").format(
+            size=human_size(st.partial_bytes))
     return text
 
 
@@ -54,13 +59,15 @@ class ModelManagerDialog(QDialog):
 
     def __init__(self, current_model: str, current_device: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Model manager")
+        self.setWindowTitle(self.tr("Model manager"))
         self.resize(820, 560)
         self._ids = list(MODELS)
         self.job: BackgroundJob | None = None
         lay = QVBoxLayout(self)
         self.table = QTableWidget(len(self._ids), 5, self)
-        self.table.setHorizontalHeaderLabels(["Model", "Id", "Size", "Licence", "State"])
+        self.table.setHorizontalHeaderLabels([self.tr("Model"), self.tr("Id"), self.tr("Size"), self.tr("Licence"),
+                                              self.tr("State")])
+        mark_data(self.table, columns=(0, 1, 2, 3))  # model names, ids, sizes and licences are data
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -68,17 +75,18 @@ class ModelManagerDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         lay.addWidget(self.table, 2)
         row = QHBoxLayout()
-        self.download_button = QPushButton("Download", self)
-        self.import_button = QPushButton("Import file…", self)
-        self.cancel_button = QPushButton("Cancel download", self)
+        self.download_button = QPushButton(self.tr("Download"), self)
+        self.import_button = QPushButton(self.tr("Import file…"), self)
+        self.cancel_button = QPushButton(self.tr("Cancel download"), self)
         self.cancel_button.setEnabled(False)
-        self.use_button = QPushButton("Use this model", self)
+        self.use_button = QPushButton(self.tr("Use this model"), self)
         self.use_button.setDefault(True)
         for b in (self.download_button, self.import_button, self.cancel_button):
             row.addWidget(b)
         row.addStretch(1)
-        row.addWidget(QLabel("Device:", self))
+        row.addWidget(QLabel(self.tr("Device:"), self))
         self.device_box = QComboBox(self)
+        mark_data(self.device_box)  # device names (auto, cpu, cuda, mps) are values the CLI uses too
         self.device_box.addItems(list(DEVICES))
         if current_device and current_device not in DEVICES:
             self.device_box.addItem(current_device)
@@ -94,7 +102,8 @@ class ModelManagerDialog(QDialog):
         lay.addWidget(self.status)
         self.report = QPlainTextEdit(self)
         self.report.setReadOnly(True)
-        self.report.setPlaceholderText("Checking devices…")
+        mark_data(self.report)  # the device report is the self-check's text (English, like the CLI)
+        self.report.setPlaceholderText(self.tr("Checking devices…"))
         lay.addWidget(self.report, 1)
         self.refresh()
         if current_model in self._ids:
@@ -103,9 +112,10 @@ class ModelManagerDialog(QDialog):
         self.import_button.clicked.connect(self.import_selected)
         self.cancel_button.clicked.connect(self.cancel_job)
         self.use_button.clicked.connect(self._use)
-        self._report_job = BackgroundJob(_device_report_text, "Device check", self, show_dialog=False)
+        self._report_job = BackgroundJob(_device_report_text, self.tr("Device check"), self, show_dialog=False)
         self._report_job.succeeded.connect(lambda text: self.report.setPlainText(str(text)))
-        self._report_job.failed.connect(lambda msg: self.report.setPlainText(f"Device check failed: {msg}"))
+        self._report_job.failed.connect(
+            lambda msg: self.report.setPlainText(self.tr("Device check failed: {reason}").format(reason=msg)))
         self._report_job.start()
 
     def refresh(self) -> None:
@@ -139,8 +149,8 @@ class ModelManagerDialog(QDialog):
 
             return download(model_id, progress=progress, cancel=cancel)
 
-        self._start(BackgroundJob(work, f"Downloading {model_id}", self, show_dialog=False),
-                    f"Downloading {MODELS[model_id].title}…")
+        self._start(BackgroundJob(work, self.tr("Downloading {model}").format(model=model_id), self, show_dialog=False),
+                    self.tr("Downloading {model}…").format(model=MODELS[model_id].title))
 
     def import_selected(self, file: str | None = None) -> None:
         """Import a local checkpoint file for the selected model (verified, then copied into the cache)."""
@@ -148,8 +158,8 @@ class ModelManagerDialog(QDialog):
         if model_id is None or self._busy():
             return
         if not file:
-            file, _ = QFileDialog.getOpenFileName(self, f"Checkpoint for {model_id}", str(Path.home()),
-                                                  "Checkpoints (*.pth *.pt);;All files (*)")
+            file, _ = QFileDialog.getOpenFileName(self, self.tr("Checkpoint for {model}").format(model=model_id),
+                                                  str(Path.home()), self.tr("Checkpoints (*.pth *.pt);;All files (*)"))
         if not file:
             return
         src = str(file)
@@ -157,8 +167,8 @@ class ModelManagerDialog(QDialog):
         def work(progress: Callable[[int, int], None], _cancel: threading.Event) -> Path:
             return import_checkpoint(model_id, src, progress=progress)
 
-        self._start(BackgroundJob(work, f"Importing {model_id}", self, show_dialog=False),
-                    f"Verifying and importing {Path(src).name}…")
+        self._start(BackgroundJob(work, self.tr("Importing {model}").format(model=model_id), self, show_dialog=False),
+                    self.tr("Verifying and importing {file}…").format(file=Path(src).name))
 
     def jobs(self) -> list[BackgroundJob]:
         """The background jobs this dialog started (for joining at shutdown)."""
@@ -171,7 +181,7 @@ class ModelManagerDialog(QDialog):
 
     def _busy(self) -> bool:
         if self.job is not None and self.job.is_running():
-            self.status.setText("Another download or import is running; wait for it or cancel it.")
+            self.status.setText(self.tr("Another download or import is running; wait for it or cancel it."))
             return True
         return False
 
@@ -182,16 +192,16 @@ class ModelManagerDialog(QDialog):
         self.progress.setRange(0, 0)
         self.cancel_button.setEnabled(True)
         job.progressed.connect(self._on_progress)
-        job.succeeded.connect(lambda path: self._finished(f"Installed {path}."))
+        job.succeeded.connect(lambda path: self._finished(self.tr("Installed {path}.").format(path=path)))
         job.failed.connect(lambda msg: self._finished(msg))
-        job.cancelled.connect(lambda: self._finished("Cancelled; a later download resumes where it stopped."))
+        job.cancelled.connect(lambda: self._finished(self.tr("Cancelled; a later download resumes where it stopped.")))
         job.start()
 
     def _on_progress(self, done: int, total: int) -> None:
         if total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
-            self.progress.setFormat(f"{human_size(done)} of {human_size(total)}")
+            self.progress.setFormat(self.tr("{done} of {total}").format(done=human_size(done), total=human_size(total)))
         else:
             self.progress.setRange(0, 0)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
 
+from app.ui.i18n import mark_data
+
 
 def plugins_text() -> str:
     """The report shown by the dialog (the same facts as `sam-labeler plugins list`)."""
@@ -42,6 +44,7 @@ class PluginsDialog(QDialog):
         self.text = QPlainTextEdit(self)
         self.text.setReadOnly(True)
         self.text.setPlainText(plugins_text())
+        mark_data(self.text)  # ids, names, versions and the plugins' own error messages
         lay.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)

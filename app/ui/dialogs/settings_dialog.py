@@ -1,5 +1,5 @@
-"""Settings dialog: remappable shortcuts (conflicts shown live, OK refused while any), prefetch count,
-embedding cache size and disk cache switch.
+"""Settings dialog: theme and language, single-window behaviour, remappable shortcuts (conflicts shown
+live, OK refused while any), prefetch count, embedding cache size and disk cache switch.
 
 Shortcut cells hold key sequences in Qt's portable text ("Ctrl+Shift+Z"); several alternatives are
 separated by ";" (e.g. "Ctrl+Shift+Z; Ctrl+Y"); an empty cell removes the shortcut.
@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.services.actions import ACTIONS, find_conflicts
+from app.ui.i18n import LANGUAGES, mark_data
+from app.ui.theme import THEMES, normalize_theme
 
 SEPARATOR = ";"
+THEME_TEXT = {"dark": QT_TRANSLATE_NOOP("SettingsDialog", "Dark"),
+              "light": QT_TRANSLATE_NOOP("SettingsDialog", "Light")}
 
 
 def parse_keys(text: str) -> tuple[str, ...]:
@@ -30,7 +34,8 @@ def parse_keys(text: str) -> tuple[str, ...]:
         seq = QKeySequence.fromString(part, QKeySequence.SequenceFormat.PortableText)
         norm = seq.toString(QKeySequence.SequenceFormat.PortableText)
         if seq.isEmpty() or not norm:
-            raise ValueError(f"“{part}” is not a key sequence Qt understands")
+            problem = QCoreApplication.translate("SettingsDialog", "“{keys}” is not a key sequence Qt understands")
+            raise ValueError(problem.format(keys=part))
         out.append(norm)
     return tuple(out)
 
@@ -40,35 +45,53 @@ class SettingsDialog(QDialog):
 
     def __init__(self, registry: Any, settings: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Settings")
-        self.resize(640, 720)
+        self.setWindowTitle(self.tr("Settings"))
+        self.resize(640, 760)
         self._ids = list(ACTIONS)
         lay = QVBoxLayout(self)
         form = QFormLayout()
+        self.theme_box = QComboBox(self)
+        for theme in THEMES:
+            self.theme_box.addItem(self.tr(THEME_TEXT[theme]), theme)
+        self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(normalize_theme(settings.theme))))
+        self.language_box = QComboBox(self)
+        self.language_box.addItem(self.tr("System default"), "")
+        for code, name in LANGUAGES.items():
+            self.language_box.addItem(name, code)  # each language in its own name
+        self.language_box.setCurrentIndex(max(0, self.language_box.findData(settings.language)))
+        self.language_box.setToolTip(self.tr("Takes effect the next time SAM Labeler starts"))
+        mark_data(self.language_box)  # language names are written in their own language
+        self.reuse_window = QCheckBox(self.tr("Open projects from the desktop in the running window"), self)
+        self.reuse_window.setChecked(bool(settings.reuse_window))
+        self.reuse_window.setToolTip(self.tr("Off: every double-clicked project opens a new window"))
+        form.addRow(self.tr("Theme"), self.theme_box)
+        form.addRow(self.tr("Language"), self.language_box)
+        form.addRow("", self.reuse_window)
         self.prefetch = QSpinBox(self)
         self.prefetch.setRange(0, 10)
         self.prefetch.setValue(int(settings.prefetch_count))
-        self.prefetch.setToolTip("Images on each side of the current one that are pre-encoded while idle")
+        self.prefetch.setToolTip(self.tr("Images on each side of the current one that are pre-encoded while idle"))
         self.cache_mb = QSpinBox(self)
         self.cache_mb.setRange(0, 65536)
-        self.cache_mb.setSuffix(" MB")
+        self.cache_mb.setSuffix(self.tr(" MB"))
         self.cache_mb.setValue(int(settings.memory_cache_mb))
-        self.disk_cache = QCheckBox("Keep embeddings on disk between sessions", self)
+        self.disk_cache = QCheckBox(self.tr("Keep embeddings on disk between sessions"), self)
         self.disk_cache.setChecked(bool(settings.disk_cache))
-        form.addRow("Prefetch neighbours", self.prefetch)
-        form.addRow("Embedding memory cache", self.cache_mb)
+        form.addRow(self.tr("Prefetch neighbours"), self.prefetch)
+        form.addRow(self.tr("Embedding memory cache"), self.cache_mb)
         form.addRow("", self.disk_cache)
         lay.addLayout(form)
-        lay.addWidget(QLabel("Shortcuts (double-click to edit; separate alternatives with “;”):", self))
+        lay.addWidget(QLabel(self.tr("Shortcuts (double-click to edit; separate alternatives with “;”):"), self))
         self.table = QTableWidget(len(self._ids), 2, self)
-        self.table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        self.table.setHorizontalHeaderLabels([self.tr("Action"), self.tr("Shortcut")])
+        mark_data(self.table, columns=(1,))  # key sequences
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         for r, action_id in enumerate(self._ids):
-            name = QTableWidgetItem(ACTIONS[action_id].text)
+            name = QTableWidgetItem(ACTIONS[action_id].title())
             name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            name.setToolTip(action_id)
+            name.setToolTip(self.tr("Action id: {id}").format(id=action_id))
             self.table.setItem(r, 0, name)
             seqs = registry.action(action_id).shortcuts()
             text = f"{SEPARATOR} ".join(s.toString(QKeySequence.SequenceFormat.PortableText) for s in seqs)
@@ -76,11 +99,11 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.table, 1)
         self.conflicts_label = QLabel(self)
         self.conflicts_label.setWordWrap(True)
-        self.conflicts_label.setStyleSheet("color: #e53935;")
+        self.conflicts_label.setObjectName("ProblemLabel")  # look: resources/styles/*.qss
         lay.addWidget(self.conflicts_label)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        defaults = QPushButton("Restore default shortcuts", self)
+        defaults = QPushButton(self.tr("Restore default shortcuts"), self)
         self.buttons.addButton(defaults, QDialogButtonBox.ButtonRole.ResetRole)
         defaults.clicked.connect(self.restore_defaults)
         self.buttons.accepted.connect(self.accept)
@@ -103,9 +126,10 @@ class SettingsDialog(QDialog):
         return {a: parse_keys(self.table.item(r, 1).text()) for r, a in enumerate(self._ids)}
 
     def values(self) -> dict[str, Any]:
-        """The non-shortcut settings: prefetch_count, memory_cache_mb, disk_cache."""
+        """The non-shortcut settings: prefetch_count, memory_cache_mb, disk_cache, theme, language, reuse_window."""
         return {"prefetch_count": self.prefetch.value(), "memory_cache_mb": self.cache_mb.value(),
-                "disk_cache": self.disk_cache.isChecked()}
+                "disk_cache": self.disk_cache.isChecked(), "theme": self.theme_box.currentData(),
+                "language": self.language_box.currentData(), "reuse_window": self.reuse_window.isChecked()}
 
     def check(self) -> bool:
         """Validate the table: unreadable keys or conflicts are listed, highlighted, and OK disabled."""
@@ -114,12 +138,12 @@ class SettingsDialog(QDialog):
         try:
             mapping = self.mapping()
         except ValueError as exc:
-            problems.append(str(exc) + ".")
+            problems.append(str(exc) + self.tr("."))
             mapping = None
         if mapping is not None:
             for keys, ids in find_conflicts(mapping):
-                names = " and ".join(f"“{ACTIONS[i].text}”" for i in ids)
-                problems.append(f"{keys} is used by {names}.")
+                names = self.tr(" and ").join(self.tr("“{action}”").format(action=ACTIONS[i].title()) for i in ids)
+                problems.append(self.tr("{keys} is used by {names}.").format(keys=keys, names=names))
                 bad_rows |= {self._ids.index(i) for i in ids if i in self._ids}
         self.table.blockSignals(True)
         for r in range(self.table.rowCount()):

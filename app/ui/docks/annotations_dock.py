@@ -3,12 +3,16 @@ checkbox each, selection, z-order up/down and delete. Changes are emitted as req
 controller turns them into undoable edits (hiding is a view setting, not an edit)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QListWidget, QListWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
 
 from app.core.model import Annotation, LabelClass
 from app.ui.docks.labels_dock import swatch
+
+SOURCE_TEXT = {"sam": QT_TRANSLATE_NOOP("AnnotationsDock", "SAM"),  # English sources, shown translated
+               "manual": QT_TRANSLATE_NOOP("AnnotationsDock", "manual"),
+               "import": QT_TRANSLATE_NOOP("AnnotationsDock", "imported")}
 
 
 class AnnotationsDock(QDockWidget):
@@ -21,7 +25,7 @@ class AnnotationsDock(QDockWidget):
     deleteRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Annotations", parent)
+        super().__init__(self.tr("Annotations"), parent)
         self.setObjectName("AnnotationsDock")
         self._hidden: set[int] = set()
         body = QWidget(self)
@@ -32,11 +36,11 @@ class AnnotationsDock(QDockWidget):
         lay.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.up_button = QToolButton(body)
-        self.up_button.setText("▲ Raise")
+        self.up_button.setText(self.tr("▲ Raise"))
         self.down_button = QToolButton(body)
-        self.down_button.setText("▼ Lower")
+        self.down_button.setText(self.tr("▼ Lower"))
         self.delete_button = QToolButton(body)
-        self.delete_button.setText("Delete")
+        self.delete_button.setText(self.tr("Delete"))
         for b in (self.up_button, self.down_button, self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
@@ -63,11 +67,13 @@ class AnnotationsDock(QDockWidget):
         self.list.clear()
         for a in sorted(anns, key=lambda a: (a.z, a.id or 0), reverse=True):
             lc = classes.get(a.label_id)
-            name = lc.name if lc else f"label {a.label_id}"
+            name = lc.name if lc else self.tr("label {id}").format(id=a.label_id)
             score = f" {a.score:.2f}" if a.score is not None else ""
             holes = sum(len(p.holes) for p in a.parts)
-            shape = f"{len(a.parts)} part{'s' if len(a.parts) != 1 else ''}" + (f", {holes} hole(s)" if holes else "")
-            text = f"#{a.id} {name} — {a.source}{score}, {shape}"
+            parts = self.tr("1 part") if len(a.parts) == 1 else self.tr("{n} parts").format(n=len(a.parts))
+            shape = parts + (self.tr(", {n} hole(s)").format(n=holes) if holes else "")
+            source = self.tr(SOURCE_TEXT.get(a.source, a.source))
+            text = f"#{a.id} {name} — {source}{score}, {shape}"
             it = QListWidgetItem(swatch(lc.color if lc else "#808080"), text)
             it.setData(Qt.ItemDataRole.UserRole, a.id)
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)

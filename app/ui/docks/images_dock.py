@@ -11,15 +11,20 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (QT_TRANSLATE_NOOP, QAbstractListModel, QCoreApplication, QModelIndex,
+                            QPersistentModelIndex, Qt, Signal)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QListView, QVBoxLayout, QWidget
 
 from app.core.model import ImageRecord
+from app.ui.i18n import mark_data
 
 PAGE_SIZE = 256
 MAX_PAGES = 16
-STATUS_TEXT = {"new": "new", "in_progress": "in progress", "done": "done"}
+translate = QCoreApplication.translate
+STATUS_TEXT = {"new": QT_TRANSLATE_NOOP("ImagesDock", "new"),  # English sources, shown translated
+               "in_progress": QT_TRANSLATE_NOOP("ImagesDock", "in progress"),
+               "done": QT_TRANSLATE_NOOP("ImagesDock", "done")}
 STATUS_COLOR = {"new": "#9e9e9e", "in_progress": "#ffb300", "done": "#43a047"}
 ImageRole = Qt.ItemDataRole.UserRole + 1
 
@@ -105,11 +110,13 @@ class ImageListModel(QAbstractListModel):
         if rec is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            extra = "  (missing)" if rec.missing else ""
+            extra = translate("ImagesDock", "  (missing)") if rec.missing else ""
             return f"{rec.path}{extra}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            size = f"{rec.width}x{rec.height}" if rec.width else "size not read yet"
-            return f"{rec.path}\n{size}\nstatus: {STATUS_TEXT.get(rec.status, rec.status)}"
+            size = f"{rec.width}x{rec.height}" if rec.width else translate("ImagesDock", "size not read yet")
+            status = translate("ImagesDock", STATUS_TEXT.get(rec.status, rec.status))
+            return translate("ImagesDock", "{path}\n{size}\nstatus: {status}").format(path=rec.path, size=size,
+                                                                                      status=status)
         if role == Qt.ItemDataRole.DecorationRole:
             return QColor(STATUS_COLOR.get(rec.status, "#9e9e9e"))
         if role == Qt.ItemDataRole.ForegroundRole and rec.missing:
@@ -125,10 +132,12 @@ class ImagesDock(QDockWidget):
     imageActivated = Signal(int)
 
     FILTERS: tuple[tuple[str, str | None], ...] = (
-        ("All images", None), ("New", "new"), ("In progress", "in_progress"), ("Done", "done"))
+        (QT_TRANSLATE_NOOP("ImagesDock", "All images"), None), (QT_TRANSLATE_NOOP("ImagesDock", "New"), "new"),
+        (QT_TRANSLATE_NOOP("ImagesDock", "In progress"), "in_progress"),
+        (QT_TRANSLATE_NOOP("ImagesDock", "Done"), "done"))
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Images", parent)
+        super().__init__(self.tr("Images"), parent)
         self.setObjectName("ImagesDock")
         self.model = ImageListModel(self)
         body = QWidget(self)
@@ -136,13 +145,14 @@ class ImagesDock(QDockWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         self.filter_box = QComboBox(body)
         for text, value in self.FILTERS:
-            self.filter_box.addItem(text, value)
-        self.counts_label = QLabel("no project", body)
+            self.filter_box.addItem(self.tr(text), value)
+        self.counts_label = QLabel(self.tr("no project"), body)
         self.view = QListView(body)
         self.view.setModel(self.model)
         self.view.setUniformItemSizes(True)  # keeps scrolling over 100k rows cheap
         self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        mark_data(self.view)  # image file names
         lay.addWidget(self.filter_box)
         lay.addWidget(self.counts_label)
         lay.addWidget(self.view, 1)
@@ -159,12 +169,12 @@ class ImagesDock(QDockWidget):
     def update_counts(self, project: Any) -> None:
         """Refresh the "N images · new a · in progress b · done c" line."""
         if project is None:
-            self.counts_label.setText("no project")
+            self.counts_label.setText(self.tr("no project"))
             return
         counts = project.status_counts()
         total = sum(counts.values())
-        parts = [f"{STATUS_TEXT[s]} {counts.get(s, 0)}" for s in ("new", "in_progress", "done")]
-        self.counts_label.setText(f"{total} images · " + " · ".join(parts))
+        parts = [f"{self.tr(STATUS_TEXT[s])} {counts.get(s, 0)}" for s in ("new", "in_progress", "done")]
+        self.counts_label.setText(self.tr("{count} images · ").format(count=total) + " · ".join(parts))
 
     def select_row(self, row: int) -> None:
         """Highlight `row` and scroll to it (no signal)."""

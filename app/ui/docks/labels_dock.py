@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QColorDialog, QDockWidget, QHBoxLayout, QInputDia
                                QListWidgetItem, QMessageBox, QToolButton, QVBoxLayout, QWidget)
 
 from app.core.model import LabelClass
+from app.ui.i18n import mark_data
 
 
 def swatch(color: str, size: int = 14) -> QIcon:
@@ -31,7 +32,7 @@ class LabelsDock(QDockWidget):
     deleteRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Labels", parent)
+        super().__init__(self.tr("Labels"), parent)
         self.setObjectName("LabelsDock")
         self._classes: list[LabelClass] = []
         body = QWidget(self)
@@ -39,17 +40,20 @@ class LabelsDock(QDockWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         self.list = QListWidget(body)
         self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        mark_data(self.list)  # the user's label names
         lay.addWidget(self.list, 1)
-        self.hint = QLabel("No label classes yet: press + to add one (the first accepted object "
-                           "otherwise gets the label “object”). Keys 1–9 choose a class.", body)
+        self.hint = QLabel(self.tr("No label classes yet: press + to add one (the first accepted object "
+                                   "otherwise gets the label “object”). Keys 1–9 choose a class."), body)
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: #a0a0a0;")
+        self.hint.setObjectName("HintLabel")  # look: resources/styles/*.qss
         lay.addWidget(self.hint)
         row = QHBoxLayout()
         self.buttons: dict[str, QToolButton] = {}
-        for key, text, tip in (("add", "+", "Add a label class"), ("rename", "Rename", "Rename the label class"),
-                               ("color", "Colour", "Change the colour"), ("up", "▲", "Move up"),
-                               ("down", "▼", "Move down"), ("delete", "Delete", "Delete the label class")):
+        for key, text, tip in (("add", "+", self.tr("Add a label class")),
+                               ("rename", self.tr("Rename"), self.tr("Rename the label class")),
+                               ("color", self.tr("Colour"), self.tr("Change the colour")),
+                               ("up", "▲", self.tr("Move up")), ("down", "▼", self.tr("Move down")),
+                               ("delete", self.tr("Delete"), self.tr("Delete the label class"))):
             b = QToolButton(body)
             b.setText(text)
             b.setToolTip(tip)
@@ -76,7 +80,7 @@ class LabelsDock(QDockWidget):
             key = f"{k + 1}  " if k < 9 else "    "
             it = QListWidgetItem(swatch(lc.color), f"{key}{lc.name}")
             it.setData(Qt.ItemDataRole.UserRole, lc.id)
-            it.setToolTip(f"{lc.name} ({lc.color})" + (f" — key {k + 1}" if k < 9 else ""))
+            it.setToolTip(f"{lc.name} ({lc.color})" + (self.tr(" — key {n}").format(n=k + 1) if k < 9 else ""))
             self.list.addItem(it)
         self.select(current_id)
         self.list.blockSignals(False)
@@ -100,7 +104,7 @@ class LabelsDock(QDockWidget):
 
     def ask_add(self) -> None:
         """Ask for a name, then emit addRequested(name, "") (the project picks a distinct colour)."""
-        name, ok = QInputDialog.getText(self, "Add label class", "Name:")
+        name, ok = QInputDialog.getText(self, self.tr("Add label class"), self.tr("Name:"))
         if ok and name.strip():
             self.addRequested.emit(name.strip(), "")
 
@@ -109,7 +113,7 @@ class LabelsDock(QDockWidget):
         lc = self.current_class()
         if lc is None:
             return
-        name, ok = QInputDialog.getText(self, "Rename label class", "Name:", text=lc.name)
+        name, ok = QInputDialog.getText(self, self.tr("Rename label class"), self.tr("Name:"), text=lc.name)
         if ok and name.strip() and name.strip() != lc.name:
             self.renameRequested.emit(lc.id, name.strip())
 
@@ -118,7 +122,7 @@ class LabelsDock(QDockWidget):
         lc = self.current_class()
         if lc is None:
             return
-        col = QColorDialog.getColor(QColor(lc.color), self, f"Colour of {lc.name}")
+        col = QColorDialog.getColor(QColor(lc.color), self, self.tr("Colour of {name}").format(name=lc.name))
         if col.isValid():
             self.recolorRequested.emit(lc.id, col.name())
 
@@ -128,9 +132,9 @@ class LabelsDock(QDockWidget):
         if lc is None:
             return
         answer = QMessageBox.question(
-            self, "Delete label class",
-            f"Delete the label class “{lc.name}” and all annotations with this label? "
-            "You can undo this with Ctrl+Z.")
+            self, self.tr("Delete label class"),
+            self.tr("Delete the label class “{name}” and all annotations with this label? "
+                    "You can undo this with Ctrl+Z.").format(name=lc.name))
         if answer == QMessageBox.StandardButton.Yes:
             self.deleteRequested.emit(lc.id)
 

@@ -78,10 +78,10 @@ class TextPromptController(QObject):
             return False
         rec = self.labeling.image
         if rec is None or self.labeling.project is None:
-            self.dock.set_status("Open an image first.", error=True)
+            self.dock.set_status(self.tr("Open an image first."), error=True)
             return False
         if not self.inference.has_model():
-            self.dock.set_status("No SAM model is loaded: open the model manager (Ctrl+M).", error=True)
+            self.dock.set_status(self.tr("No SAM model is loaded: open the model manager (Ctrl+M)."), error=True)
             return False
         box_t, text_t = self.thresholds()
         try:
@@ -91,7 +91,7 @@ class TextPromptController(QObject):
             return False
         self.clear()
         self.inference.run_task(CHANNEL, image_key(rec), self.labeling.image_path(), job, image_id=rec.id)
-        self.dock.set_status(f"Detecting with {detector}…")
+        self.dock.set_status(self.tr("Detecting with {detector}…").format(detector=detector))
         return True
 
     def set_thresholds(self, box_threshold: float, text_threshold: float) -> None:
@@ -103,7 +103,7 @@ class TextPromptController(QObject):
             self.inference.run_task(CHANNEL, self.answer_key or "", self.labeling.image_path(),
                                     refilter_job(self.answer.session, box_threshold, text_threshold),
                                     image_id=self.labeling.image.id)
-            self.dock.set_status(f"Decoding {missing} more box(es) with SAM…")
+            self.dock.set_status(self.tr("Decoding {n} more box(es) with SAM…").format(n=missing))
 
     def _refilter(self, box_threshold: float, text_threshold: float) -> int:
         """Show the kept boxes already decoded; returns how many kept boxes are not decoded yet."""
@@ -136,7 +136,7 @@ class TextPromptController(QObject):
         self.answer, self.answer_key = answer, result.image_key
         self.set_thresholds(*self.thresholds())  # the sliders may have moved meanwhile
         if self.answer is answer and not self.results:
-            self.dock.set_status("Nothing found above the thresholds; lower them or change the phrases.")
+            self.dock.set_status(self.tr("Nothing found above the thresholds; lower them or change the phrases."))
 
     # ------------------------------------------------------------------ display
     def _labels(self) -> list[LabelClass]:
@@ -163,7 +163,8 @@ class TextPromptController(QObject):
         self.item.set_proposals(drawn, self.current)
         if self.results:
             phrases = sorted({r.detection.phrase for r in self.results})
-            self.dock.set_status(f"{len(self.results)} proposal(s): {', '.join(phrases)}. Accept all or the checked ones.")
+            self.dock.set_status(self.tr("{n} proposal(s): {phrases}. Accept all or the checked ones.").format(
+                n=len(self.results), phrases=", ".join(phrases)))
         self.proposalsShown.emit(len(self.results))
 
     def _set_current(self, row: int) -> None:
@@ -205,11 +206,11 @@ class TextPromptController(QObject):
         if rec is None or project is None or self.answer is None:
             return 0
         if project.read_only:
-            self.message.emit("This project is open read-only; proposals cannot be stored.")
+            self.message.emit(self.tr("This project is open read-only; proposals cannot be stored."))
             return 0
         chosen = [r for r in self.results if not only_checked or r.detection.index not in self.unchecked]
         if not chosen:
-            self.message.emit("No proposal is checked.")
+            self.message.emit(self.tr("No proposal is checked."))
             return 0
         det_id = self.answer.detector_id
         proposals = [r.proposal(det_id, self.choice.get(r.detection.index)) for r in chosen]
@@ -217,7 +218,7 @@ class TextPromptController(QObject):
         self._batch_id += 1
         self._batches[self._batch_id] = project
         self.converter.submit(batch_of(self._batch_id, rec.id, proposals, z_start, DEFAULT_LABEL))
-        self.dock.set_status(f"Storing {len(proposals)} annotation(s)…")
+        self.dock.set_status(self.tr("Storing {n} annotation(s)…").format(n=len(proposals)))
         self.clear()
         return len(proposals)
 
@@ -229,13 +230,13 @@ class TextPromptController(QObject):
             self.message.emit(batch.error)
             return
         if not batch.items:
-            self.message.emit("The accepted proposals have empty masks; nothing was stored.")
+            self.message.emit(self.tr("The accepted proposals have empty masks; nothing was stored."))
             return
         edit = AddLabelledAnnotations(batch.items, text=f"Accept {len(batch.items)} text proposal(s)")
 
         def push() -> None:
             if self.undo.push(edit):
-                self.dock.set_status(f"Stored {len(batch.items)} annotation(s) (one undo step).")
+                self.dock.set_status(self.tr("Stored {n} annotation(s) (one undo step).").format(n=len(batch.items)))
                 self.stored.emit(len(batch.items))
 
         self.labeling.after_accepts(push)

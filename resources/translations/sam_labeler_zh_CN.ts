@@ -1,0 +1,1328 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>ActionRegistry</name>
+    <message>
+        <source>Shortcuts changed but the settings could not be saved: {error}</source>
+        <translation>快捷键已更改，但设置无法保存：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>Actions</name>
+    <message>
+        <source>Previous image</source>
+        <translation>上一张图像</translation>
+    </message>
+    <message>
+        <source>Next image</source>
+        <translation>下一张图像</translation>
+    </message>
+    <message>
+        <source>SAM point tool</source>
+        <translation>SAM 点工具</translation>
+    </message>
+    <message>
+        <source>SAM box tool</source>
+        <translation>SAM 框工具</translation>
+    </message>
+    <message>
+        <source>SAM scribble tool</source>
+        <translation>SAM 涂鸦工具</translation>
+    </message>
+    <message>
+        <source>Polygon tool</source>
+        <translation>多边形工具</translation>
+    </message>
+    <message>
+        <source>Edit tool</source>
+        <translation>编辑工具</translation>
+    </message>
+    <message>
+        <source>Text prompt (phrases -&gt; masks)</source>
+        <translation>文本提示（短语 -&gt; 掩码）</translation>
+    </message>
+    <message>
+        <source>Next candidate mask</source>
+        <translation>下一个候选掩码</translation>
+    </message>
+    <message>
+        <source>Previous candidate mask</source>
+        <translation>上一个候选掩码</translation>
+    </message>
+    <message>
+        <source>Accept candidate</source>
+        <translation>接受候选</translation>
+    </message>
+    <message>
+        <source>Clear prompts / cancel</source>
+        <translation>清除提示 / 取消</translation>
+    </message>
+    <message>
+        <source>Label class {n}</source>
+        <translation>标签类别 {n}</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <source>Redo</source>
+        <translation>重做</translation>
+    </message>
+    <message>
+        <source>Delete annotation</source>
+        <translation>删除标注</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Open project…</source>
+        <translation>打开项目…</translation>
+    </message>
+    <message>
+        <source>Open image folder…</source>
+        <translation>打开图像文件夹…</translation>
+    </message>
+    <message>
+        <source>Import annotations…</source>
+        <translation>导入标注…</translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <source>Zoom in</source>
+        <translation>放大</translation>
+    </message>
+    <message>
+        <source>Zoom out</source>
+        <translation>缩小</translation>
+    </message>
+    <message>
+        <source>Fit image to window</source>
+        <translation>图像适应窗口</translation>
+    </message>
+    <message>
+        <source>Model manager…</source>
+        <translation>模型管理器…</translation>
+    </message>
+    <message>
+        <source>Propagate annotations through frames…</source>
+        <translation>沿帧传播标注…</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+    <message>
+        <source>Unknown action &apos;{id}&apos;.</source>
+        <translation>未知操作“{id}”。</translation>
+    </message>
+    <message>
+        <source>&apos;{keys}&apos; is not a valid shortcut for {action}.</source>
+        <translation>“{keys}”不是“{action}”的有效快捷键。</translation>
+    </message>
+    <message>
+        <source> and </source>
+        <translation>与</translation>
+    </message>
+    <message>
+        <source>The shortcut {keys} would be used by both {names}.</source>
+        <translation>快捷键 {keys} 将同时被{names}使用。</translation>
+    </message>
+</context>
+<context>
+    <name>AnnotationsDock</name>
+    <message>
+        <source>SAM</source>
+        <translation>SAM</translation>
+    </message>
+    <message>
+        <source>manual</source>
+        <translation>手动</translation>
+    </message>
+    <message>
+        <source>imported</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <source>Annotations</source>
+        <translation>标注</translation>
+    </message>
+    <message>
+        <source>▲ Raise</source>
+        <translation>▲ 上移</translation>
+    </message>
+    <message>
+        <source>▼ Lower</source>
+        <translation>▼ 下移</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>label {id}</source>
+        <translation>标签 {id}</translation>
+    </message>
+    <message>
+        <source>1 part</source>
+        <translation>1 个部分</translation>
+    </message>
+    <message>
+        <source>{n} parts</source>
+        <translation>{n} 个部分</translation>
+    </message>
+    <message>
+        <source>, {n} hole(s)</source>
+        <translation>，{n} 个孔洞</translation>
+    </message>
+</context>
+<context>
+    <name>BackgroundJob</name>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+</context>
+<context>
+    <name>CandidateStrip</name>
+    <message>
+        <source>Candidates
+Tab / Shift+Tab</source>
+        <translation>候选
+Tab / Shift+Tab</translation>
+    </message>
+    <message>
+        <source>Candidate {n}</source>
+        <translation>候选 {n}</translation>
+    </message>
+    <message>
+        <source>IoU {score}</source>
+        <translation>交并比 {score}</translation>
+    </message>
+</context>
+<context>
+    <name>CheatSheet</name>
+    <message>
+        <source>Navigation</source>
+        <translation>浏览</translation>
+    </message>
+    <message>
+        <source>Tools</source>
+        <translation>工具</translation>
+    </message>
+    <message>
+        <source>Candidates</source>
+        <translation>候选</translation>
+    </message>
+    <message>
+        <source>Labels</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>View</source>
+        <translation>视图</translation>
+    </message>
+    <message>
+        <source>Model and settings</source>
+        <translation>模型与设置</translation>
+    </message>
+    <message>
+        <source>Help</source>
+        <translation>帮助</translation>
+    </message>
+    <message>
+        <source>Mouse</source>
+        <translation>鼠标</translation>
+    </message>
+    <message>
+        <source>Left click (point tool S)</source>
+        <translation>左键单击（点工具 S）</translation>
+    </message>
+    <message>
+        <source>foreground point</source>
+        <translation>前景点</translation>
+    </message>
+    <message>
+        <source>Right click (point tool S)</source>
+        <translation>右键单击（点工具 S）</translation>
+    </message>
+    <message>
+        <source>background point</source>
+        <translation>背景点</translation>
+    </message>
+    <message>
+        <source>Drag (box tool B)</source>
+        <translation>拖动（框工具 B）</translation>
+    </message>
+    <message>
+        <source>box prompt</source>
+        <translation>框提示</translation>
+    </message>
+    <message>
+        <source>Left / right drag (scribble tool R)</source>
+        <translation>左键 / 右键拖动（涂鸦工具 R）</translation>
+    </message>
+    <message>
+        <source>foreground / background stroke</source>
+        <translation>前景 / 背景笔画</translation>
+    </message>
+    <message>
+        <source>Space tap</source>
+        <translation>轻按空格</translation>
+    </message>
+    <message>
+        <source>accept the current candidate</source>
+        <translation>接受当前候选</translation>
+    </message>
+    <message>
+        <source>Space + drag, middle drag</source>
+        <translation>空格 + 拖动，或中键拖动</translation>
+    </message>
+    <message>
+        <source>pan</source>
+        <translation>平移</translation>
+    </message>
+    <message>
+        <source>Mouse wheel</source>
+        <translation>鼠标滚轮</translation>
+    </message>
+    <message>
+        <source>zoom around the cursor</source>
+        <translation>以光标为中心缩放</translation>
+    </message>
+    <message>
+        <source>Click a shape (edit tool E)</source>
+        <translation>单击形状（编辑工具 E）</translation>
+    </message>
+    <message>
+        <source>select it; new prompts then refine it</source>
+        <translation>选中它；之后的新提示会细化它</translation>
+    </message>
+</context>
+<context>
+    <name>CheatSheetDialog</name>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+</context>
+<context>
+    <name>ExportDialog</name>
+    <message>
+        <source>auto — polygons, exact masks where polygons would lose detail</source>
+        <translation>自动 — 多边形，多边形会丢失细节处用精确掩码</translation>
+    </message>
+    <message>
+        <source>polygons only (holes filled)</source>
+        <translation>仅多边形（孔洞填充）</translation>
+    </message>
+    <message>
+        <source>exact masks (RLE)</source>
+        <translation>精确掩码（RLE）</translation>
+    </message>
+    <message>
+        <source>exact masks (mask shapes)</source>
+        <translation>精确掩码（mask 形状）</translation>
+    </message>
+    <message>
+        <source>skip files imported before (default)</source>
+        <translation>跳过之前导入过的文件（默认）</translation>
+    </message>
+    <message>
+        <source>replace what they brought before</source>
+        <translation>替换它们之前带入的标注</translation>
+    </message>
+    <message>
+        <source>import them again as well</source>
+        <translation>再次导入</translation>
+    </message>
+    <message>
+        <source>Export annotations</source>
+        <translation>导出标注</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <source>Destination</source>
+        <translation>目标位置</translation>
+    </message>
+    <message>
+        <source>Masks</source>
+        <translation>掩码</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Choose a destination first.</source>
+        <translation>请先选择目标位置。</translation>
+    </message>
+</context>
+<context>
+    <name>ImagesDock</name>
+    <message>
+        <source>new</source>
+        <translation>未开始</translation>
+    </message>
+    <message>
+        <source>in progress</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>  (missing)</source>
+        <translation>  （缺失）</translation>
+    </message>
+    <message>
+        <source>size not read yet</source>
+        <translation>尚未读取尺寸</translation>
+    </message>
+    <message>
+        <source>{path}
+{size}
+status: {status}</source>
+        <translation>{path}
+{size}
+状态：{status}</translation>
+    </message>
+    <message>
+        <source>All images</source>
+        <translation>全部图像</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>未开始</translation>
+    </message>
+    <message>
+        <source>In progress</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>no project</source>
+        <translation>未打开项目</translation>
+    </message>
+    <message>
+        <source>{count} images · </source>
+        <translation>{count} 张图像 · </translation>
+    </message>
+</context>
+<context>
+    <name>ImportDialog</name>
+    <message>
+        <source>Import annotations</source>
+        <translation>导入标注</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Images folder</source>
+        <translation>图像文件夹</translation>
+    </message>
+    <message>
+        <source>Files imported before</source>
+        <translation>之前导入过的文件</translation>
+    </message>
+    <message>
+        <source>Imported annotations are added to the project at once (this is not undoable); images they refer to must be in the project folder.</source>
+        <translation>导入的标注会立即加入项目（无法撤销）；它们引用的图像必须位于项目文件夹中。</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+</context>
+<context>
+    <name>InferenceService</name>
+    <message>
+        <source>Loading {model}…</source>
+        <translation>正在加载 {model}…</translation>
+    </message>
+    <message>
+        <source>{model} on {device}</source>
+        <translation>{model}（{device}）</translation>
+    </message>
+    <message>
+        <source>A mask input must be square low-res logits, not {shape}.</source>
+        <translation>掩码输入必须是方形的低分辨率 logits，而不是 {shape}。</translation>
+    </message>
+    <message>
+        <source>No model is loaded; choose one in the model manager before encoding images.</source>
+        <translation>未加载模型；请先在模型管理器中选择一个模型，再编码图像。</translation>
+    </message>
+    <message>
+        <source>A download of {model} is already running.</source>
+        <translation>{model} 已在下载中。</translation>
+    </message>
+    <message>
+        <source>Downloading {model}</source>
+        <translation>正在下载 {model}</translation>
+    </message>
+</context>
+<context>
+    <name>InferenceWorker</name>
+    <message>
+        <source>Encoding images</source>
+        <translation>正在编码图像</translation>
+    </message>
+    <message>
+        <source>Encoding cancelled</source>
+        <translation>编码已取消</translation>
+    </message>
+    <message>
+        <source>No model is loaded; choose one in the model manager.</source>
+        <translation>未加载模型；请在模型管理器中选择一个模型。</translation>
+    </message>
+    <message>
+        <source>No SAM model is loaded; choose one in the model manager.</source>
+        <translation>未加载 SAM 模型；请在模型管理器中选择一个。</translation>
+    </message>
+    <message>
+        <source>Loading {model}</source>
+        <translation>正在加载 {model}</translation>
+    </message>
+    <message>
+        <source>Loading {model} was cancelled.</source>
+        <translation>已取消加载 {model}。</translation>
+    </message>
+    <message>
+        <source>The model now runs on the CPU: {reason}.</source>
+        <translation>模型现在在 CPU 上运行：{reason}。</translation>
+    </message>
+    <message>
+        <source>{model} on {device}</source>
+        <translation>{model}（{device}）</translation>
+    </message>
+    <message>
+        <source>Image {key} was never opened; it cannot be segmented.</source>
+        <translation>图像 {key} 从未打开，无法分割。</translation>
+    </message>
+</context>
+<context>
+    <name>LabelingController</name>
+    <message>
+        <source>This is the last image.</source>
+        <translation>这是最后一张图像。</translation>
+    </message>
+    <message>
+        <source>This is the first image.</source>
+        <translation>这是第一张图像。</translation>
+    </message>
+    <message>
+        <source>Cannot show this image: {reason} Press D for the next one.</source>
+        <translation>无法显示此图像：{reason} 按 D 查看下一张。</translation>
+    </message>
+    <message>
+        <source>Select an annotation to delete (click it with the edit tool E).</source>
+        <translation>请选择要删除的标注（用编辑工具 E 单击它）。</translation>
+    </message>
+    <message>
+        <source>There is no label class {n}; add one in the Labels panel.</source>
+        <translation>没有标签类别 {n}；请在“标签”面板中添加。</translation>
+    </message>
+    <message>
+        <source>No SAM model is loaded: use the polygon tool (P) or open the model manager.</source>
+        <translation>未加载 SAM 模型：请使用多边形工具（P）或打开模型管理器。</translation>
+    </message>
+    <message>
+        <source>Nothing to accept: click on an object first.</source>
+        <translation>没有可接受的内容：请先单击一个物体。</translation>
+    </message>
+    <message>
+        <source>The candidate mask is empty; add prompts or pick another candidate.</source>
+        <translation>候选掩码为空；请添加提示或选择其他候选。</translation>
+    </message>
+</context>
+<context>
+    <name>LabelsDock</name>
+    <message>
+        <source>Labels</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>No label classes yet: press + to add one (the first accepted object otherwise gets the label “object”). Keys 1–9 choose a class.</source>
+        <translation>还没有标签类别：按 + 添加（否则第一个被接受的物体将获得标签“object”）。按键 1–9 选择类别。</translation>
+    </message>
+    <message>
+        <source>Add a label class</source>
+        <translation>添加标签类别</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <source>Rename the label class</source>
+        <translation>重命名标签类别</translation>
+    </message>
+    <message>
+        <source>Colour</source>
+        <translation>颜色</translation>
+    </message>
+    <message>
+        <source>Change the colour</source>
+        <translation>更改颜色</translation>
+    </message>
+    <message>
+        <source>Move up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Delete the label class</source>
+        <translation>删除标签类别</translation>
+    </message>
+    <message>
+        <source> — key {n}</source>
+        <translation> — 按键 {n}</translation>
+    </message>
+    <message>
+        <source>Add label class</source>
+        <translation>添加标签类别</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <source>Rename label class</source>
+        <translation>重命名标签类别</translation>
+    </message>
+    <message>
+        <source>Colour of {name}</source>
+        <translation>{name} 的颜色</translation>
+    </message>
+    <message>
+        <source>Delete label class</source>
+        <translation>删除标签类别</translation>
+    </message>
+    <message>
+        <source>Delete the label class “{name}” and all annotations with this label? You can undo this with Ctrl+Z.</source>
+        <translation>删除标签类别“{name}”以及所有带此标签的标注吗？可以用 Ctrl+Z 撤销。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Mark image done</source>
+        <translation>将图像标记为已完成</translation>
+    </message>
+    <message>
+        <source>Mark image not done</source>
+        <translation>将图像标记为未完成</translation>
+    </message>
+    <message>
+        <source>{reason}
+
+Open it read-only?</source>
+        <translation>{reason}
+
+以只读方式打开吗？</translation>
+    </message>
+    <message>
+        <source>Project in use</source>
+        <translation>项目正在使用中</translation>
+    </message>
+    <message>
+        <source>Cannot open {path}: {reason}</source>
+        <translation>无法打开 {path}：{reason}</translation>
+    </message>
+    <message>
+        <source>read-only</source>
+        <translation>只读</translation>
+    </message>
+    <message>
+        <source>all changes saved</source>
+        <translation>所有更改已保存</translation>
+    </message>
+    <message>
+        <source>Opened {name}: {count} images.</source>
+        <translation>已打开 {name}：{count} 张图像。</translation>
+    </message>
+    <message>
+        <source> [read-only]</source>
+        <translation> [只读]</translation>
+    </message>
+    <message>
+        <source>Open image folder</source>
+        <translation>打开图像文件夹</translation>
+    </message>
+    <message>
+        <source>Open project</source>
+        <translation>打开项目</translation>
+    </message>
+    <message>
+        <source>Projects (*.samlabel)</source>
+        <translation>项目 (*.samlabel)</translation>
+    </message>
+    <message>
+        <source>All changes are saved (each accepted edit is committed at once).</source>
+        <translation>所有更改均已保存（每次接受的编辑都会立即提交）。</translation>
+    </message>
+    <message>
+        <source>Open a project first.</source>
+        <translation>请先打开一个项目。</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Export now?</source>
+        <translation>现在导出吗？</translation>
+    </message>
+    <message>
+        <source>Exporting…</source>
+        <translation>正在导出…</translation>
+    </message>
+    <message>
+        <source>Exported to {path}.</source>
+        <translation>已导出到 {path}。</translation>
+    </message>
+    <message>
+        <source>Export failed: {reason}</source>
+        <translation>导出失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Export cancelled.</source>
+        <translation>导出已取消。</translation>
+    </message>
+    <message>
+        <source>Open a writable project first.</source>
+        <translation>请先打开一个可写的项目。</translation>
+    </message>
+    <message>
+        <source>Import failed: {reason}</source>
+        <translation>导入失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Import finished.</source>
+        <translation>导入完成。</translation>
+    </message>
+    <message>
+        <source>The SAM model could not be loaded ({reason}) — manual tools work; open the model manager.</source>
+        <translation>无法加载 SAM 模型（{reason}）— 手动工具仍可使用；请打开模型管理器。</translation>
+    </message>
+    <message>
+        <source>{task}…</source>
+        <translation>{task}…</translation>
+    </message>
+    <message>
+        <source>{task}: done.</source>
+        <translation>{task}：完成。</translation>
+    </message>
+    <message>
+        <source>{task}: {done} of {total}</source>
+        <translation>{task}：{done} / {total}</translation>
+    </message>
+    <message>
+        <source>Settings saved.</source>
+        <translation>设置已保存。</translation>
+    </message>
+    <message>
+        <source>The new language is used from the next start.</source>
+        <translation>新的语言将在下次启动时生效。</translation>
+    </message>
+    <message>
+        <source>About {app}</source>
+        <translation>关于 {app}</translation>
+    </message>
+    <message>
+        <source>{app} {version}
+Image labeling with masks and polygons, assisted by Segment Anything.
+Model: {model}</source>
+        <translation>{app} {version}
+借助 Segment Anything，用掩码和多边形标注图像。
+模型：{model}</translation>
+    </message>
+    <message>
+        <source>Tool: {tool}</source>
+        <translation>工具：{tool}</translation>
+    </message>
+    <message>
+        <source>Settings could not be saved: {reason}</source>
+        <translation>无法保存设置：{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>Menus</name>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Recent projects</source>
+        <translation>最近的项目</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Image</source>
+        <translation>图像(&amp;I)</translation>
+    </message>
+    <message>
+        <source>&amp;Tools</source>
+        <translation>工具(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Label class</source>
+        <translation>标签类别</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>Plugins…</source>
+        <translation>插件…</translation>
+    </message>
+    <message>
+        <source>About SAM Labeler</source>
+        <translation>关于 SAM Labeler</translation>
+    </message>
+    <message>
+        <source>Main toolbar</source>
+        <translation>主工具栏</translation>
+    </message>
+</context>
+<context>
+    <name>ModelBanner</name>
+    <message>
+        <source>No SAM model installed — manual tools (polygon P, edit E) work; open the model manager to download or import one.</source>
+        <translation>未安装 SAM 模型 — 手动工具（多边形 P、编辑 E）可以使用；请打开模型管理器下载或导入模型。</translation>
+    </message>
+    <message>
+        <source>Open model manager</source>
+        <translation>打开模型管理器</translation>
+    </message>
+</context>
+<context>
+    <name>ModelManagerDialog</name>
+    <message>
+        <source>installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>present, not verified</source>
+        <translation>已存在，未校验</translation>
+    </message>
+    <message>
+        <source>not installed</source>
+        <translation>未安装</translation>
+    </message>
+    <message>
+        <source>unknown ({reason})</source>
+        <translation>未知（{reason}）</translation>
+    </message>
+    <message>
+        <source> ({size} downloaded, resumable)</source>
+        <translation>（已下载 {size}，可续传）</translation>
+    </message>
+    <message>
+        <source>Model manager</source>
+        <translation>模型管理器</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Id</source>
+        <translation>标识</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <source>Licence</source>
+        <translation>许可证</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Import file…</source>
+        <translation>导入文件…</translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation>取消下载</translation>
+    </message>
+    <message>
+        <source>Use this model</source>
+        <translation>使用此模型</translation>
+    </message>
+    <message>
+        <source>Device:</source>
+        <translation>设备：</translation>
+    </message>
+    <message>
+        <source>Checking devices…</source>
+        <translation>正在检查设备…</translation>
+    </message>
+    <message>
+        <source>Device check</source>
+        <translation>设备检查</translation>
+    </message>
+    <message>
+        <source>Device check failed: {reason}</source>
+        <translation>设备检查失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Downloading {model}</source>
+        <translation>正在下载 {model}</translation>
+    </message>
+    <message>
+        <source>Downloading {model}…</source>
+        <translation>正在下载 {model}…</translation>
+    </message>
+    <message>
+        <source>Checkpoint for {model}</source>
+        <translation>{model} 的权重文件</translation>
+    </message>
+    <message>
+        <source>Checkpoints (*.pth *.pt);;All files (*)</source>
+        <translation>权重文件 (*.pth *.pt);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Importing {model}</source>
+        <translation>正在导入 {model}</translation>
+    </message>
+    <message>
+        <source>Verifying and importing {file}…</source>
+        <translation>正在校验并导入 {file}…</translation>
+    </message>
+    <message>
+        <source>Another download or import is running; wait for it or cancel it.</source>
+        <translation>另一个下载或导入正在进行；请等待其完成或将其取消。</translation>
+    </message>
+    <message>
+        <source>Installed {path}.</source>
+        <translation>已安装 {path}。</translation>
+    </message>
+    <message>
+        <source>Cancelled; a later download resumes where it stopped.</source>
+        <translation>已取消；之后的下载会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>{done} of {total}</source>
+        <translation>{done} / {total}</translation>
+    </message>
+</context>
+<context>
+    <name>PluginsDialog</name>
+    <message>
+        <source>Plugins</source>
+        <translation>插件</translation>
+    </message>
+</context>
+<context>
+    <name>Propagation</name>
+    <message>
+        <source>Open a writable project and an image with annotations first.</source>
+        <translation>请先打开一个可写项目和一张有标注的图像。</translation>
+    </message>
+    <message>
+        <source>A propagation is already running.</source>
+        <translation>已有一个传播任务在运行。</translation>
+    </message>
+    <message>
+        <source>Propagation needs a project whose images are the frames of a sequence.</source>
+        <translation>传播需要一个图像为序列帧的项目。</translation>
+    </message>
+    <message>
+        <source>Nothing to propagate: {reason}.</source>
+        <translation>没有可传播的内容：{reason}。</translation>
+    </message>
+    <message>
+        <source>Propagating {n} object(s) with {model}…</source>
+        <translation>正在用 {model} 传播 {n} 个对象…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Propagate through frames</source>
+        <translation>沿帧传播</translation>
+    </message>
+    <message>
+        <source>Loading {model}…</source>
+        <translation>正在加载 {model}…</translation>
+    </message>
+    <message>
+        <source>Propagating {n} object(s): frame {done} of {total}</source>
+        <translation>正在传播 {n} 个对象：第 {done} 帧，共 {total} 帧</translation>
+    </message>
+    <message>
+        <source>Propagation stopped: {reason}</source>
+        <translation>传播已停止：{reason}</translation>
+    </message>
+    <message>
+        <source>Propagation failed: {reason}</source>
+        <translation>传播失败：{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>PropagationJob</name>
+    <message>
+        <source>Propagation cancelled after {done} frames; their proposals are kept.</source>
+        <translation>传播在 {done} 帧后取消；已生成的候选标注保留。</translation>
+    </message>
+    <message>
+        <source>Propagated {n} object(s) over {done} frames.</source>
+        <translation>已在 {done} 帧上传播 {n} 个对象。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Dark</source>
+        <translation>深色</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>浅色</translation>
+    </message>
+    <message>
+        <source>“{keys}” is not a key sequence Qt understands</source>
+        <translation>“{keys}”不是 Qt 能识别的按键序列</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>System default</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>Takes effect the next time SAM Labeler starts</source>
+        <translation>下次启动 SAM Labeler 时生效</translation>
+    </message>
+    <message>
+        <source>Open projects from the desktop in the running window</source>
+        <translation>从桌面打开的项目在已运行的窗口中打开</translation>
+    </message>
+    <message>
+        <source>Off: every double-clicked project opens a new window</source>
+        <translation>关闭时：每个双击打开的项目都会打开新窗口</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>主题</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Images on each side of the current one that are pre-encoded while idle</source>
+        <translation>空闲时在当前图像前后各预先编码的图像数</translation>
+    </message>
+    <message>
+        <source> MB</source>
+        <translation> MB</translation>
+    </message>
+    <message>
+        <source>Keep embeddings on disk between sessions</source>
+        <translation>在磁盘上保留嵌入，供下次使用</translation>
+    </message>
+    <message>
+        <source>Prefetch neighbours</source>
+        <translation>预取相邻图像</translation>
+    </message>
+    <message>
+        <source>Embedding memory cache</source>
+        <translation>嵌入内存缓存</translation>
+    </message>
+    <message>
+        <source>Shortcuts (double-click to edit; separate alternatives with “;”):</source>
+        <translation>快捷键（双击编辑；多个备选用“;”分隔）：</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Shortcut</source>
+        <translation>快捷键</translation>
+    </message>
+    <message>
+        <source>Action id: {id}</source>
+        <translation>操作标识：{id}</translation>
+    </message>
+    <message>
+        <source>Restore default shortcuts</source>
+        <translation>恢复默认快捷键</translation>
+    </message>
+    <message>
+        <source>.</source>
+        <translation>。</translation>
+    </message>
+    <message>
+        <source> and </source>
+        <translation>与</translation>
+    </message>
+    <message>
+        <source>“{action}”</source>
+        <translation>“{action}”</translation>
+    </message>
+    <message>
+        <source>{keys} is used by {names}.</source>
+        <translation>{keys} 被{names}同时使用。</translation>
+    </message>
+</context>
+<context>
+    <name>StatusPanel</name>
+    <message>
+        <source>queued</source>
+        <translation>排队中</translation>
+    </message>
+    <message>
+        <source>encoding…</source>
+        <translation>编码中…</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>not encoded</source>
+        <translation>未编码</translation>
+    </message>
+    <message>
+        <source>no model</source>
+        <translation>无模型</translation>
+    </message>
+    <message>
+        <source>model failed</source>
+        <translation>模型加载失败</translation>
+    </message>
+    <message>
+        <source>image: {state}</source>
+        <translation>图像：{state}</translation>
+    </message>
+    <message>
+        <source> · next: {state}</source>
+        <translation> · 下一张：{state}</translation>
+    </message>
+</context>
+<context>
+    <name>TextPromptController</name>
+    <message>
+        <source>Open an image first.</source>
+        <translation>请先打开一张图像。</translation>
+    </message>
+    <message>
+        <source>No SAM model is loaded: open the model manager (Ctrl+M).</source>
+        <translation>未加载 SAM 模型：请打开模型管理器（Ctrl+M）。</translation>
+    </message>
+    <message>
+        <source>Detecting with {detector}…</source>
+        <translation>正在用 {detector} 检测…</translation>
+    </message>
+    <message>
+        <source>Decoding {n} more box(es) with SAM…</source>
+        <translation>正在用 SAM 解码另外 {n} 个框…</translation>
+    </message>
+    <message>
+        <source>Nothing found above the thresholds; lower them or change the phrases.</source>
+        <translation>没有高于阈值的结果；请降低阈值或更换短语。</translation>
+    </message>
+    <message>
+        <source>{n} proposal(s): {phrases}. Accept all or the checked ones.</source>
+        <translation>{n} 个候选：{phrases}。接受全部或已勾选的候选。</translation>
+    </message>
+    <message>
+        <source>This project is open read-only; proposals cannot be stored.</source>
+        <translation>此项目以只读方式打开；无法保存候选标注。</translation>
+    </message>
+    <message>
+        <source>No proposal is checked.</source>
+        <translation>没有勾选任何候选。</translation>
+    </message>
+    <message>
+        <source>Storing {n} annotation(s)…</source>
+        <translation>正在保存 {n} 个标注…</translation>
+    </message>
+    <message>
+        <source>The accepted proposals have empty masks; nothing was stored.</source>
+        <translation>接受的候选掩码为空；未保存任何内容。</translation>
+    </message>
+    <message>
+        <source>Stored {n} annotation(s) (one undo step).</source>
+        <translation>已保存 {n} 个标注（一次撤销）。</translation>
+    </message>
+</context>
+<context>
+    <name>TextPromptDock</name>
+    <message>
+        <source>Text prompt</source>
+        <translation>文本提示</translation>
+    </message>
+    <message>
+        <source>cat. dog. traffic light</source>
+        <translation>猫. 狗. 交通灯</translation>
+    </message>
+    <message>
+        <source>Phrases separated by &apos;.&apos;; Enter detects them</source>
+        <translation>用“.”分隔的短语；按回车检测</translation>
+    </message>
+    <message>
+        <source>Phrases</source>
+        <translation>短语</translation>
+    </message>
+    <message>
+        <source>A detector id from the model manager, or a model folder (save_pretrained)</source>
+        <translation>模型管理器中的检测器 ID，或模型文件夹（save_pretrained）</translation>
+    </message>
+    <message>
+        <source>Choose a detector model folder</source>
+        <translation>选择检测器模型文件夹</translation>
+    </message>
+    <message>
+        <source>Detector</source>
+        <translation>检测器</translation>
+    </message>
+    <message>
+        <source>Keep boxes whose detector score is above this</source>
+        <translation>保留检测分数高于此值的框</translation>
+    </message>
+    <message>
+        <source>Keep boxes whose phrase score is above this</source>
+        <translation>保留短语分数高于此值的框</translation>
+    </message>
+    <message>
+        <source>Box threshold</source>
+        <translation>框阈值</translation>
+    </message>
+    <message>
+        <source>Text threshold</source>
+        <translation>文本阈值</translation>
+    </message>
+    <message>
+        <source>Detect</source>
+        <translation>检测</translation>
+    </message>
+    <message>
+        <source>Type phrases and press Enter.</source>
+        <translation>输入短语并按回车。</translation>
+    </message>
+    <message>
+        <source>Next mask</source>
+        <translation>下一个掩码</translation>
+    </message>
+    <message>
+        <source>Show the next of SAM&apos;s three candidates for the selected proposal</source>
+        <translation>为所选候选显示 SAM 三个候选掩码中的下一个</translation>
+    </message>
+    <message>
+        <source>Accept checked</source>
+        <translation>接受已勾选</translation>
+    </message>
+    <message>
+        <source>Accept all</source>
+        <translation>全部接受</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>清除</translation>
+    </message>
+    <message>
+        <source>Detector model folder</source>
+        <translation>检测器模型文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>UndoService</name>
+    <message>
+        <source>No project is open.</source>
+        <translation>没有打开的项目。</translation>
+    </message>
+    <message>
+        <source>Undo of {edit} failed: {reason}</source>
+        <translation>撤销“{edit}”失败：{reason}</translation>
+    </message>
+    <message>
+        <source>{edit} failed: {reason}</source>
+        <translation>“{edit}”失败：{reason}</translation>
+    </message>
+</context>
+</TS>
