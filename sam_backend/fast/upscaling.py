@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sam_backend.models.common import GELU, LayerNorm2d, can_modify, gelu_
+from sam_backend import torch_private
+from sam_backend.fast.ops import can_modify, gelu_
+from sam_backend.models.common import LayerNorm2d
 
 
 def supports(seq: nn.Sequential) -> bool:
@@ -26,7 +28,10 @@ def supports(seq: nn.Sequential) -> bool:
             plain = m.padding == (0, 0) and m.output_padding == (0, 0) and m.dilation == (1, 1) and m.groups == 1
             if not (plain and m.kernel_size == (2, 2) and m.stride == (2, 2)):
                 return False
-        elif not isinstance(m, (LayerNorm2d, GELU)):
+        elif isinstance(m, nn.GELU):
+            if m.approximate != "none":
+                return False
+        elif not isinstance(m, LayerNorm2d):
             return False
     return True
 
@@ -62,11 +67,7 @@ def _layer(m: nn.Module, x: torch.Tensor, scratch: _Scratch | None = None) -> to
         out = scratch.take(x.numel(), x) if scratch is not None else None
         if out is None:
             return F.layer_norm(x, (x.shape[1],), m.weight, m.bias, m.eps)
-        stats = x.new_empty((x.shape[0], 1))
-        torch.ops.aten.native_layer_norm.out(
-            x, [x.shape[1]], m.weight, m.bias, m.eps, out0=out.view_as(x), out1=stats, out2=torch.empty_like(stats)
-        )
-        return out.view_as(x)
+        return torch_private.layer_norm_into(x, [x.shape[1]], m.weight, m.bias, m.eps, out.view_as(x))
     return gelu_(x)
 
 
