@@ -30,10 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import sam_backend  # noqa: E402,F401  (before torch: its thread settings apply as in the app)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from sam_backend import build_model  # noqa: E402
 from sam_backend import transforms as T  # noqa: E402
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "repeats": args.repeats,
         "loadavg_1min_start": _loadavg(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "models": {},
     }
     for model_id in args.models:

@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from sam_backend import transforms
+from sam_backend import encoders, transforms
+from sam_backend.encoders import PRECISIONS, EncoderSetup
 from sam_backend.errors import EncodeAborted
 from sam_backend.fast.decoder import FastDecoder, ImagePrep
-from sam_backend.fast.routes import EncoderRoute, encoder_route
+from sam_backend.fast.routes import EncoderRoute
 from sam_backend.models.configs import ModelConfig
 from sam_backend.models.sam import Sam
 from sam_backend.types import ImageEmbedding, Prediction
 
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -96,22 +96,33 @@ class SamPredictor:
         model: the network (eval mode, float32 weights).
         model_id: id of the architecture/weights (e.g. "mobile_sam"); embeddings carry it.
         device: where the network currently lives (changes to CPU after a CUDA out-of-memory fallback).
-        precision: "fp32", or "fp16"/"bf16" = autocast dtype of the image encoder on CUDA.
+        precision: the encoder's mode as asked for: "fp32" (exact, default), "bf16", "fp16"
+            (CUDA), "int8" (CPU); see sam_backend.encoders and sam_backend.modes.
+        engine: "torch" (default) or "onnxruntime" (exact encoder on the CPU; sam_backend.onnx_encoder).
+        encoder_setup: what the encoder really runs (precision in effect, exact or not, engine,
+            route, device, and a note when a setting could not apply) — for the app to show.
         fast: True (default): the fast routes of `sam_backend.fast` (encoder, decoder, mask
             upsampling); False: the plain modules and the reference post-processing, i.e. the
             reference arithmetic (the benchmarks' naive baseline, parity tests). Same function.
         fallback_reason: None, or one sentence saying why the predictor moved to the CPU.
+    The decoder and the mask post-processing are exact in every mode.
     """
 
     def __init__(
-        self, model: Sam, model_id: str, device: torch.device | str = "cpu", precision: str = "fp32", fast: bool = True
+        self,
+        model: Sam,
+        model_id: str,
+        device: torch.device | str = "cpu",
+        precision: str = "fp32",
+        fast: bool = True,
+        engine: str = "torch",
     ) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}: choose fp32, fp16 or bf16")
+        encoders.check(precision, engine)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.model_id = model_id
         self.precision = precision
+        self.engine = engine
         self.fast = fast
         self.fallback_reason: str | None = None
         self.preprocess_version = transforms.PREPROCESS_VERSION
@@ -119,13 +130,14 @@ class SamPredictor:
         self._prep_cache: tuple[tuple[torch.Tensor, ...], ImagePrep, torch.device] | None = None
         self._encoder: EncoderRoute = model.image_encoder
         self._decoder: FastDecoder | None = None
+        self.encoder_setup: EncoderSetup
         self._make_routes()
-        if precision != "fp32" and self.device.type != "cuda":
-            warnings.warn(f"precision {precision} is only used on CUDA; running the encoder in fp32 on {self.device}")
 
     def _make_routes(self) -> None:
         """The encoder and decoder routes for the model as it is now (device included)."""
-        self._encoder = encoder_route(self.model.image_encoder) if self.fast else self.model.image_encoder
+        self._encoder, self.encoder_setup = encoders.choose(
+            self.model, self.model_id, self.device, self.precision, self.fast, self.engine
+        )
         self._decoder = FastDecoder(self.model.mask_decoder) if self.fast else None
         self._prep_cache = None
 
@@ -158,8 +170,8 @@ class SamPredictor:
             return run()
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.device.type == "cuda" and self.precision != "fp32":
-            return torch.autocast("cuda", dtype=PRECISIONS[self.precision])
+        if self.device.type == "cuda" and self.encoder_setup.precision in ("fp16", "bf16"):
+            return torch.autocast("cuda", dtype=PRECISIONS[self.encoder_setup.precision])
         return contextlib.nullcontext()
 
     def _encode(self, rgb: np.ndarray, check: Callable[[], None] | None = None) -> ImageEmbedding:
@@ -315,22 +327,23 @@ def load_predictor(
     config: ModelConfig | dict[str, Any] | None = None,
     precision: str = "fp32",
     fast: bool = True,
+    engine: str = "torch",
 ) -> SamPredictor:
     """Load a checkpoint into a new SamPredictor.
 
     model: a model id of `MODELS`; checkpoint: a state-dict file, or None for the verified file in
     the model cache (CheckpointMissing when there is none); device: "auto", "cpu", "cuda", "cuda:N",
     "mps"; config: a ModelConfig or dict of overrides for a custom ViT (depth, embed_dim, num_heads,
-    global_attn_indexes, window_size); precision: encoder autocast dtype on CUDA (fp32/fp16/bf16);
-    fast: the fast routes (default) or the plain reference arithmetic (see SamPredictor).
+    global_attn_indexes, window_size); precision: the encoder's mode, "fp32" (exact), "bf16",
+    "fp16" (CUDA), "int8" (CPU) (see sam_backend.modes); fast: the fast routes (default) or the
+    plain reference arithmetic; engine: "torch" or "onnxruntime" (see SamPredictor).
     Raises CheckpointError (unreadable file, wrong layout), UnknownModel, SamBackendError (device).
     """
     from sam_backend.device import resolve_device
     from sam_backend.models.build import resolve_config
     from sam_backend.models.loading import load_model, read_state_dict
 
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: choose fp32, fp16 or bf16")
+    encoders.check(precision, engine)
     cfg = resolve_config(model, config)
     dev = resolve_device(device)
     if checkpoint is None:
@@ -339,4 +352,4 @@ def load_predictor(
         checkpoint = installed_checkpoint(model)
     state = read_state_dict(checkpoint)
     net = load_model(cfg, state, str(checkpoint))
-    return SamPredictor(net, cfg.name, dev, precision, fast)
+    return SamPredictor(net, cfg.name, dev, precision, fast, engine)

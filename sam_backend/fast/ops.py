@@ -31,9 +31,31 @@ def add_(fresh: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     return fresh + other
 
 
-def layer_norm_into(x: torch.Tensor, norm: nn.LayerNorm, out: torch.Tensor | None) -> torch.Tensor:
-    """norm(x) over the last axis, written into `out` (same shape, not overlapping x) when given
-    and allowed (saves a fresh allocation, i.e. page faults on a multi-MB tensor)."""
-    if out is None or out.shape != x.shape or torch.is_grad_enabled():
-        return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
-    return torch_private.layer_norm_into(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps, out)
+def linear(mod: nn.Module, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
+    """mod(x) for a Linear layer (then exact GELU when `gelu`), fused where torch allows. mod may
+    also be a dynamically quantised Linear (int8 mode), which is called as it is."""
+    if isinstance(mod, nn.Linear):
+        return torch_private.linear_act(x, mod.weight, mod.bias, gelu)
+    y = mod(x)
+    return gelu_(y) if gelu else y
+
+
+def linear_add(mod: nn.Module, x: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """mod(x) + other (a new tensor), fused where torch allows (see `linear`)."""
+    if isinstance(mod, nn.Linear):
+        return torch_private.linear_add(x, other, mod.weight, mod.bias)
+    return mod(x).add_(other)
+
+
+def neck(neck: nn.Sequential, x: torch.Tensor, grid: int) -> torch.Tensor:
+    """SAM's encoder neck (1x1 conv, LayerNorm2d, 3x3 conv, LayerNorm2d) on channels-last tokens
+    x (B, grid*grid, C) -> embedding (B, 256, grid, grid), contiguous: the 1x1 conv as a matrix
+    product and each LayerNorm2d as a LayerNorm over the channels-last rows (no layout copies)."""
+    conv1, norm1, conv2, norm2 = neck
+    b = x.shape[0]
+    y = torch_private.linear_act(x, conv1.weight.flatten(1), conv1.bias, gelu=False)
+    y = F.layer_norm(y, (y.shape[-1],), norm1.weight, norm1.bias, norm1.eps)
+    y = y.view(b, grid, grid, -1).permute(0, 3, 1, 2)
+    y = torch_private.conv2d_act(y, conv2.weight, conv2.bias, conv2.stride, conv2.padding, conv2.groups, gelu=False)
+    y = F.layer_norm(y.permute(0, 2, 3, 1), (y.shape[1],), norm2.weight, norm2.bias, norm2.eps)
+    return y.permute(0, 3, 1, 2).contiguous()

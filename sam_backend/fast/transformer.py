@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from sam_backend.fast import folded
-from sam_backend.fast.ops import add_, layer_norm_into
+from sam_backend.fast.ops import add_
 from sam_backend.models.transformer import Attention, TwoWayAttentionBlock, TwoWayTransformer
 
 Projections = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -27,24 +27,24 @@ class ImageSide:
     keys: image tokens (B, h*w, C) and key_pe: their position encoding (1, h*w, C), both
     contiguous, row-major over the (h, w) grid; keys_pe = keys + key_pe; projected: the first
     block's `image_projections` (None: computed/folded per call). Read-only once made, except
-    for the scratch tensors handed out by `scratch`.
+    for the scratch tensor handed out by `scratch`.
     """
 
     keys: torch.Tensor
     key_pe: torch.Tensor
     keys_pe: torch.Tensor
     projected: Projections | None
-    _scratch: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict, repr=False)
+    _scratch: dict[tuple[int, ...], torch.Tensor] = field(default_factory=dict, repr=False)
 
-    def scratch(self, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two tensors of `shape` (B, h*w, C) owned by this side for per-call intermediates (made
-        once, then reused by every call, so their pages stay mapped; one thread at a time)."""
-        pair = self._scratch.get(shape)
-        if pair is None:
-            with torch.inference_mode(False):  # normal tensors: writable under inference_mode and no_grad alike
-                pair = (self.keys.new_empty(shape), self.keys.new_empty(shape))
-            self._scratch = {shape: pair}  # keep only the latest batch size
-        return pair
+    def scratch(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """A tensor of `shape` (B, h*w, C) owned by this side for a per-call intermediate (made
+        once, then reused by every call, so its pages stay mapped; one thread at a time)."""
+        tensor = self._scratch.get(shape)
+        if tensor is None:
+            with torch.inference_mode(False):  # a normal tensor: writable under inference_mode and no_grad alike
+                tensor = self.keys.new_empty(shape)
+            self._scratch = {shape: tensor}  # keep only the latest batch size
+        return tensor
 
 
 def attention(
@@ -103,15 +103,14 @@ def block_forward(
     keys_pe: torch.Tensor,
     projected: Projections | None = None,
     update_out: torch.Tensor | None = None,
-    norm_out: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`block.forward`, given keys_pe = keys + key_pe (B|1, Nk, C) contiguous and optionally the
     block's `image_projections(keys, keys_pe)`. Cross-attentions use the cached projections,
     else the folded route when it is cheaper (few tokens).
 
-    update_out / norm_out: optional (B, Nk, C) tensors free to overwrite, receiving keys + the
-    image->token attention (update_out may be keys itself) and its layer norm (norm_out may be
-    keys_pe: read before). Returns (queries, new keys, the dead (B, Nk, C) pre-norm tensor)."""
+    update_out: optional (B, Nk, C) tensor free to overwrite, receiving keys + the image->token
+    attention (may be keys itself). Returns (queries, new keys (a fresh tensor), the dead
+    (B, Nk, C) pre-norm tensor)."""
     queries = _token_self_attention(block, queries, query_pe)
     q = queries + query_pe
     t2i = block.cross_attn_token_to_image
@@ -131,7 +130,7 @@ def block_forward(
         pre = add_(attention(i2t, None, q, queries, (folded.split_heads(i2t, projected[2]), None, None)), keys)
     else:
         pre = add_(attention(i2t, keys_pe, q, queries), keys)
-    return queries, layer_norm_into(pre, block.norm4, norm_out), pre
+    return queries, block.norm4(pre), pre
 
 
 def image_side(image_embedding: torch.Tensor, image_pe: torch.Tensor, first: TwoWayAttentionBlock | None) -> ImageSide:
@@ -151,22 +150,22 @@ def transformer_forward(
     """`transformer.forward` from a precomputed image side: tokens (B, N, C) -> (tokens
     (B, N, C), image tokens (B, h*w, C) contiguous).
 
-    Without autograd, the (B, h*w, C) intermediates live in two scratch tensors of `side`
-    (reused by every call: no fresh multi-MB allocations): the returned image tokens are one
-    of them, valid until the next call with the same side, and the other one is appended to
-    `spare` when given (the caller may overwrite both)."""
+    Without autograd, the first block's (B, h*w, C) update lives in a scratch tensor of `side`
+    (reused by every call) and later ones in this call's own intermediates; the returned image
+    tokens are this call's, and the last dead intermediate is appended to `spare` when given
+    (the caller may overwrite both)."""
     b = point_embedding.shape[0]
     scratch = None if torch.is_grad_enabled() else side.scratch((b, *side.keys.shape[1:]))
     queries, keys, keys_pe = point_embedding, side.keys, side.keys_pe
     for i, layer in enumerate(transformer.layers):
         if scratch is None:
-            update_out = norm_out = None
+            update_out = None
         elif i == 0:  # the cached side is read-only
-            update_out, norm_out = scratch
-        else:  # keys and keys_pe are scratch: update keys in place, normalise into keys_pe
-            update_out, norm_out = keys, keys_pe
+            update_out = scratch
+        else:  # keys is this call's own: update it in place
+            update_out = keys
         queries, keys, dead = block_forward(
-            layer, queries, point_embedding, keys, keys_pe, side.projected if i == 0 else None, update_out, norm_out
+            layer, queries, point_embedding, keys, keys_pe, side.projected if i == 0 else None, update_out
         )
         if scratch is not None and dead.shape == keys.shape and dead.data_ptr() != keys.data_ptr():
             keys_pe = torch.add(keys, side.key_pe, out=dead)

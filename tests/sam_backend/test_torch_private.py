@@ -57,21 +57,6 @@ def test_gelu_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
         torch.testing.assert_close(got, expected, atol=0, rtol=0)
 
 
-def test_layer_norm_into(monkeypatch: pytest.MonkeyPatch) -> None:
-    g = torch.Generator().manual_seed(1)
-    x, w, b = torch.randn(3, 4, 16, generator=g), torch.randn(16, generator=g), torch.randn(16, generator=g)
-    expected = F.layer_norm(x, (16,), w, b, 1e-6)
-
-    def run() -> torch.Tensor:
-        out = torch.full_like(x, float("nan"))
-        got = torch_private.layer_norm_into(x, (16,), w, b, 1e-6, out)
-        assert got.data_ptr() == out.data_ptr()
-        return out
-
-    for got in _with_and_without(monkeypatch, "native_layer_norm.out", run):
-        torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
-
-
 def test_upsample_with_scale_is_a_crop_of_the_full_resize(monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.randn(1, 2, 16, 16, generator=torch.Generator().manual_seed(2))
     expected = F.interpolate(x, (64, 64), mode="bilinear", align_corners=False)[:, :, :40, :52]
@@ -82,3 +67,41 @@ def test_upsample_with_scale_is_a_crop_of_the_full_resize(monkeypatch: pytest.Mo
     for got in _with_and_without(monkeypatch, "upsample_bilinear2d", run):
         assert got.shape == (1, 2, 40, 52)
         torch.testing.assert_close(got, expected, atol=0, rtol=0)
+
+
+def test_fused_onednn_operators(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 8, 9, 7, generator=g).contiguous(memory_format=torch.channels_last)
+    w, b = torch.randn(6, 8, 3, 3, generator=g), torch.randn(6, generator=g)
+    other = torch.randn(1, 6, 5, 4, generator=g)
+    t, wl, bl = torch.randn(5, 8, generator=g), torch.randn(4, 8, generator=g), torch.randn(4, generator=g)
+    tother = torch.randn(5, 4, generator=g)
+    expected = [
+        F.gelu(F.conv2d(x, w, b, 2, 1)), F.conv2d(x, w, None, 1, 0),
+        F.conv2d(x, w, b, 2, 1) + other, F.gelu(F.linear(t, wl, bl)), F.linear(t, wl) , F.linear(t, wl, bl) + tother,
+    ]
+
+    def run() -> list[torch.Tensor]:
+        with torch.inference_mode():
+            return [
+                torch_private.conv2d_act(x, w, b, (2, 2), (1, 1), 1, gelu=True),
+                torch_private.conv2d_act(x, w, None, (1, 1), (0, 0), 1, gelu=False),
+                torch_private.conv2d_add(x, other, w, b, (2, 2), (1, 1), 1),
+                torch_private.linear_act(t, wl, bl, gelu=True),
+                torch_private.linear_act(t, wl, None, gelu=False),
+                torch_private.linear_add(t, tother, wl, bl),
+            ]
+
+    for name in ("conv_pointwise", "conv_pointwise.binary", "linear_pointwise", "linear_pointwise.binary"):
+        assert torch_private.RESOLVED[name] is not None, name
+    fused = run()
+    for op in ("conv_pointwise", "conv_pointwise.binary", "linear_pointwise", "linear_pointwise.binary"):
+        monkeypatch.setitem(torch_private.RESOLVED, op, None)
+    public = run()
+    for got, pub, want in zip(fused, public, expected):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+        torch.testing.assert_close(pub, want, atol=1e-5, rtol=0)
+
+
+def test_bf16_capability_is_a_boolean() -> None:
+    assert torch_private.cpu_has_bf16() in (True, False)
