@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from sam_backend import build_model, load_predictor  # noqa: E402
+from sam_backend import build_model, load_predictor, torch_private  # noqa: E402
 from sam_backend.modes import FIGURES  # noqa: E402
 from sam_backend.predictor import SamPredictor  # noqa: E402
 
@@ -155,6 +155,17 @@ def bench(model_id: str, images: dict[str, np.ndarray], repeats: int) -> dict[st
     return {"weights": weights, "setup": {m: p.encoder_setup.describe() for m, p in preds.items()}, **modes}
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.platform()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["mobile_sam", "sam_hq_vit_tiny", "sam_vit_b"])
@@ -164,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     images = photos()
     out: dict[str, Any] = {
         "device": "cpu", "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores ({platform.processor() or platform.platform()})",
+        "machine": f"{cpu_name()}, {os.cpu_count()} CPUs, bf16 {'native' if torch_private.cpu_has_bf16() else 'emulated'}",
         "photos": sorted(images), "loadavg_start": round(os.getloadavg()[0], 2), "models": {},
     }
     for model_id in args.models:
