@@ -87,7 +87,7 @@ def peer_preprocess(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
-def peer_sessions(sam: Sam, folder: Path, providers: list[str], threads: int) -> tuple[Any, Any]:
+def peer_sessions(sam: Sam, folder: Path, providers: list[str], threads: int, spin: bool = True) -> tuple[Any, Any]:
     """ONNX Runtime sessions of the exported encoder and decoder graphs."""
     import onnxruntime as ort
 
@@ -105,6 +105,8 @@ def peer_sessions(sam: Sam, folder: Path, providers: list[str], threads: int) ->
     options = ort.SessionOptions()
     if threads > 0:
         options.intra_op_num_threads = threads
+    if not spin:  # idle ONNX Runtime threads sleep at once (as ours do); the peers keep the default
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return (ort.InferenceSession(str(enc_path), options, providers=providers),
             ort.InferenceSession(str(dec_path), options, providers=providers))
 
@@ -129,11 +131,11 @@ def alternate(paths: dict[str, Callable[[], Any]], repeats: int, sync: Callable[
     return {k: _stats(v) for k, v in times.items()}
 
 
-def bench_cpu(model_id: str, repeats: int, threads: int, folder: Path) -> dict[str, Any]:
+def bench_cpu(model_id: str, repeats: int, threads: int, folder: Path, spin: bool) -> dict[str, Any]:
     torch.manual_seed(0)
     sam = build_model(model_id)
     ours = SamPredictor(sam, model_id, "cpu")
-    enc_sess, dec_sess = peer_sessions(sam, folder / model_id, ["CPUExecutionProvider"], threads)
+    enc_sess, dec_sess = peer_sessions(sam, folder / model_id, ["CPUExecutionProvider"], threads, spin)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (*ENCODE_SIZE, 3), dtype=np.uint8)
     big = rng.integers(0, 256, (*DECODE_SIZE, 3), dtype=np.uint8)
@@ -205,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per path (encode: half as many)")
     ap.add_argument("--threads", type=int, default=0, help="threads of both paths (default: each library's choice)")
     ap.add_argument("--cache", default=None, help="folder for the exported graphs (default: a temporary one)")
+    ap.add_argument("--ort-no-spin", action="store_true",
+                    help="let ONNX Runtime's idle threads sleep (not the peers' default; a check that the ratios do not "
+                         "come from its spinning threads alone)")
     args = ap.parse_args(argv)
     import onnxruntime as ort
 
@@ -214,11 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch": torch.__version__,
         "onnxruntime": ort.__version__, "torch_threads": torch.get_num_threads(),
+        "ort_spinning": not args.ort_no_spin,
         "loadavg_1min_start": round(os.getloadavg()[0], 2), "cpu": {},
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
     for model_id in args.models:
-        out["cpu"][model_id] = bench_cpu(model_id, args.repeats, args.threads, folder)
+        out["cpu"][model_id] = bench_cpu(model_id, args.repeats, args.threads, folder, not args.ort_no_spin)
         out[f"loadavg_1min_after_{model_id}"] = round(os.getloadavg()[0], 2)
     if torch.cuda.is_available():
         out["cuda"] = {m: bench_cuda(m, args.repeats, folder) for m in args.models}

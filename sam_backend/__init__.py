@@ -6,12 +6,12 @@ Public API (see docs/design.md):
 """
 import os
 
-# OpenMP worker threads that sleep at once when idle instead of spinning. With spinning (libgomp's
-# default) a decode on 2 threads, with another process busy on one of the 2 cores, took 81-533 ms
-# instead of 31-36 ms (and a 12 MP predict 215-1162 ms instead of 61-121 ms), because the spinning
-# thread holds the core the working one needs; on a quiet machine the difference is within noise
-# (benchmarks/bench_backend.py). Read by the OpenMP runtime when torch loads, so it only applies
-# when sam_backend is imported first (the app and the CLI do); a value the user set is kept.
+# OpenMP worker threads that sleep at once when idle instead of spinning. With libgomp's default
+# (spin, then sleep) and another process busy on one of the 2 cores, the spinning thread holds
+# the core the working one needs: measured on the 2-core machine at load 4-5, the 12 MP decoder
+# took 730-800 ms instead of 31 ms (bench_backend decoder_only_12mp, same code), and a mobile_sam
+# encode 3.2-3.5 s instead of 1.3 s. Read by the OpenMP runtime when torch loads, so it applies
+# only when sam_backend is imported before torch (the app and the CLI do); a user's value is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from sam_backend.errors import (
     CheckpointError,
