@@ -2,7 +2,8 @@
 
 For each model: encode time (1 MP and 12 MP images), prompt -> 3 boolean full-resolution masks
 (1 MP and 12 MP; decoder alone and post-processing alone too), peak memory. With --naive the same
-is measured on the textbook path (matmul attention, unfused BatchNorm, no in-place ops, two plain
+is measured on a second predictor with the plain routes (`SamPredictor(..., fast=False)`: matmul
+attention, unfused BatchNorm, no in-place ops, two plain
 interpolations at full resolution), i.e. the reference arithmetic, and speed-ups are reported; the
 two paths alternate in blocks of runs so that both see the same machine load (see _measure).
 Random weights make noise-like masks with very many boundary pixels (the worst case of the fast
@@ -33,16 +34,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import sam_backend  # noqa: E402,F401  (before torch: its thread settings apply as in the app)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from sam_backend import build_model  # noqa: E402
 from sam_backend import transforms as T  # noqa: E402
 from sam_backend.device import resolve_device  # noqa: E402
 from sam_backend.hub import HUB_MODELS  # noqa: E402
-from sam_backend.models.common import fast_path  # noqa: E402
 from sam_backend.predictor import SamPredictor, validate_prompts  # noqa: E402
 
 SIZES = {"1mp": (864, 1152), "12mp": (3000, 4000)}
@@ -51,34 +52,33 @@ SIZES = {"1mp": (864, 1152), "12mp": (3000, 4000)}
 BLOCK = 3  # consecutive runs of one path per block (the first of each block is not counted)
 
 
-def _measure(fn: Callable[[], Any], repeats: int, device: torch.device, modes: list[bool]) -> dict[str, dict[str, float]]:
-    """Time fn on each path (True = fast, False = naive). The paths alternate in blocks of BLOCK
+def _measure(paths: dict[str, Callable[[], Any]], repeats: int, device: torch.device) -> dict[str, dict[str, float]]:
+    """Time each path's function ("fast", "naive"). The paths alternate in blocks of BLOCK
     runs, so that both see the same machine load; the first run of every block is not counted, so
     that each figure is the path's steady state (as in the app, where one path runs predict after
     predict), not the cost of re-faulting the memory the other path just freed (measured: +9-12 ms
     on the fast prompt -> 3 masks at 12 MP right after a naive run, whose 144 MB of float logits
     glibc hands back to the kernel). Returns {path: {median_ms, p95_ms, cpu_median_ms}} over
     `repeats` counted runs per path."""
-    wall: dict[bool, list[float]] = {m: [] for m in modes}
-    cpu: dict[bool, list[float]] = {m: [] for m in modes}
-    while any(len(wall[m]) < repeats for m in modes):
-        for mode in modes:
-            with fast_path(mode):
-                for k in range(BLOCK):
-                    if device.type == "cuda":
-                        torch.cuda.synchronize()
-                    t, c = time.perf_counter(), time.process_time()
-                    fn()
-                    if device.type == "cuda":
-                        torch.cuda.synchronize()
-                    if k and len(wall[mode]) < repeats:  # the first run of a block warms up
-                        wall[mode].append((time.perf_counter() - t) * 1000)
-                        cpu[mode].append((time.process_time() - c) * 1000)
+    wall: dict[str, list[float]] = {m: [] for m in paths}
+    cpu: dict[str, list[float]] = {m: [] for m in paths}
+    while any(len(wall[m]) < repeats for m in paths):
+        for mode, fn in paths.items():
+            for k in range(BLOCK):
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t, c = time.perf_counter(), time.process_time()
+                fn()
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                if k and len(wall[mode]) < repeats:  # the first run of a block warms up
+                    wall[mode].append((time.perf_counter() - t) * 1000)
+                    cpu[mode].append((time.process_time() - c) * 1000)
     out = {}
-    for mode in modes:
+    for mode in paths:
         times = sorted(wall[mode])
         p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-        out["fast" if mode else "naive"] = {
+        out[mode] = {
             "median_ms": round(statistics.median(times), 1),
             "p95_ms": round(p95, 1),
             "cpu_median_ms": round(statistics.median(cpu[mode]), 1),
@@ -95,29 +95,39 @@ def _smooth_logits() -> torch.Tensor:
     ]).astype(np.float32))
 
 
-def bench_model(model_id: str, device: torch.device, repeats: int, naive: bool) -> dict[str, Any]:
-    """All figures for one model: {figure: {"fast": stats, "naive": stats?, "speedup": x?}}."""
-    torch.manual_seed(0)
-    predictor = SamPredictor(build_model(model_id), model_id, device)
-    rng = np.random.default_rng(0)
-    modes = [True, False] if naive else [True]
+def _figures(predictor: SamPredictor, images: dict[str, np.ndarray]) -> dict[str, Callable[[], Any]]:
+    """The timed calls of one predictor (its own route: fast or reference post-processing too)."""
+    post = T.masks_from_low_res if predictor.fast else T.masks_from_low_res_reference
     figures: dict[str, Callable[[], Any]] = {}
-    for name, (h, w) in SIZES.items():
-        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    for name, image in images.items():
+        h, w = image.shape[:2]
         emb = predictor.encode(image)
         point = [(w * 0.5, h * 0.5)]
         prompts = validate_prompts(point, [1], None, None)
         low, _ = predictor._decode(emb, prompts, True)
         figures[f"encode_{name}"] = lambda image=image: predictor.encode(image)
         figures[f"decoder_only_{name}"] = lambda emb=emb, prompts=prompts: predictor._decode(emb, prompts, True)
-        figures[f"post_{name}"] = lambda low=low, emb=emb: T.masks_from_low_res(low, emb.input_size, emb.original_size)
+        figures[f"post_{name}"] = lambda low=low, emb=emb: post(low, emb.input_size, emb.original_size)
         figures[f"prompt_to_3_masks_{name}"] = lambda emb=emb, point=point: predictor.predict(emb, points=point, labels=[1])
     smooth = _smooth_logits()
-    figures["post_12mp_smooth"] = lambda: T.masks_from_low_res(smooth, (768, 1024), (3000, 4000))
+    figures["post_12mp_smooth"] = lambda: post(smooth, (768, 1024), (3000, 4000))
+    return figures
+
+
+def bench_model(model_id: str, device: torch.device, repeats: int, naive: bool) -> dict[str, Any]:
+    """All figures for one model: {figure: {"fast": stats, "naive": stats?, "speedup": x?}}.
+    The naive path is a second predictor on the same network with the plain routes (fast=False)."""
+    torch.manual_seed(0)
+    model = build_model(model_id)
+    rng = np.random.default_rng(0)
+    images = {name: rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for name, (h, w) in SIZES.items()}
+    paths = {"fast": _figures(SamPredictor(model, model_id, device), images)}
+    if naive:
+        paths["naive"] = _figures(SamPredictor(model, model_id, device, fast=False), images)
     out: dict[str, Any] = {}
-    for name, fn in figures.items():
+    for name in paths["fast"]:
         n = max(2, repeats // 2) if name.startswith("encode") else repeats
-        entry: dict[str, Any] = _measure(fn, n, device, modes)
+        entry: dict[str, Any] = _measure({mode: figs[name] for mode, figs in paths.items()}, n, device)
         if naive:
             entry["speedup"] = round(entry["naive"]["median_ms"] / max(entry["fast"]["median_ms"], 1e-6), 2)
         out[name] = entry
@@ -152,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "repeats": args.repeats,
         "loadavg_1min_start": _loadavg(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "models": {},
     }
     for model_id in args.models:

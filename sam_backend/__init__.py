@@ -1,8 +1,18 @@
 """sam_backend: the Segment Anything model family without Qt.
 
 Public API (see docs/design.md):
-    MODELS, build_model, load_predictor, SamPredictor, ImageEmbedding, Prediction, and the errors.
+    MODELS, build_model, load_predictor, SamPredictor, ImageEmbedding, Prediction, and the errors;
+    sam_backend.modes.encoder_modes (the encoder modes with their measured speed and mask IoU).
 """
+import os
+
+# OpenMP worker threads that sleep at once when idle instead of spinning. With libgomp's default
+# (spin, then sleep) and another process busy on one of the 2 cores, the spinning thread holds
+# the core the working one needs: measured on the 2-core machine at load 4-5, the 12 MP decoder
+# took 730-800 ms instead of 31 ms (bench_backend decoder_only_12mp, same code), and a mobile_sam
+# encode 3.2-3.5 s instead of 1.3 s. Read by the OpenMP runtime when torch loads, so it applies
+# only when sam_backend is imported before torch (the app and the CLI do); a user's value is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from sam_backend.errors import (
     CheckpointError,
     CheckpointMissing,

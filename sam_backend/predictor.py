@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from sam_backend import transforms
+from sam_backend import encoders, transforms
+from sam_backend.encoders import PRECISIONS, EncoderSetup
 from sam_backend.errors import EncodeAborted
-from sam_backend.models.common import fast_enabled
+from sam_backend.fast.decoder import FastDecoder, ImagePrep
+from sam_backend.fast.routes import EncoderRoute
 from sam_backend.models.configs import ModelConfig
-from sam_backend.models.mask_decoder import ImagePrep
 from sam_backend.models.sam import Sam
 from sam_backend.types import ImageEmbedding, Prediction
 
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,16 @@ class SamPredictor:
         model: the network (eval mode, float32 weights).
         model_id: id of the architecture/weights (e.g. "mobile_sam"); embeddings carry it.
         device: where the network currently lives (changes to CPU after a CUDA out-of-memory fallback).
-        precision: "fp32", or "fp16"/"bf16" = autocast dtype of the image encoder on CUDA.
+        precision: the encoder's mode as asked for: "fp32" (exact, default), "bf16", "fp16"
+            (CUDA), "int8" (CPU); see sam_backend.encoders and sam_backend.modes.
+        engine: "torch" (default) or "onnxruntime" (exact encoder on the CPU; sam_backend.onnx_encoder).
+        encoder_setup: what the encoder really runs (precision in effect, exact or not, engine,
+            route, device, and a note when a setting could not apply) — for the app to show.
+        fast: True (default): the fast routes of `sam_backend.fast` (encoder, decoder, mask
+            upsampling); False: the plain modules and the reference post-processing, i.e. the
+            reference arithmetic (the benchmarks' naive baseline, parity tests). Same function.
         fallback_reason: None, or one sentence saying why the predictor moved to the CPU.
+    The decoder and the mask post-processing are exact in every mode.
     """
 
     # sam_backend.families.Predictor: what this family takes and answers
@@ -108,19 +116,38 @@ class SamPredictor:
     candidates = 3
     score_name = "predicted IoU"
 
-    def __init__(self, model: Sam, model_id: str, device: torch.device | str = "cpu", precision: str = "fp32") -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}: choose fp32, fp16 or bf16")
+    def __init__(
+        self,
+        model: Sam,
+        model_id: str,
+        device: torch.device | str = "cpu",
+        precision: str = "fp32",
+        fast: bool = True,
+        engine: str = "torch",
+    ) -> None:
+        encoders.check(precision, engine)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.model_id = model_id
         self.precision = precision
+        self.engine = engine
+        self.fast = fast
         self.fallback_reason: str | None = None
         self.preprocess_version = transforms.PREPROCESS_VERSION
         self._pe_cache: tuple[torch.Tensor, torch.device, torch.Tensor] | None = None
         self._prep_cache: tuple[tuple[torch.Tensor, ...], ImagePrep, torch.device] | None = None
-        if precision != "fp32" and self.device.type != "cuda":
-            warnings.warn(f"precision {precision} is only used on CUDA; running the encoder in fp32 on {self.device}")
+        self._encoder: EncoderRoute = model.image_encoder
+        self._decoder: FastDecoder | None = None
+        self.encoder_setup: EncoderSetup
+        self._make_routes()
+
+    def _make_routes(self) -> None:
+        """The encoder and decoder routes for the model as it is now (device included)."""
+        self._encoder, self.encoder_setup = encoders.choose(
+            self.model, self.model_id, self.device, self.precision, self.fast, self.engine
+        )
+        self._decoder = FastDecoder(self.model.mask_decoder) if self.fast else None
+        self._prep_cache = None
 
     @property
     def device_name(self) -> str:
@@ -156,8 +183,8 @@ class SamPredictor:
             return run()
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.device.type == "cuda" and self.precision != "fp32":
-            return torch.autocast("cuda", dtype=PRECISIONS[self.precision])
+        if self.device.type == "cuda" and self.encoder_setup.precision in ("fp16", "bf16"):
+            return torch.autocast("cuda", dtype=PRECISIONS[self.encoder_setup.precision])
         return contextlib.nullcontext()
 
     def _encode(self, rgb: np.ndarray, check: Callable[[], None] | None = None) -> ImageEmbedding:
@@ -165,7 +192,7 @@ class SamPredictor:
             check()
         x, input_size = transforms.preprocess(rgb, self.device)
         with torch.inference_mode(), self._autocast():
-            feats, early = self.model.encode(x, check)
+            feats, early = self._encoder(x, check)
         return ImageEmbedding(
             model_id=self.model_id,
             features=feats.float(),
@@ -178,6 +205,7 @@ class SamPredictor:
     def _fall_back_to_cpu(self, reason: str) -> None:
         self.model.to("cpu")
         self.device = torch.device("cpu")
+        self._make_routes()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         self.fallback_reason = reason
@@ -206,7 +234,8 @@ class SamPredictor:
         on the same image reuses it). Keyed by the identity of the embedding's tensors, which the
         cache holds on to (so an identity cannot be recycled by a new embedding); embeddings are
         treated as immutable, as everywhere in sam_backend."""
-        decoder = self.model.mask_decoder
+        decoder = self._decoder
+        assert decoder is not None
         if not cacheable:
             return decoder.prepare(feats, dense_pe, dense, early, project=False)
         key = (emb.features, *emb.early_features)
@@ -245,7 +274,8 @@ class SamPredictor:
         if emb.model_id != self.model_id:
             raise ValueError(f"this embedding was made by model {emb.model_id}, not {self.model_id}: re-encode the image")
         low_res, scores = self._decode(emb, prompts, multimask)
-        masks = transforms.masks_from_low_res(low_res, emb.input_size, emb.original_size)
+        to_masks = transforms.masks_from_low_res if self.fast else transforms.masks_from_low_res_reference
+        masks = to_masks(low_res, emb.input_size, emb.original_size)
         low_cpu = low_res.float().cpu()
         input_size, original_size = emb.input_size, emb.original_size
 
@@ -278,16 +308,15 @@ class SamPredictor:
             if prompts.mask_input is not None:
                 masks_in = torch.as_tensor(prompts.mask_input, dtype=torch.float32, device=dev).reshape(1, 1, 256, 256)
             pe = self.model.prompt_encoder
-            decoder = self.model.mask_decoder
             sparse, dense = pe(pts, boxes, masks_in)
-            prep = None
-            if fast_enabled():
+            tokens = (1, 2, 3) if multimask else (0,)
+            if self._decoder is not None:
                 dense_pe = self._dense_pe()
                 prep = self._image_prep(emb, feats, dense_pe, dense, early, cacheable=masks_in is None)
+                masks, iou, hq = self._decoder(feats, dense_pe, sparse, dense, early, prep, mask_tokens=tokens)
             else:
-                dense_pe = pe.get_dense_pe()
-            tokens = (1, 2, 3) if multimask else (0,)
-            masks, iou, hq = decoder(feats, dense_pe, sparse, dense, early, prep, mask_tokens=tokens)
+                masks, iou, hq = self.model.mask_decoder(feats, pe.get_dense_pe(), sparse, dense, early)
+                masks = masks[:, list(tokens)]
             low = masks[0]
             if hq is not None:
                 low = low + hq[0]
@@ -310,6 +339,8 @@ def load_predictor(
     device: str = "auto",
     config: ModelConfig | dict[str, Any] | None = None,
     precision: str = "fp32",
+    fast: bool = True,
+    engine: str = "torch",
 ) -> SamPredictor:
     """Load a checkpoint into a new SamPredictor (or, for the ids of another family, that family's
     predictor: sam_backend.families.family_for(model).load).
@@ -317,7 +348,9 @@ def load_predictor(
     model: a model id of `MODELS`; checkpoint: a state-dict file, or None for the verified file in
     the model cache (CheckpointMissing when there is none); device: "auto", "cpu", "cuda", "cuda:N",
     "mps"; config: a ModelConfig or dict of overrides for a custom ViT (depth, embed_dim, num_heads,
-    global_attn_indexes, window_size); precision: encoder autocast dtype on CUDA (fp32/fp16/bf16).
+    global_attn_indexes, window_size); precision: the encoder's mode, "fp32" (exact), "bf16",
+    "fp16" (CUDA), "int8" (CPU) (see sam_backend.modes); fast: the fast routes (default) or the
+    plain reference arithmetic; engine: "torch" or "onnxruntime" (see SamPredictor).
     Raises CheckpointError (unreadable file, wrong layout), UnknownModel, SamBackendError (device).
     """
     from sam_backend.device import resolve_device
@@ -337,8 +370,7 @@ def load_predictor(
             raise SamBackendError(missing)
         return fam.load(model, checkpoint=None if checkpoint is None else str(checkpoint), device=device,
                         precision=precision)  # type: ignore[return-value]
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: choose fp32, fp16 or bf16")
+    encoders.check(precision, engine)
     cfg = resolve_config(model, config)
     dev = resolve_device(device)
     if checkpoint is None:
@@ -347,4 +379,4 @@ def load_predictor(
         checkpoint = installed_checkpoint(model)
     state = read_state_dict(checkpoint)
     net = load_model(cfg, state, str(checkpoint))
-    return SamPredictor(net, cfg.name, dev, precision)
+    return SamPredictor(net, cfg.name, dev, precision, fast, engine)

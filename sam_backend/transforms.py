@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from sam_backend.errors import ImageFormatError
-from sam_backend.models.common import fast_enabled
+from sam_backend import torch_private
 
 PREPROCESS_VERSION = 1  # bump when preprocessing changes: it is part of every embedding cache key
 IMG_SIZE = 1024
@@ -105,8 +105,7 @@ def upscale_low_res_cropped(low_res: torch.Tensor, input_size: tuple[int, int]) 
     pixel has the same source position and weights as in the full 1024x1024 resize.
     (C, 256, 256) -> (C, h, w) float32."""
     factor = float(IMG_SIZE // LOW_RES)
-    x = low_res[None].float()
-    return torch.ops.aten.upsample_bilinear2d(x, list(input_size), False, factor, factor)[0]
+    return torch_private.upsample_bilinear2d_scaled(low_res[None].float(), input_size, factor, factor)[0]
 
 
 STAGE1_REL_ERROR = 1e-6  # bound on |cv2 4x resize - torch's| / max |low-res logit| (measured 2e-7)
@@ -356,6 +355,13 @@ def _sign_pieces(
             out[k, yy, xx] = _exact_at(up, taps, np.full(yy.shape, k), yy, xx) > 0
 
 
+def masks_from_low_res_reference(
+    low_res: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]
+) -> np.ndarray:
+    """The reference masks: `postprocess_logits_reference` thresholded at 0 -> bool (C, H, W)."""
+    return (postprocess_logits_reference(low_res.float().cpu(), input_size, original_size) > 0).numpy()
+
+
 def masks_from_low_res(low_res: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:
     """(C, 256, 256) low-res logits -> bool (C, H, W) masks (logit > 0) at the original resolution.
 
@@ -365,8 +371,6 @@ def masks_from_low_res(low_res: torch.Tensor, input_size: tuple[int, int], origi
     `masks_from_logits` (cv2 strips + exact recomputation where needed) when upscaling.
     """
     low = low_res.float().cpu()
-    if not fast_enabled():
-        return (postprocess_logits_reference(low, input_size, original_size) > 0).numpy()
     H, W = original_size
     if H < input_size[0] or W < input_size[1]:  # downscaling (images under 1024 px): plain torch
         up = upscale_low_res_cropped(low, input_size)

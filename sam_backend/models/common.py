@@ -1,76 +1,13 @@
 """Building blocks shared by the SAM-family networks (no learned-parameter layout of their own).
 
 Every block keeps the parameter names of the official checkpoints, so `state_dict()` keys match
-`layout_<id>.json` exactly.
+`layout_<id>.json` exactly. Plain arithmetic only: the fast routes live in `sam_backend.fast`.
 """
 from __future__ import annotations
-
-import contextlib
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-
-_FAST = [True]
-
-
-def fast_enabled() -> bool:
-    """True (default) when the optimised inference path is on: SDPA attention, BatchNorm folded into
-    convolutions, in-place activations/residuals, channels-last convolutions. Same function either way."""
-    return _FAST[0]
-
-
-@contextlib.contextmanager
-def fast_path(enabled: bool) -> Iterator[None]:
-    """Temporarily switch the optimised path on/off (off = the textbook reference arithmetic;
-    used as the benchmark's naive baseline). Process-wide; not thread-safe."""
-    old = _FAST[0]
-    _FAST[0] = enabled
-    try:
-        yield
-    finally:
-        _FAST[0] = old
-
-
-def can_modify(x: torch.Tensor) -> bool:
-    """Whether an op may overwrite the freshly computed tensor x in place (no autograd, fast path)."""
-    return _FAST[0] and (not torch.is_grad_enabled() or not x.requires_grad)
-
-
-def gelu_(x: torch.Tensor) -> torch.Tensor:
-    """Exact GELU, in place when allowed (x must be a fresh intermediate nobody else holds)."""
-    if can_modify(x):
-        return torch.ops.aten.gelu_(x)
-    return F.gelu(x)
-
-
-def add_(fresh: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
-    """fresh + other, accumulated into `fresh` when allowed (same value either way)."""
-    if can_modify(fresh) and fresh.shape == torch.broadcast_shapes(fresh.shape, other.shape):
-        return fresh.add_(other)
-    return fresh + other
-
-
-def layer_norm_into(x: torch.Tensor, norm: nn.LayerNorm, out: torch.Tensor | None) -> torch.Tensor:
-    """norm(x) over the last axis, written into `out` (same shape, not overlapping x) when given
-    and allowed (saves a fresh allocation, i.e. page faults on a multi-MB tensor)."""
-    if out is None or out.shape != x.shape or not can_modify(out) or torch.is_grad_enabled():
-        return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
-    stats = x.new_empty((*x.shape[:-1], 1))
-    torch.ops.aten.native_layer_norm.out(
-        x, list(norm.normalized_shape), norm.weight, norm.bias, norm.eps, out0=out, out1=stats, out2=torch.empty_like(stats)
-    )
-    return out
-
-
-class GELU(nn.Module):
-    """nn.GELU (exact) that works in place on its (fresh) input on the fast inference path."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Elementwise GELU, same shape."""
-        return gelu_(x)
 
 
 class LayerNorm2d(nn.Module):
@@ -88,16 +25,15 @@ class LayerNorm2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise each pixel's channel vector, then scale and shift per channel."""
         u = x.mean(1, keepdim=True)
-        d = x - u
-        s = (d * d).mean(1, keepdim=True)
-        x = d * torch.rsqrt(s + self.eps)
+        s = (x - u).pow(2).mean(1, keepdim=True)
+        x = (x - u) / torch.sqrt(s + self.eps)
         return self.weight[:, None, None] * x + self.bias[:, None, None]
 
 
 class MLPBlock(nn.Module):
     """Two-layer feed-forward block `lin2(act(lin1(x)))` on the last axis (..., dim)."""
 
-    def __init__(self, embedding_dim: int, mlp_dim: int, act: type[nn.Module] = GELU) -> None:
+    def __init__(self, embedding_dim: int, mlp_dim: int, act: type[nn.Module] = nn.GELU) -> None:
         super().__init__()
         self.lin1 = nn.Linear(embedding_dim, mlp_dim)
         self.lin2 = nn.Linear(mlp_dim, embedding_dim)

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from sam_backend.models.common import GELU, LayerNorm2d
+from sam_backend.models.common import LayerNorm2d
 
 
 class PositionEmbeddingRandom(nn.Module):
@@ -64,10 +64,10 @@ class PromptEncoder(nn.Module):
         self.mask_downscaling = nn.Sequential(
             nn.Conv2d(1, mask_in_chans // 4, kernel_size=2, stride=2),
             LayerNorm2d(mask_in_chans // 4),
-            GELU(),
+            nn.GELU(),
             nn.Conv2d(mask_in_chans // 4, mask_in_chans, kernel_size=2, stride=2),
             LayerNorm2d(mask_in_chans),
-            GELU(),
+            nn.GELU(),
             nn.Conv2d(mask_in_chans, embed_dim, kernel_size=1),
         )
         self.no_mask_embed = nn.Embedding(1, embed_dim)

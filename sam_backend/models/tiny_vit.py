@@ -4,6 +4,7 @@ Structure: conv stem (two 3x3 stride-2 Conv-BN, 1024 -> 256 px), an MBConv stage
 windowed attention blocks (attention biases indexed by |dy|,|dx| offsets, a depth-wise 3x3 local
 conv, a LayerNorm MLP), patch merging between stages and a 256-channel neck.
 Input (B, 3, 1024, 1024) normalised float -> embedding (B, 256, 64, 64).
+Plain arithmetic (the reference); the fast route is `sam_backend.fast.tiny_vit`.
 """
 from __future__ import annotations
 
@@ -14,49 +15,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sam_backend.models.common import GELU, LayerNorm2d, add_, fast_enabled, gelu_
-
-
-def _version(t: torch.Tensor) -> int:
-    """In-place modification counter of t (inference-mode tensors have none: 0)."""
-    try:
-        return int(t._version)
-    except RuntimeError:
-        return 0
+from sam_backend.models.common import LayerNorm2d
 
 
 class Conv2dBN(nn.Sequential):
-    """Conv2d without bias (`c`) followed by BatchNorm2d (`bn`).
-
-    In eval mode the BatchNorm is folded into the convolution (one conv with bias); the folded
-    weights are cached outside the state dict and recomputed whenever a parameter, buffer,
-    device or dtype changes.
-    """
+    """Conv2d without bias (`c`) followed by BatchNorm2d (`bn`)."""
 
     def __init__(self, a: int, b: int, ks: int = 1, stride: int = 1, pad: int = 0, groups: int = 1) -> None:
         super().__init__()
         self.add_module("c", nn.Conv2d(a, b, ks, stride, pad, groups=groups, bias=False))
         self.add_module("bn", nn.BatchNorm2d(b))
-        self._fused: tuple[tuple[object, ...], torch.Tensor, torch.Tensor] | None = None
-
-    def _fused_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        conv, bn = self.c, self.bn
-        parts = (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
-        key = tuple((t.data_ptr(), _version(t), t.device, t.dtype) for t in parts)
-        if self._fused is None or self._fused[0] != key:
-            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-            weight = conv.weight * scale[:, None, None, None]
-            bias = bn.bias - bn.running_mean * scale
-            self._fused = (key, weight, bias)
-        return self._fused[1], self._fused[2]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, a, H, W) -> (B, b, H', W'); folded conv in eval mode, conv + BN in training mode."""
-        if self.training or not fast_enabled():
-            return self.bn(self.c(x))
-        weight, bias = self._fused_weights()
-        c = self.c
-        return F.conv2d(x, weight, bias, c.stride, c.padding, c.dilation, c.groups)
 
 
 class PatchEmbed(nn.Module):
@@ -64,7 +32,7 @@ class PatchEmbed(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.seq = nn.Sequential(Conv2dBN(3, dim // 2, 3, 2, 1), GELU(), Conv2dBN(dim // 2, dim, 3, 2, 1))
+        self.seq = nn.Sequential(Conv2dBN(3, dim // 2, 3, 2, 1), nn.GELU(), Conv2dBN(dim // 2, dim, 3, 2, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the two strided convolutions."""
@@ -83,9 +51,9 @@ class MBConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, C, H, W) -> (B, C, H, W)."""
-        y = gelu_(self.conv1(x))
-        y = gelu_(self.conv2(y))
-        return gelu_(add_(self.conv3(y), x))
+        y = F.gelu(self.conv1(x))  # expand
+        y = F.gelu(self.conv2(y))  # depth-wise 3x3
+        return F.gelu(self.conv3(y) + x)  # project, residual
 
 
 class PatchMerging(nn.Module):
@@ -108,8 +76,8 @@ class PatchMerging(nn.Module):
         if x.ndim == 3:
             h, w = self.resolution
             x = x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
-        x = gelu_(self.conv1(x))
-        x = gelu_(self.conv2(x))
+        x = F.gelu(self.conv1(x))
+        x = F.gelu(self.conv2(x))
         x = self.conv3(x)
         return x.flatten(2).transpose(1, 2)
 
@@ -177,15 +145,13 @@ class TinyAttention(nn.Module):
         """x: (B', N, C) -> (B', N, C)."""
         b, n, _ = x.shape
         x = self.norm(x)
+        # q, k, v (B', nh, N, kd): per head, the channels are laid out q | k | v
         qkv = self.qkv(x).view(b, n, self.num_heads, 3 * self.key_dim).transpose(1, 2)
-        q, k, v = qkv.split(self.key_dim, dim=3)  # each (B', nh, N, kd)
-        bias = self.bias().to(q.dtype)
-        if fast_enabled():
-            # a mask expanded to the full (B', nh, N, N) view takes torch's fast CPU kernel
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.expand(b, -1, -1, -1))
-        else:
-            attn = (q @ k.transpose(-2, -1)) * self.scale + bias
-            out = attn.softmax(dim=-1) @ v
+        q, k, v = qkv.split(self.key_dim, dim=3)
+        # logits plus the learned offset biases, softmax, weighted values
+        attn = (q @ k.transpose(-2, -1)) * self.scale + self.bias()
+        out = attn.softmax(dim=-1) @ v
+        # heads side by side, output projection
         return self.proj(out.transpose(1, 2).reshape(b, n, -1))
 
 
@@ -200,7 +166,31 @@ class TinyMlp(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., C) -> (..., C)."""
-        return self.fc2(gelu_(self.fc1(self.norm(x))))
+        return self.fc2(F.gelu(self.fc1(self.norm(x))))
+
+
+def windowed(
+    x: torch.Tensor, resolution: tuple[int, int], ws: int, attend: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """Apply `attend` to every ws x ws window of tokens x (B, H*W, C) over an (H, W) grid
+    zero-padded bottom/right to whole windows; returns (B, H*W, C), the padding dropped."""
+    h, w = resolution
+    b, n, c = x.shape
+    if h == ws and w == ws:
+        return attend(x)
+    grid = x.view(b, h, w, c)
+    pad_b = (ws - h % ws) % ws
+    pad_r = (ws - w % ws) % ws
+    if pad_b or pad_r:
+        grid = F.pad(grid, (0, 0, 0, pad_r, 0, pad_b))
+    ph, pw = h + pad_b, w + pad_r
+    nh, nw = ph // ws, pw // ws
+    win = grid.view(b, nh, ws, nw, ws, c).transpose(2, 3).reshape(b * nh * nw, ws * ws, c)
+    win = attend(win)
+    grid = win.view(b, nh, nw, ws, ws, c).transpose(2, 3).reshape(b, ph, pw, c)
+    if pad_b or pad_r:
+        grid = grid[:, :h, :w]
+    return grid.reshape(b, n, c)
 
 
 class TinyViTBlock(nn.Module):
@@ -217,34 +207,17 @@ class TinyViTBlock(nn.Module):
         self.mlp = TinyMlp(dim, int(dim * mlp_ratio))
         self.local_conv = Conv2dBN(dim, dim, 3, 1, 1, groups=dim)
 
-    def _windowed_attention(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = self.resolution
-        b, n, c = x.shape
-        ws = self.window
-        if h == ws and w == ws:
-            return self.attn(x)
-        grid = x.view(b, h, w, c)
-        pad_b = (ws - h % ws) % ws
-        pad_r = (ws - w % ws) % ws
-        if pad_b or pad_r:
-            grid = F.pad(grid, (0, 0, 0, pad_r, 0, pad_b))
-        ph, pw = h + pad_b, w + pad_r
-        nh, nw = ph // ws, pw // ws
-        win = grid.view(b, nh, ws, nw, ws, c).transpose(2, 3).reshape(b * nh * nw, ws * ws, c)
-        win = self.attn(win)
-        grid = win.view(b, nh, nw, ws, ws, c).transpose(2, 3).reshape(b, ph, pw, c)
-        if pad_b or pad_r:
-            grid = grid[:, :h, :w]
-        return grid.reshape(b, n, c)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, H*W, C) -> (B, H*W, C)."""
         h, w = self.resolution
         b, n, c = x.shape
-        x = add_(self._windowed_attention(x), x)
+        # windowed attention with residual
+        x = x + windowed(x, self.resolution, self.window, self.attn)
+        # depth-wise 3x3 convolution on the (H, W) grid
         x = self.local_conv(x.transpose(1, 2).reshape(b, c, h, w))
         x = x.reshape(b, c, n).transpose(1, 2)
-        return add_(self.mlp(x), x)
+        # MLP with residual
+        return x + self.mlp(x)
 
 
 class BasicLayer(nn.Module):
@@ -328,8 +301,7 @@ class TinyViT(nn.Module):
         check: optional callback run before every block, patch merging and the neck; it stops the
         encode by raising (cooperative abort, see SamPredictor.encode). It does not change the result.
         """
-        if fast_enabled():
-            x = x.contiguous(memory_format=torch.channels_last)
+        # stem (1024 -> 256 px), then the MBConv stage, which ends in patch merging to tokens
         x = self.layers[0](self.patch_embed(x), check)
         early: list[torch.Tensor] = []
         for i in range(1, len(self.layers)):
@@ -338,6 +310,7 @@ class TinyViT(nn.Module):
                 early.append(x.reshape(x.shape[0], self.grid, self.grid, -1))
         if check is not None:
             check()
+        # tokens back to a (B, C, 64, 64) map, then the neck (as in SAM's ViT)
         b, _, c = x.shape
         x = x.view(b, self.grid, self.grid, c).permute(0, 3, 1, 2)
         return self.neck(x), tuple(early)

@@ -3,6 +3,7 @@ attention blocks with decomposed relative position embeddings, and a 256-channel
 
 Frames: the encoder takes a normalised, padded image (B, 3, 1024, 1024) float32 and returns the
 image embedding (B, 256, 64, 64). Inside the blocks tokens are kept channels-last (B, H, W, C).
+Plain arithmetic (the reference); the fast route is `sam_backend.fast.vit`.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sam_backend.models.common import GELU, LayerNorm2d, MLPBlock, add_, fast_enabled
+from sam_backend.models.common import LayerNorm2d, MLPBlock
 
 
 def rel_pos_table(size: int, rel_pos: torch.Tensor) -> torch.Tensor:
@@ -27,12 +28,8 @@ def rel_pos_table(size: int, rel_pos: torch.Tensor) -> torch.Tensor:
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention over a (B, H, W, C) grid with decomposed relative positions.
-
-    On the fast path (`common.fast_enabled()`) softmax(q k^T * scale + rel_bias) v is computed by
-    `F.scaled_dot_product_attention` with the relative-position bias as a float attn_mask;
-    otherwise by the textbook matmul-softmax-matmul (the benchmark's naive baseline). Same function.
-    """
+    """Multi-head self-attention over a (B, H, W, C) grid with decomposed relative positions:
+    softmax(q k^T * scale + rel_h + rel_w) v, as in SAM's image encoder."""
 
     def __init__(self, dim: int, num_heads: int, input_size: tuple[int, int], use_rel_pos: bool = True) -> None:
         super().__init__()
@@ -46,36 +43,36 @@ class Attention(nn.Module):
             self.rel_pos_h = nn.Parameter(torch.zeros(2 * input_size[0] - 1, head_dim))
             self.rel_pos_w = nn.Parameter(torch.zeros(2 * input_size[1] - 1, head_dim))
 
-    def _rel_bias(self, q: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        """Relative-position bias (B*nh, h*w, h*w) from unscaled queries q: (B*nh, h*w, head_dim)."""
-        rh = rel_pos_table(h, self.rel_pos_h)
-        rw = rel_pos_table(w, self.rel_pos_w)
-        bn, _, c = q.shape
-        r_q = q.reshape(bn, h, w, c)
-        rel_h = torch.einsum("bhwc,hkc->bhwk", r_q, rh)
-        rel_w = torch.einsum("bhwc,wkc->bhwk", r_q, rw)
-        return (rel_h[:, :, :, :, None] + rel_w[:, :, :, None, :]).reshape(bn, h * w, h * w)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, H, W, C) -> (B, H, W, C)."""
         b, h, w, _ = x.shape
-        n = h * w
-        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)  # each (B, nh, N, hd)
-        hd = q.shape[-1]
-        bias = None
+        # q, k, v with shape (B * nHeads, H * W, C / nHeads)
+        qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.reshape(3, b * self.num_heads, h * w, -1).unbind(0)
+        # attention logits, plus the relative-position terms of the rows and of the columns
+        attn = (q * self.scale) @ k.transpose(-2, -1)
         if self.use_rel_pos:
-            bias = self._rel_bias(q.reshape(b * self.num_heads, n, hd), h, w)
-        if fast_enabled():
-            mask = None if bias is None else bias.view(b, self.num_heads, n, n)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        else:
-            attn = (q * self.scale) @ k.transpose(-2, -1)
-            if bias is not None:
-                attn = attn + bias.view(b, self.num_heads, n, n)
-            out = attn.softmax(dim=-1) @ v
-        out = out.transpose(1, 2).reshape(b, h, w, -1)
-        return self.proj(out)
+            attn = add_decomposed_rel_pos(attn, q, self.rel_pos_h, self.rel_pos_w, (h, w))
+        attn = attn.softmax(dim=-1)
+        # weighted values, heads put back side by side, output projection
+        x = (attn @ v).view(b, self.num_heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1)
+        return self.proj(x)
+
+
+def add_decomposed_rel_pos(
+    attn: torch.Tensor, q: torch.Tensor, rel_pos_h: torch.Tensor, rel_pos_w: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
+    """attn (B', h*w, h*w) + the relative-position terms of MViTv2: for query (qh, qw) and key
+    (kh, kw), q . R_h[qh - kh] + q . R_w[qw - kw], with q (B', h*w, C) the unscaled queries."""
+    h, w = size
+    rh = rel_pos_table(h, rel_pos_h)  # (h, h, C)
+    rw = rel_pos_table(w, rel_pos_w)  # (w, w, C)
+    bn, _, c = q.shape
+    r_q = q.reshape(bn, h, w, c)
+    rel_h = torch.einsum("bhwc,hkc->bhwk", r_q, rh)  # (B', h, w, key rows)
+    rel_w = torch.einsum("bhwc,wkc->bhwk", r_q, rw)  # (B', h, w, key columns)
+    attn = attn.view(bn, h, w, h, w) + rel_h[:, :, :, :, None] + rel_w[:, :, :, None, :]
+    return attn.view(bn, h * w, h * w)
 
 
 def window_partition(x: torch.Tensor, ws: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -113,7 +110,7 @@ class Block(nn.Module):
         size = (window_size, window_size) if window_size > 0 else (grid, grid)
         self.attn = Attention(dim, num_heads, size)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = MLPBlock(dim, int(dim * mlp_ratio), GELU)
+        self.mlp = MLPBlock(dim, int(dim * mlp_ratio), nn.GELU)
         self.window_size = window_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,14 +118,17 @@ class Block(nn.Module):
         shortcut = x
         x = self.norm1(x)
         if self.window_size > 0:
+            # windowed attention: attend within ws x ws windows (the grid zero-padded to whole windows)
             h, w = x.shape[1], x.shape[2]
             x, pad_hw = window_partition(x, self.window_size)
             x = self.attn(x)
             x = window_unpartition(x, self.window_size, pad_hw, (h, w))
         else:
+            # global attention over the whole grid
             x = self.attn(x)
-        x = add_(x, shortcut)
-        return add_(self.mlp(self.norm2(x)), x)
+        # residual, then the pre-norm MLP with its residual
+        x = shortcut + x
+        return x + self.mlp(self.norm2(x))
 
 
 class PatchEmbed(nn.Module):
@@ -186,6 +186,7 @@ class ImageEncoderViT(nn.Module):
         check: optional callback run before every block and before the neck; it stops the encode by
         raising (cooperative abort, see SamPredictor.encode). It does not change the result.
         """
+        # 16x16 patches -> tokens (B, 64, 64, C), plus the absolute position embedding
         x = self.patch_embed(x) + self.pos_embed
         early: list[torch.Tensor] = []
         for blk in self.blocks:
@@ -196,4 +197,5 @@ class ImageEncoderViT(nn.Module):
                 early.append(x)
         if check is not None:
             check()
+        # neck: 1x1 conv to 256 channels, LayerNorm2d, 3x3 conv, LayerNorm2d
         return self.neck(x.permute(0, 3, 1, 2)), tuple(early)

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from sam_backend import build_model
-from sam_backend.models import folded, upscaling
-from sam_backend.models.common import fast_path
+from sam_backend.fast import folded, upscaling
+from sam_backend.fast import transformer as fast_transformer
+from sam_backend.fast.decoder import FastDecoder
 from sam_backend.models.mask_decoder import MaskDecoder
 from sam_backend.models.transformer import Attention, TwoWayTransformer
 
@@ -32,7 +33,7 @@ def _attention(dtype: torch.dtype, seed: int = 0) -> Attention:
 
 
 def _textbook(attn: Attention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    with fast_path(False), torch.inference_mode():
+    with torch.inference_mode():
         return attn(q, k, v)
 
 
@@ -47,7 +48,7 @@ def test_folded_token_to_image_equals_textbook(dtype: torch.dtype, batch: int, i
     ref = _textbook(attn, q, k, v)
     with torch.inference_mode():
         out = folded.token_to_image(attn, q, k, v)
-        kh, vh = attn.heads_k(k).contiguous(), attn.heads_v(v).contiguous()
+        kh, vh = folded.heads_k(attn, k).contiguous(), folded.heads_v(attn, v).contiguous()
         cached = folded.attend_projected(attn, q, kh, vh)
     assert out.shape == ref.shape == (batch, 5, 32)
     torch.testing.assert_close(out, ref, atol=TOL[dtype], rtol=0)
@@ -93,7 +94,7 @@ def test_upscaling_in_tree_order_equals_the_convolutions() -> None:
     assert upscaling.supports(seq)
     g = torch.Generator().manual_seed(5)
     x = torch.randn(2, 256, 6, 5, generator=g, dtype=torch.float64)
-    with fast_path(False), torch.inference_mode():
+    with torch.inference_mode():
         ref = seq(x)
     vectors = torch.randn(2, 3, 32, generator=g, dtype=torch.float64)
     with torch.inference_mode():
@@ -141,10 +142,10 @@ def _transformer_inputs(n_tokens: int, batch: int, dtype: torch.dtype) -> tuple[
 def test_fast_transformer_equals_reference(n_tokens: int, batch: int, project: bool) -> None:
     model = _randomise(TwoWayTransformer(), 7).double().eval()
     image, pe, tokens = _transformer_inputs(n_tokens, batch, torch.float64)
-    with fast_path(False), torch.inference_mode():
-        ref_q, ref_k = model(image, pe, tokens)
     with torch.inference_mode():
-        q, k = model.forward_fast(model.image_side(image, pe, project), tokens)
+        ref_q, ref_k = model(image, pe, tokens)
+        side = fast_transformer.image_side(image, pe, model.layers[0] if project else None)
+        q, k = fast_transformer.transformer_forward(model, side, tokens)
     torch.testing.assert_close(q, ref_q, atol=1e-9, rtol=0)
     torch.testing.assert_close(k, ref_k, atol=1e-9, rtol=0)
 
@@ -172,11 +173,11 @@ def test_fast_decoder_equals_reference(
 ) -> None:
     model_id, dec = decoder
     feats, pe, sparse, dense, early = _decoder_inputs(model_id, batch, dense_batch)
-    with fast_path(False), torch.inference_mode():
-        ref_masks, ref_iou, ref_hq = dec(feats, pe, sparse, dense, early)
+    fast = FastDecoder(dec)
     with torch.inference_mode():
-        prep = dec.prepare(feats, pe, dense, early) if cached else None
-        masks, iou, hq = dec(feats, pe, sparse, dense, early, prep, mask_tokens=tokens)
+        ref_masks, ref_iou, ref_hq = dec(feats, pe, sparse, dense, early)
+        prep = fast.prepare(feats, pe, dense, early) if cached else None
+        masks, iou, hq = fast(feats, pe, sparse, dense, early, prep, mask_tokens=tokens)
     assert masks.shape == (batch, len(tokens), 256, 256)
     torch.testing.assert_close(masks, ref_masks[:, list(tokens)], atol=1e-4, rtol=0)
     torch.testing.assert_close(iou, ref_iou, atol=1e-5, rtol=0)
@@ -203,11 +204,12 @@ def test_one_channel_conv_equals_conv2d(k: int) -> None:
 def test_fast_decoder_leaves_the_cached_image_side_untouched(decoder: tuple[str, MaskDecoder]) -> None:
     model_id, dec = decoder
     feats, pe, sparse, dense, early = _decoder_inputs(model_id, 1, 1)
+    fast = FastDecoder(dec)
     with torch.inference_mode():
-        prep = dec.prepare(feats, pe, dense, early)
+        prep = fast.prepare(feats, pe, dense, early)
         before = [t.clone() for t in (prep.side.keys, prep.side.key_pe, prep.side.keys_pe, *prep.side.projected)]
-        first = dec(feats, pe, sparse, dense, early, prep)[0]
-        second = dec(feats, pe, sparse, dense, early, prep)[0]
+        first = fast(feats, pe, sparse, dense, early, prep)[0]
+        second = fast(feats, pe, sparse, dense, early, prep)[0]
         after = (prep.side.keys, prep.side.key_pe, prep.side.keys_pe, *prep.side.projected)
     assert all(torch.equal(a, b) for a, b in zip(before, after))
     assert torch.equal(first, second)
@@ -217,7 +219,7 @@ def test_with_autograd_on_the_fast_path_does_not_write_in_place() -> None:
     torch.manual_seed(13)
     dec = build_model("mobile_sam").mask_decoder
     feats, pe, sparse, dense, _ = _decoder_inputs("mobile_sam", 1, 1)
-    masks, iou, _ = dec(feats, pe, sparse, dense, mask_tokens=(1, 2, 3))  # grad mode: no in-place tricks
+    masks, iou, _ = FastDecoder(dec)(feats, pe, sparse, dense, mask_tokens=(1, 2, 3))  # grad mode: no in-place tricks
     assert masks.requires_grad and iou.requires_grad
     masks.sum().backward()
     assert dec.output_upscaling[0].weight.grad is not None
@@ -226,11 +228,12 @@ def test_with_autograd_on_the_fast_path_does_not_write_in_place() -> None:
 def test_cached_prep_from_inference_mode_serves_no_grad_calls(decoder: tuple[str, MaskDecoder]) -> None:
     model_id, dec = decoder
     feats, pe, sparse, dense, early = _decoder_inputs(model_id, 1, 1)
+    fast = FastDecoder(dec)
     with torch.inference_mode():
-        prep = dec.prepare(feats, pe, dense, early)
-        first = dec(feats, pe, sparse, dense, early, prep)[0]
+        prep = fast.prepare(feats, pe, dense, early)
+        first = fast(feats, pe, sparse, dense, early, prep)[0]
     with torch.no_grad():  # the prep's scratch tensors must stay writable outside inference_mode
-        second = dec(feats, pe, sparse, dense, early, prep)[0]
+        second = fast(feats, pe, sparse, dense, early, prep)[0]
     torch.testing.assert_close(second, first, atol=1e-6, rtol=0)
 
 
@@ -243,9 +246,9 @@ def test_fast_decoder_on_each_device_equals_cpu_reference(decoder: tuple[str, Ma
     CPU textbook result."""
     model_id, dec = decoder
     feats, pe, sparse, dense, early = _decoder_inputs(model_id, 2, 1)
-    with fast_path(False), torch.inference_mode():
+    with torch.inference_mode():
         ref_masks, ref_iou, ref_hq = dec(feats, pe, sparse, dense, early)
-    gpu = copy.deepcopy(dec).to(device)
+    gpu = FastDecoder(copy.deepcopy(dec).to(device))
     with torch.inference_mode():
         cuda_args = [t.to(device) for t in (feats, pe, sparse, dense)]
         early_cuda = tuple(t.to(device) for t in early)

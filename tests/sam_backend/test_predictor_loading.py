@@ -105,9 +105,12 @@ def test_bad_device_and_precision(small_file: Path) -> None:
         load_predictor("sam_vit_b", checkpoint=small_file, device="tpu", config=SMALL)
     with pytest.raises(ValueError, match="unknown precision"):
         load_predictor("sam_vit_b", checkpoint=small_file, device="cpu", config=SMALL, precision="fp8")
+    with pytest.raises(ValueError, match="unknown engine"):
+        load_predictor("sam_vit_b", checkpoint=small_file, device="cpu", config=SMALL, engine="tensorrt")
     with pytest.warns(UserWarning, match="only used on CUDA"):
-        p = load_predictor("sam_vit_b", checkpoint=small_file, device="cpu", config=SMALL, precision="bf16")
-    assert p.precision == "bf16"
+        p = load_predictor("sam_vit_b", checkpoint=small_file, device="cpu", config=SMALL, precision="fp16")
+    assert p.precision == "fp16"
+    assert p.encoder_setup.precision == "fp32" and p.encoder_setup.exact and "only used on CUDA" in p.encoder_setup.note
 
 
 def test_cuda_oom_falls_back_to_cpu(small_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:

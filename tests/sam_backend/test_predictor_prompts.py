@@ -163,15 +163,14 @@ def test_cached_image_work_matches_fresh_and_is_never_stale(predictor: SamPredic
 
 
 def test_naive_reference_path_computes_the_same(predictor: SamPredictor, emb: ImageEmbedding) -> None:
-    from sam_backend.models.common import fast_path
-
     image = np.random.default_rng(5).integers(0, 256, (200, 260, 3), dtype=np.uint8)
     fast_emb = predictor.encode(image)
     fast = predictor.predict(emb, points=[(100, 80)], labels=[1], box=(20, 20, 300, 250))
-    with fast_path(False):
-        slow_emb = predictor.encode(image)
-        slow = predictor.predict(emb, points=[(100, 80)], labels=[1], box=(20, 20, 300, 250))
+    reference = SamPredictor(predictor.model, predictor.model_id, "cpu", fast=False)
+    slow_emb = reference.encode(image)
+    slow = reference.predict(emb, points=[(100, 80)], labels=[1], box=(20, 20, 300, 250))
     np.testing.assert_allclose(fast_emb.features.numpy(), slow_emb.features.numpy(), atol=1e-4)
+    assert not np.array_equal(fast_emb.features.numpy(), slow_emb.features.numpy())  # two routes, own rounding
     np.testing.assert_allclose(fast.low_res_logits, slow.low_res_logits, atol=1e-4)
     np.testing.assert_allclose(fast.scores, slow.scores, atol=1e-5)
     decided = np.abs(slow.logits(0)) > 1e-3

@@ -30,6 +30,27 @@ if TYPE_CHECKING:
     from sam_backend.models.transformer import Attention
 
 
+def split_heads(attn: Attention, x: torch.Tensor) -> torch.Tensor:
+    """Projected tokens (B, N, C') -> head-split (B, heads, N, C'/heads) (a view)."""
+    b, n, c = x.shape
+    return x.reshape(b, n, attn.num_heads, c // attn.num_heads).transpose(1, 2)
+
+
+def heads_q(attn: Attention, x: torch.Tensor) -> torch.Tensor:
+    """attn's projected, head-split queries of x (B, N, C) -> (B, heads, N, C'/heads)."""
+    return split_heads(attn, attn.q_proj(x))
+
+
+def heads_k(attn: Attention, x: torch.Tensor) -> torch.Tensor:
+    """attn's projected, head-split keys of x (B, N, C) -> (B, heads, N, C'/heads)."""
+    return split_heads(attn, attn.k_proj(x))
+
+
+def heads_v(attn: Attention, x: torch.Tensor) -> torch.Tensor:
+    """attn's projected, head-split values of x (B, N, C) -> (B, heads, N, C'/heads)."""
+    return split_heads(attn, attn.v_proj(x))
+
+
 def folding_pays(attn: Attention, n_tokens: int) -> bool:
     """Whether the folded route does fewer multiply-adds than projecting the image tokens."""
     return attn.num_heads * n_tokens < attn.q_proj.out_features
@@ -49,7 +70,7 @@ def token_to_image(attn: Attention, q: torch.Tensor, image_k: torch.Tensor, imag
     """
     heads, d, c = _dims(attn)
     b, nq, _ = q.shape
-    qh = attn.heads_q(q)  # (B, H, Nq, d)
+    qh = heads_q(attn, q)  # (B, H, Nq, d)
     w_k = attn.k_proj.weight.view(heads, d, c)
     q_img = torch.matmul(qh * (d**-0.5), w_k).reshape(b, heads * nq, c)  # (B, H*Nq, C)
     logits = _bmm_image(q_img, image_k.transpose(1, 2))  # (B, H*Nq, Nk)
@@ -91,7 +112,7 @@ def image_to_token(
     """
     heads, d, c = _dims(attn)
     b, nt, _ = k.shape
-    kh = attn.heads_k(k) * (d**-0.5)  # (B, H, Nt, d), softmax scale folded in
+    kh = heads_k(attn, k) * (d**-0.5)  # (B, H, Nt, d), softmax scale folded in
     if image_q_projected is not None:
         # block-diagonal (H*Nt, I): head h's keys meet only head h's query channels
         eye = torch.eye(heads, dtype=kh.dtype, device=kh.device)
@@ -105,7 +126,7 @@ def image_to_token(
         logits = _bmm_image(keys_c, image_q.transpose(1, 2)).add_(bias)  # (B, H*Nt, Nk)
     nk = logits.shape[2]
     probs = logits.view(b, heads, nt, nk).softmax(dim=2).view(b, heads * nt, nk)
-    vh = attn.heads_v(v)  # (B, H, Nt, d)
+    vh = heads_v(attn, v)  # (B, H, Nt, d)
     w_o = attn.out_proj.weight.view(c, heads, d).permute(1, 2, 0)  # (H, d, C)
     values_c = torch.matmul(vh, w_o).reshape(b, heads * nt, c)  # (B, H*Nt, C)
     if residual is None:
@@ -123,7 +144,7 @@ def attend_projected(attn: Attention, q: torch.Tensor, kh: torch.Tensor, vh: tor
     kh, vh (1|B, H, Nk, d) and few queries q (B, Nq, C) -> (B, Nq, C)."""
     heads, d, _ = _dims(attn)
     b, nq, _ = q.shape
-    qh = attn.heads_q(q) * (d**-0.5)  # (B, H, Nq, d)
+    qh = heads_q(attn, q) * (d**-0.5)  # (B, H, Nq, d)
     probs = torch.matmul(qh, kh.transpose(-2, -1)).softmax(dim=-1)  # (B, H, Nq, Nk)
     out = torch.matmul(probs, vh)  # (B, H, Nq, d)
     return attn.out_proj(out.transpose(1, 2).reshape(b, nq, heads * d))

@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sam_backend.models.common import GELU, LayerNorm2d, can_modify, gelu_
+from sam_backend import torch_private
+from sam_backend.fast.ops import can_modify, gelu_
+from sam_backend.models.common import LayerNorm2d
 
 
 def supports(seq: nn.Sequential) -> bool:
@@ -26,7 +28,10 @@ def supports(seq: nn.Sequential) -> bool:
             plain = m.padding == (0, 0) and m.output_padding == (0, 0) and m.dilation == (1, 1) and m.groups == 1
             if not (plain and m.kernel_size == (2, 2) and m.stride == (2, 2)):
                 return False
-        elif not isinstance(m, (LayerNorm2d, GELU)):
+        elif isinstance(m, nn.GELU):
+            if m.approximate != "none":
+                return False
+        elif not isinstance(m, LayerNorm2d):
             return False
     return True
 
@@ -59,14 +64,7 @@ def _layer(m: nn.Module, x: torch.Tensor, scratch: _Scratch | None = None) -> to
             return (torch.mm(x, weight, out=out) if bias is None else torch.addmm(bias, x, weight, out=out)).view(-1, c_out)
         return (torch.mm(x, weight) if bias is None else torch.addmm(bias, x, weight)).view(-1, c_out)
     if isinstance(m, LayerNorm2d):
-        out = scratch.take(x.numel(), x) if scratch is not None else None
-        if out is None:
-            return F.layer_norm(x, (x.shape[1],), m.weight, m.bias, m.eps)
-        stats = x.new_empty((x.shape[0], 1))
-        torch.ops.aten.native_layer_norm.out(
-            x, [x.shape[1]], m.weight, m.bias, m.eps, out0=out.view_as(x), out1=stats, out2=torch.empty_like(stats)
-        )
-        return out.view_as(x)
+        return F.layer_norm(x, (x.shape[1],), m.weight, m.bias, m.eps)
     return gelu_(x)
 
 
@@ -123,11 +121,19 @@ def project_upscaled(
     b, n, c = tokens.shape
     x = _run(list(seq)[:last], tokens.reshape(b * n, c), _Scratch(scratch) if scratch else None)
     x = x.view(b, -1, x.shape[1])
+    tail = list(seq)[last:]
+    conv = tail[0]
+    assert isinstance(conv, nn.ConvTranspose2d)
+    c_out = conv.weight.shape[1]
+    # the last transposed conv as a Linear layer (weight rows (a, b, o)), with its GELU fused in
+    weight = conv.weight.permute(2, 3, 1, 0).reshape(4 * c_out, conv.weight.shape[0])
+    bias = conv.bias.repeat(4) if conv.bias is not None else None
+    fused = len(tail) >= 2 and isinstance(tail[1], nn.GELU)
     blocks = []
     for i in range(b):
         for r in range(0, x.shape[1], TAIL_ROWS):
-            y = x[i, r : r + TAIL_ROWS]
-            for m in list(seq)[last:]:
+            y = torch_private.linear_act(x[i, r : r + TAIL_ROWS], weight, bias, gelu=fused).view(-1, c_out)
+            for m in tail[2 if fused else 1 :]:
                 y = _layer(m, y)
             blocks.append(torch.mm(y, vectors[i].t()))
     return torch.cat(blocks).view(b, -1, vectors.shape[1]), _levels(seq)
