@@ -94,7 +94,7 @@ def run_one(kind: str, weights: str, size: tuple[int, int], grid: int, params: d
 
     model = _model(weights)
     image = _image(size)
-    kwargs = {"points_per_side": grid, **params}
+    kwargs: dict[str, Any] = {"points_per_side": grid, **params}
     generator: Any
     if kind == "reference":
         generator = reference_generator(reference_model(model, reference), kwargs)
