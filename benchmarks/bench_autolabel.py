@@ -7,7 +7,9 @@ reference SamAutomaticMaskGenerator (segment-anything 1.0, see _reference_amg.py
   default    the reference defaults (pred_iou_thresh 0.88, stability_score_thresh 0.95),
   permissive pred_iou_thresh = stability_score_thresh = 0 (every candidate reaches NMS).
 Each run is a fresh subprocess (peak memory per run); the two generators alternate in order
-from one configuration to the next. Per configuration: wall and CPU seconds of `generate` (the
+from one configuration to the next. On a shared machine wall seconds follow the load (and with
+2 threads so do CPU seconds: torch's threads spin while waiting for each other); with --threads 1
+the CPU seconds are a load-independent measure. Per configuration: wall and CPU seconds of `generate` (the
 image encode included, the same encoder module for both), peak RSS, the speed-up, and whether
 the records are identical:
   ours          our generator as shipped (our fast decoder): its low-res logits differ from the
@@ -85,8 +87,13 @@ def _summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def run_one(kind: str, weights: str, size: tuple[int, int], grid: int, params: dict[str, float], reference: Path) -> dict[str, Any]:
+def run_one(kind: str, weights: str, size: tuple[int, int], grid: int, params: dict[str, float], reference: Path,
+            threads: int) -> dict[str, Any]:
     """Time one generate() call of `kind` (reference, ours, ours_refdec); returns figures + records."""
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
     from _reference_amg import ReferenceDecoder, reference_generator, reference_model
 
     from sam_backend.amg import AutomaticMaskGenerator
@@ -113,7 +120,7 @@ def _subprocess_run(kind: str, args: argparse.Namespace, grid: int, params_name:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.pkl"
         cmd = [sys.executable, __file__, "--_run", kind, "--_out", str(out), "--_grid", str(grid), "--_params", params_name,
-               "--weights", args.weights, "--size", args.size, "--reference", str(args.reference)]
+               "--weights", args.weights, "--size", args.size, "--reference", str(args.reference), "--threads", str(args.threads)]
         subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         with out.open("rb") as f:
             result: dict[str, Any] = pickle.load(f)
@@ -186,7 +193,7 @@ def section_generator(args: argparse.Namespace) -> dict[str, Any]:
                 entry["ours_refdec_vs_reference"] = compare(exact["records"], ref["records"], size)
             runs.append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
-    return {"size": args.size, "weights": args.weights, "runs": runs}
+    return {"size": args.size, "weights": args.weights, "threads": args.threads or "default", "runs": runs}
 
 
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
@@ -209,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grids", type=int, nargs="+", default=[16, 32])
     parser.add_argument("--params", nargs="+", choices=sorted(PARAMS), default=["default", "permissive"])
     parser.add_argument("--weights", choices=["random", "golden"], default="random")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads per run (default: torch's choice); 1 makes CPU seconds immune to the machine's load")
     parser.add_argument("--identity", action="store_true", help="also run our generator on the reference decoder")
     parser.add_argument("--sections", nargs="+", choices=sorted(SECTIONS), default=["generator"])
     parser.add_argument("--_run", help=argparse.SUPPRESS)
@@ -218,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     if args._run:
-        result = run_one(args._run, args.weights, (h, w), args._grid, PARAMS[args._params], args.reference)
+        result = run_one(args._run, args.weights, (h, w), args._grid, PARAMS[args._params], args.reference, args.threads)
         with open(args._out, "wb") as f:
             pickle.dump(result, f)
         return 0

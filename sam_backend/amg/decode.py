@@ -91,7 +91,7 @@ class SamPointDecoder:
             decoded = np.arange(n)
             if min_iou is not None and self._can_gate():
                 iou_all = self._token_iou(prep, sparse)
-                decoded = np.flatnonzero((iou_all > min_iou).any(axis=1))
+                decoded = np.flatnonzero((iou_all > np.float32(min_iou)).any(axis=1))
             low, iou = self._masks(feats, dense_pe, sparse[torch.from_numpy(decoded).to(dev)], dense[:1], early, prep)
         if iou_all is None:
             iou_all = iou
