@@ -3,9 +3,11 @@
 The reference turns low-res logits L (256x256) into full-resolution logits in two bilinear resizes
 (align_corners=False, float32): 256 -> 1024 (factor 4), crop to the model-input size (h, w), then
 (h, w) -> (H, W). Each resize is separable, so a full-resolution pixel (Y, X) reads the low-res
-rows lo..hi of its row group and the columns of its column group (at most 3 each): `Axis` splits
-every axis into groups of consecutive pixels sharing that support, and a block (row group, column
-group) is a rectangle of pixels whose values are convex combinations of one <= 3x3 low-res patch.
+rows lo..hi of its row run and the columns of its column run (at most 3 each): `Axis` splits
+every axis into runs of consecutive pixels sharing that support, and a block (row run, column
+run) is a rectangle of pixels whose values are convex combinations of one <= 3x3 low-res patch.
+torch's rounding makes these exact convex combinations only up to the margin below; torch also
+picks its resize kernel by size, which `measure.frame_for` checks per image size.
 
 Deciding a threshold `value > t` per block: when the patch minimum exceeds t + margin every pixel
 of the block is above; when the maximum is below t - margin every pixel is below. The margin
@@ -188,7 +190,8 @@ def _window_reduce(x: np.ndarray, lo: np.ndarray, size: np.ndarray, reduce: np.u
 
 @dataclass
 class Bounds:
-    """Per candidate and block, the min and max low-res logit of the block's support (B, G, K),
+    """Per candidate and block, the min and max low-res logit of the block's support (B, G row runs,
+    K column runs),
     and the rounding margin per candidate (B,)."""
 
     low: np.ndarray
