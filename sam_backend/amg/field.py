@@ -191,8 +191,7 @@ def _window_reduce(x: np.ndarray, lo: np.ndarray, size: np.ndarray, reduce: np.u
 @dataclass
 class Bounds:
     """Per candidate and block, the min and max low-res logit of the block's support (B, G row runs,
-    K column runs),
-    and the rounding margin per candidate (B,)."""
+    K column runs), and the rounding margin per candidate (B,)."""
 
     low: np.ndarray
     high: np.ndarray
