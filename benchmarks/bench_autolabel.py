@@ -5,7 +5,8 @@ Section "generator" (issue 10, "segment everything"): our AutomaticMaskGenerator
 reference SamAutomaticMaskGenerator (segment-anything 1.0, see _reference_amg.py) on mobile_sam
 (random or golden weights), one image, for every grid size and parameter set asked:
   default    the reference defaults (pred_iou_thresh 0.88, stability_score_thresh 0.95),
-  permissive pred_iou_thresh = stability_score_thresh = 0 (every candidate reaches NMS).
+  permissive pred_iou_thresh = stability_score_thresh = 0 (every candidate reaches NMS),
+  no_filter  permissive and box_nms_thresh = 1 (every candidate is a record; not a default choice).
 Each run is a fresh subprocess (peak memory per run); the two generators alternate in order
 from one configuration to the next. On a shared machine wall seconds follow the load (and with
 2 threads so do CPU seconds: torch's threads spin while waiting for each other); with --threads 1
@@ -49,6 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 PARAMS: dict[str, dict[str, float]] = {
     "default": {},
     "permissive": {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0},
+    # every candidate becomes a record (random weights give near-full-image boxes that NMS would
+    # merge into one): the strongest records_identical check
+    "no_filter": {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0},
 }
 GOLDEN = ROOT.parent / "shared" / "sam_reference"
 
