@@ -8,7 +8,8 @@ reference SamAutomaticMaskGenerator (segment-anything 1.0, see _reference_amg.py
   permissive pred_iou_thresh = stability_score_thresh = 0 (every candidate reaches NMS),
   no_filter  permissive and box_nms_thresh = 1 (every candidate is a record; not a default choice).
 Each run is a fresh subprocess (peak memory per run); the two generators alternate in order
-from one configuration to the next. On a shared machine wall seconds follow the load (and with
+from one configuration to the next (with --repeats N: in ABBA order, the fastest run of each
+counts). On a shared machine wall seconds follow the load (and with
 2 threads so do CPU seconds: torch's threads spin while waiting for each other); with --threads 1
 the CPU seconds are a load-independent measure. Per configuration: wall and CPU seconds of `generate` (the
 image encode included, the same encoder module for both), peak RSS, the speed-up, and whether
@@ -177,11 +178,15 @@ def section_generator(args: argparse.Namespace) -> dict[str, Any]:
     size = (h, w)
     for grid in args.grids:
         for name in args.params:
-            kinds = ["reference", "ours"] if not flip else ["ours", "reference"]
+            order = ["reference", "ours"] if not flip else ["ours", "reference"]
             flip = not flip
+            timed: dict[str, list[dict[str, Any]]] = {"reference": [], "ours": []}
+            for r in range(args.repeats):  # ABBA...: each generator goes first as often as second
+                for kind in order if r % 2 == 0 else order[::-1]:
+                    timed[kind].append(_subprocess_run(kind, args, grid, name))
+            results = {k: min(v, key=lambda x: x["wall_s"]) for k, v in timed.items()}
             if args.identity:
-                kinds.append("ours_refdec")
-            results = {k: _subprocess_run(k, args, grid, name) for k in kinds}
+                results["ours_refdec"] = _subprocess_run("ours_refdec", args, grid, name)
             ref, ours = results["reference"], results["ours"]
             entry: dict[str, Any] = {
                 "grid": grid, "params": name, "loadavg_1min": _loadavg(),
@@ -191,6 +196,8 @@ def section_generator(args: argparse.Namespace) -> dict[str, Any]:
                 "speedup_cpu": round(ref["cpu_s"] / max(ours["cpu_s"], 1e-9), 2),
                 "ours_vs_reference": compare(ours["records"], ref["records"], size),
             }
+            if args.repeats > 1:
+                entry["wall_s_all_runs"] = {k: [x["wall_s"] for x in v] for k, v in timed.items()}
             if args.identity:
                 exact = results["ours_refdec"]
                 entry["ours_refdec"] = {k: v for k, v in exact.items() if k != "records"}
@@ -222,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", choices=["random", "golden"], default="random")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads per run (default: torch's choice); 1 makes CPU seconds immune to the machine's load")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per generator and configuration (the fastest counts)")
     parser.add_argument("--identity", action="store_true", help="also run our generator on the reference decoder")
     parser.add_argument("--sections", nargs="+", choices=sorted(SECTIONS), default=["generator"])
     parser.add_argument("--_run", help=argparse.SUPPRESS)
