@@ -1,8 +1,9 @@
 """sam_backend: the Segment Anything model family without Qt.
 
 Public API (see docs/design.md):
-    MODELS, build_model, load_predictor, SamPredictor, ImageEmbedding, Prediction, and the errors;
-    sam_backend.modes.encoder_modes (the encoder modes with their measured speed and mask IoU).
+    MODELS, build_model, load_predictor, SamPredictor, ImageEmbedding, Prediction,
+    AutomaticMaskGenerator ("segment everything"), and the errors; sam_backend.modes.encoder_modes
+    (the encoder modes with their measured speed and mask IoU).
 """
 import os
 
@@ -19,6 +20,7 @@ from sam_backend.errors import (
     DownloadCancelled,
     DownloadError,
     ImageFormatError,
+    MaskGenerationCancelled,
     SamBackendError,
     UnknownModel,
 )
@@ -27,6 +29,7 @@ from sam_backend.registry import MODELS, ModelSpec
 # The names below pull in torch (seconds to import): they are loaded on first use so that light
 # commands (`models list`, `scan`, `export`) and `sam_backend.errors` users start fast.
 _LAZY = {
+    "AutomaticMaskGenerator": "sam_backend.amg",
     "ModelConfig": "sam_backend.models",
     "build_model": "sam_backend.models",
     "SamPredictor": "sam_backend.predictor",
@@ -49,12 +52,14 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "MODELS",
+    "AutomaticMaskGenerator",
     "CheckpointError",
     "CheckpointMissing",
     "DownloadCancelled",
     "DownloadError",
     "ImageEmbedding",
     "ImageFormatError",
+    "MaskGenerationCancelled",
     "ModelConfig",
     "ModelSpec",
     "Prediction",

@@ -35,3 +35,7 @@ class ImageFormatError(SamBackendError, ValueError):
 
 class EncodeAborted(SamBackendError):
     """An encode was stopped early because its `should_abort` callback returned True (not a failure)."""
+
+
+class MaskGenerationCancelled(SamBackendError):
+    """An automatic mask generation was stopped by its cancel event/callback (not a failure)."""

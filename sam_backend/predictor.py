@@ -150,6 +150,12 @@ class SamPredictor:
         self._prep_cache = None
 
     @property
+    def fast_decoder(self) -> FastDecoder | None:
+        """The decoder's fast route (None when this predictor runs the plain reference route);
+        batch users such as the automatic mask generator drive it directly."""
+        return self._decoder
+
+    @property
     def device_name(self) -> str:
         """Where the network runs, as text ("cpu", "cuda:0")."""
         return str(self.device)

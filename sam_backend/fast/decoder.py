@@ -101,6 +101,16 @@ class FastDecoder:
         upscaled = upscaling.tree_to_grid(tree, prep.grid, levels, channels_last=True)  # (B, C/8, 256, 256)
         return masks, iou, self._hq_logits(hs, upscaled, prep.hq_features)
 
+    def token_iou(self, prep: ImagePrep, sparse: torch.Tensor) -> torch.Tensor:
+        """Predicted IoU (B, 4) of the prompts, from the token pass alone (transformer + IoU head,
+        the cheap half of the decoder): the automatic mask generator gates the expensive mask
+        upscaling on it. Needs a supported upscaling stack (``supported``)."""
+        dec = self.decoder
+        bs = sparse.shape[0]
+        tokens = torch.cat([dec.output_tokens().unsqueeze(0).expand(bs, -1, -1), sparse], dim=1)
+        hs, _ = fast_transformer.transformer_forward(dec.transformer, prep.side, tokens, [])
+        return dec.iou_prediction_head(hs[:, 0, :])
+
     def _hq_logits(self, hs: torch.Tensor, upscaled: torch.Tensor, hq_features: torch.Tensor) -> torch.Tensor:
         """HQ logits (B, 1, H, W) from the upscaled SAM embedding (B, C/8, H, W) (channels-last
         memory best), with the HQ token's hypernetwork vector folded into the last 3x3 conv:

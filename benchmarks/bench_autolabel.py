@@ -1,0 +1,260 @@
+"""Speed of automatic labelling on the CPU; prints JSON. Not a test: figures depend on the machine
+and its load (the 1-minute load average is printed with them).
+
+Section "generator" (issue 10, "segment everything"): our AutomaticMaskGenerator against the
+reference SamAutomaticMaskGenerator (segment-anything 1.0, see _reference_amg.py) on mobile_sam
+(random or golden weights), one image, for every grid size and parameter set asked:
+  default    the reference defaults (pred_iou_thresh 0.88, stability_score_thresh 0.95),
+  permissive pred_iou_thresh = stability_score_thresh = 0 (every candidate reaches NMS),
+  no_filter  permissive and box_nms_thresh = 1 (every candidate is a record; not a default choice).
+Each run is a fresh subprocess (peak memory per run); the two generators alternate in order
+from one configuration to the next (with --repeats N: in ABBA order, the fastest run of each
+counts). On a shared machine wall seconds follow the load (and with
+2 threads so do CPU seconds: torch's threads spin while waiting for each other); with --threads 1
+the CPU seconds are a load-independent measure. Per configuration: wall and CPU seconds of `generate` (the
+image encode included, the same encoder module for both), peak RSS, the speed-up, and whether
+the records are identical:
+  ours          our generator as shipped (our fast decoder): its low-res logits differ from the
+                reference decoder's by float rounding (~1e-6), so masks may differ at pixels whose
+                logit is that close to 0: reported as counts;
+  ours_refdec   (with --identity) our generator driven by the reference's own decoder
+                (ReferenceDecoder): everything after the decoder is ours, and the records must
+                equal the reference's exactly ("records_identical").
+
+Further sections (e.g. "pipeline vs bare encoder", another part of the issue) register in SECTIONS.
+
+    python benchmarks/bench_autolabel.py --reference DIR [--size 1500x1000] [--grids 16 32]
+        [--params default permissive] [--weights random|golden] [--identity]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PARAMS: dict[str, dict[str, float]] = {
+    "default": {},
+    "permissive": {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0},
+    # every candidate becomes a record (random weights give near-full-image boxes that NMS would
+    # merge into one): the strongest records_identical check
+    "no_filter": {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0},
+}
+GOLDEN = ROOT.parent / "shared" / "sam_reference"
+
+
+# ------------------------------------------------------------------ one run (in a subprocess)
+def _model(weights: str) -> Any:
+    import torch
+
+    from sam_backend.models import build_model
+    from sam_backend.models.loading import load_model, read_state_dict
+    from sam_backend.models.build import resolve_config
+
+    if weights == "golden":
+        return load_model(resolve_config("mobile_sam"), read_state_dict(GOLDEN / "golden_mobile_sam_weights_fp16.pt"), "golden")
+    torch.manual_seed(0)
+    return build_model("mobile_sam")
+
+
+def _image(size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    h, w = size
+    if (GOLDEN / "golden_image.png").is_file():
+        return np.asarray(Image.open(GOLDEN / "golden_image.png").convert("RGB").resize((w, h), Image.Resampling.BILINEAR))
+    return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records with masks as compressed RLE bytes (comparable, small)."""
+    from pycocotools import mask as mask_utils
+
+    out = []
+    for r in records:
+        seg = np.asfortranarray(np.asarray(r["segmentation"], dtype=np.uint8))
+        out.append({**{k: v for k, v in r.items() if k != "segmentation"}, "rle": mask_utils.encode(seg)["counts"]})
+    return out
+
+
+def run_one(kind: str, weights: str, size: tuple[int, int], grid: int, params: dict[str, float], reference: Path,
+            threads: int) -> dict[str, Any]:
+    """Time one generate() call of `kind` (reference, ours, ours_refdec); returns figures + records."""
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    from _reference_amg import ReferenceDecoder, reference_generator, reference_model
+
+    from sam_backend.amg import AutomaticMaskGenerator
+    from sam_backend.predictor import SamPredictor
+
+    model = _model(weights)
+    image = _image(size)
+    kwargs: dict[str, Any] = {"points_per_side": grid, **params}
+    generator: Any
+    if kind == "reference":
+        generator = reference_generator(reference_model(model, reference), kwargs)
+    elif kind == "ours_refdec":
+        generator = AutomaticMaskGenerator(ReferenceDecoder(reference_model(model, reference)), **kwargs)
+    else:
+        generator = AutomaticMaskGenerator(SamPredictor(model, "mobile_sam"), **kwargs)
+    wall, cpu = time.perf_counter(), time.process_time()
+    records = generator.generate(image)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "records": _summary(records),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def _subprocess_run(kind: str, args: argparse.Namespace, grid: int, params_name: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.pkl"
+        cmd = [sys.executable, __file__, "--_run", kind, "--_out", str(out), "--_grid", str(grid), "--_params", params_name,
+               "--weights", args.weights, "--size", args.size, "--reference", str(args.reference), "--threads", str(args.threads)]
+        subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        with out.open("rb") as f:
+            result: dict[str, Any] = pickle.load(f)
+    return result
+
+
+# ------------------------------------------------------------------ comparison
+def compare(ours: list[dict[str, Any]], ref: list[dict[str, Any]], size: tuple[int, int]) -> dict[str, Any]:
+    """Records identical (same order, every field, masks bit for bit), else what differs: records
+    are matched by point (and crop) and predicted IoU."""
+    from pycocotools import mask as mask_utils
+
+    identical = len(ours) == len(ref) and all(a == b for a, b in zip(ours, ref))
+    out: dict[str, Any] = {"records_ours": len(ours), "records_reference": len(ref), "records_identical": identical}
+    if identical:
+        return out
+
+    def key(r: dict[str, Any]) -> tuple[float, float, int]:
+        return (r["point_coords"][0][0], r["point_coords"][0][1], r["crop_box"][0] * 100000 + r["crop_box"][1])
+
+    by_key: dict[tuple[float, float, int], list[dict[str, Any]]] = {}
+    for r in ref:
+        by_key.setdefault(key(r), []).append(r)
+    matched = pixel_diff = bbox_diff = masks_differ = 0
+    d_iou = d_stab = 0.0
+    for a in ours:
+        cands = by_key.get(key(a), [])
+        if not cands:
+            continue
+        b = min(cands, key=lambda r: abs(r["predicted_iou"] - a["predicted_iou"]))
+        matched += 1
+        d_iou = max(d_iou, abs(a["predicted_iou"] - b["predicted_iou"]))
+        d_stab = max(d_stab, abs(a["stability_score"] - b["stability_score"]))
+        bbox_diff += a["bbox"] != b["bbox"]
+        if a["rle"] != b["rle"]:
+            masks = [mask_utils.decode({"size": list(size), "counts": r["rle"]}) for r in (a, b)]
+            pixel_diff = max(pixel_diff, int(np.count_nonzero(masks[0] != masks[1])))
+            masks_differ += 1
+    out.update({"records_matched_by_point": matched, "max_abs_d_predicted_iou": d_iou, "max_abs_d_stability": d_stab,
+                "records_with_other_bbox": bbox_diff, "records_with_other_mask": masks_differ,
+                "max_pixels_differing_in_a_mask": pixel_diff})
+    return out
+
+
+def section_generator(args: argparse.Namespace) -> dict[str, Any]:
+    """Our generator vs the reference for every (grid, parameter set)."""
+    runs = []
+    flip = False
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    size = (h, w)
+    for grid in args.grids:
+        for name in args.params:
+            order = ["reference", "ours"] if not flip else ["ours", "reference"]
+            flip = not flip
+            timed: dict[str, list[dict[str, Any]]] = {"reference": [], "ours": []}
+            for r in range(args.repeats):  # ABBA...: each generator goes first as often as second
+                for kind in order if r % 2 == 0 else order[::-1]:
+                    timed[kind].append(_subprocess_run(kind, args, grid, name))
+            results = {k: min(v, key=lambda x: x["wall_s"]) for k, v in timed.items()}
+            if args.identity:
+                results["ours_refdec"] = _subprocess_run("ours_refdec", args, grid, name)
+            ref, ours = results["reference"], results["ours"]
+            entry: dict[str, Any] = {
+                "grid": grid, "params": name, "loadavg_1min": _loadavg(),
+                "reference": {k: v for k, v in ref.items() if k != "records"},
+                "ours": {k: v for k, v in ours.items() if k != "records"},
+                "speedup_wall": round(ref["wall_s"] / max(ours["wall_s"], 1e-9), 2),
+                "speedup_cpu": round(ref["cpu_s"] / max(ours["cpu_s"], 1e-9), 2),
+                "ours_vs_reference": compare(ours["records"], ref["records"], size),
+            }
+            if args.repeats > 1:
+                entry["wall_s_all_runs"] = {k: [x["wall_s"] for x in v] for k, v in timed.items()}
+            if args.identity:
+                exact = results["ours_refdec"]
+                entry["ours_refdec"] = {k: v for k, v in exact.items() if k != "records"}
+                entry["ours_refdec_vs_reference"] = compare(exact["records"], ref["records"], size)
+            runs.append(entry)
+            print(json.dumps(entry), file=sys.stderr, flush=True)
+    return {"size": args.size, "weights": args.weights, "threads": args.threads or "default", "runs": runs}
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "generator": section_generator,
+    # "pipeline": section_pipeline,  <- pipeline vs bare encoder (another part of issue 10)
+}
+
+
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, required=True, help="folder holding the unpacked segment_anything package")
+    parser.add_argument("--size", default="1500x1000", help="image WIDTHxHEIGHT (default 1500x1000)")
+    parser.add_argument("--grids", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--params", nargs="+", choices=sorted(PARAMS), default=["default", "permissive"])
+    parser.add_argument("--weights", choices=["random", "golden"], default="random")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads per run (default: torch's choice); 1 makes CPU seconds immune to the machine's load")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per generator and configuration (the fastest counts)")
+    parser.add_argument("--identity", action="store_true", help="also run our generator on the reference decoder")
+    parser.add_argument("--sections", nargs="+", choices=sorted(SECTIONS), default=["generator"])
+    parser.add_argument("--_run", help=argparse.SUPPRESS)
+    parser.add_argument("--_out", help=argparse.SUPPRESS)
+    parser.add_argument("--_grid", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--_params", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    if args._run:
+        result = run_one(args._run, args.weights, (h, w), args._grid, PARAMS[args._params], args.reference, args.threads)
+        with open(args._out, "wb") as f:
+            pickle.dump(result, f)
+        return 0
+    import torch
+
+    out: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "torch": torch.__version__, "cpu_count": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads(), "loadavg_1min_start": _loadavg()},
+    }
+    for name in args.sections:
+        out[name] = SECTIONS[name](args)
+    out["machine"]["loadavg_1min_end"] = _loadavg()
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
