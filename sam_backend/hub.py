@@ -9,12 +9,13 @@ Layout under ``paths.models_dir()``:
     hub/.partial/<id>/        a download in progress (huggingface_hub's own resume data inside)
     hub_manifest.json         {"version": 1,
                                "installed": {id: {"revision", "method", "files": {name: {"size", "mtime_ns",
-                                              "sha256"}}, "verified_at"}},
-                               "pins": {id: {name: sha256}}}
+                                              "sha256"}}, "verified_at"}}}
 
-Verification: every file's sha256. When the spec knows them they must match; otherwise the first
-verified install pins them (like ``sam_hq_vit_tiny``) and later installs must match the pin.
-A first install is accepted when ``config.json`` parses and names one of the spec's model types.
+Verification of a new install (judge): the files it needs, the known sha256 of files when the spec
+lists them, else ``config.json`` naming one of the spec's model types and whole safetensors weights.
+No install ever locks out a later one (issue 8, defect 6: a pinned first import blocked the real
+file). ``verify`` also checks that the installed files still have the sha256 recorded when they were
+installed. (Manifests of earlier versions may hold "pins": they are ignored.)
 
 Downloads go through ``huggingface_hub.snapshot_download`` (resume of interrupted files is its own),
 from ``$HF_ENDPOINT`` when set (a mirror of the hub API, like ``SAM_LABELER_MODEL_MIRROR`` for single
@@ -61,13 +62,12 @@ class HubState:
 
 @dataclass(frozen=True)
 class HubVerdict:
-    """ok, method ("sha256", "pinned sha256", "first install"), message (one sentence), digests."""
+    """ok, method ("sha256", "layout", "files"), message (one sentence), digests."""
 
     ok: bool
     method: str
     message: str
     digests: dict[str, str]
-    pin: bool = False
 
 
 def snapshot_path(model_id: str) -> Path:
@@ -123,15 +123,43 @@ def hash_snapshot(spec: HubSpec, folder: Path, progress: Progress | None = None)
 CONVERTED = "converted from official .pt"
 
 
-def judge(spec: HubSpec, folder: Path, digests: dict[str, str], use_pin: bool = True) -> HubVerdict:
-    """Decide whether the files of ``folder`` (with their sha256 ``digests``) are ``spec``'s model.
+def _safetensors_ok(path: Path) -> str | None:
+    """None when ``path`` is a safetensors file whose header lists tensors within the file's size,
+    else why not (a download of junk, a truncated copy). Reads the header only."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(8)
+            if len(raw) != 8:
+                return f"{path.name} is truncated"
+            n = int.from_bytes(raw, "little")
+            size = path.stat().st_size
+            if n <= 0 or n > min(size - 8, 100 << 20):
+                return f"{path.name} is not a safetensors file"
+            header = json.loads(fh.read(n).decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return f"{path.name} is not a safetensors file"
+    if not isinstance(header, dict):
+        return f"{path.name} is not a safetensors file"
+    ends = [int(t["data_offsets"][1]) for k, t in header.items()
+            if k != "__metadata__" and isinstance(t, dict) and isinstance(t.get("data_offsets"), list)]
+    if not ends:
+        return f"{path.name} holds no tensors"
+    if max(ends) + 8 + n > size:
+        return f"{path.name} is truncated (its header lists more data than the file holds)"
+    return None
 
-    use_pin=False: ignore the pin of an earlier install (a folder converted here from an official
-    checkpoint, which was verified by loading it strictly instead)."""
+
+def judge(spec: HubSpec, folder: Path, digests: dict[str, str]) -> HubVerdict:
+    """Decide whether the files of ``folder`` (with their sha256 ``digests``) are ``spec``'s model:
+    the files it needs, its config's model type, safetensors weights whose headers are whole, and
+    the known sha256 of files when the spec lists them. A first install never locks out later ones
+    (issue 8, defect 6): without published checksums every install is judged on what it is; the
+    digests recorded at install are for ``verify`` to notice later changes of that install."""
     missing = [r for r in spec.required if r not in digests]
     if missing:
         return HubVerdict(False, "files", f"it lacks {', '.join(missing)}", digests)
-    if not any(fnmatch.fnmatch(n, spec.weights) for n in digests):
+    weights = sorted(n for n in digests if fnmatch.fnmatch(n, spec.weights))
+    if not weights:
         return HubVerdict(False, "files", f"it holds no weight file ({spec.weights})", digests)
     known = dict(spec.sha256)
     if known:
@@ -139,24 +167,20 @@ def judge(spec: HubSpec, folder: Path, digests: dict[str, str], use_pin: bool = 
         if bad:
             return HubVerdict(False, "sha256", f"{', '.join(bad)} differ from the known sha256", digests)
         return HubVerdict(True, "sha256", "every file matches its known sha256", digests)
-    pin = _read_manifest()["pins"].get(spec.id) if use_pin else None
-    if pin:
-        bad = sorted(n for n in set(pin) | {n for n in digests if fnmatch.fnmatch(n, spec.weights)}
-                     if pin.get(n) != digests.get(n))
-        if bad:
-            return HubVerdict(False, "pinned sha256",
-                              f"{', '.join(bad)} differ from the first verified install", digests)
-        return HubVerdict(True, "pinned sha256", "every file matches the first verified install", digests)
     try:
         model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
     except (OSError, ValueError, AttributeError):
-        return HubVerdict(False, "first install", "its config.json is not readable JSON", digests)
+        return HubVerdict(False, "layout", "its config.json is not readable JSON", digests)
     if model_type not in spec.model_types:
-        return HubVerdict(False, "first install",
+        return HubVerdict(False, "layout",
                           f"its config.json describes a {model_type!r} model, not {' or '.join(spec.model_types)}",
                           digests)
-    return HubVerdict(True, "first install", "no published checksums: each file's sha256 recorded for later checks",
-                      digests, pin=True)
+    for name in weights:
+        if name.endswith(".safetensors"):
+            problem = _safetensors_ok(folder / name)
+            if problem is not None:
+                return HubVerdict(False, "layout", problem, digests)
+    return HubVerdict(True, "layout", "no published checksums: model type and weight files checked", digests)
 
 
 # ------------------------------------------------------------------------------------ state
@@ -208,13 +232,11 @@ def verify(model_id: str, progress: Progress | None = None) -> tuple[bool, str]:
         return False, f"{model_id} is not installed"
     entry = _read_manifest()["installed"].get(model_id) or {}
     digests = hash_snapshot(spec, folder, progress)
-    if entry.get("method") == CONVERTED:  # our own conversion: it must still be what we wrote
-        recorded = {n: r.get("sha256") for n, r in (entry.get("files") or {}).items()}
-        verdict = judge(spec, folder, digests, use_pin=False)
-        if verdict.ok and recorded != digests:
-            verdict = HubVerdict(False, "sha256", "its files changed since they were converted", digests)
-    else:
-        verdict = judge(spec, folder, digests)
+    recorded = {n: r.get("sha256") for n, r in (entry.get("files") or {}).items()}
+    verdict = judge(spec, folder, digests)
+    if verdict.ok and recorded and recorded != digests:  # the install changed since it was verified
+        changed = sorted(n for n in set(recorded) | set(digests) if recorded.get(n) != digests.get(n))
+        verdict = HubVerdict(False, "sha256", f"{', '.join(changed)} changed since the install was verified", digests)
     if not verdict.ok:
         _courtesy(_forget, model_id)
         return False, f"{model_id}: {folder} is damaged or not {spec.repo_id}: {verdict.message}"
@@ -224,16 +246,12 @@ def verify(model_id: str, progress: Progress | None = None) -> tuple[bool, str]:
 
 # ------------------------------------------------------------------------------------ install
 def install_folder(spec: HubSpec, staged: Path, revision: str, method: str | None = None,
-                   progress: Progress | None = None, pin: bool = True) -> Path:
+                   progress: Progress | None = None) -> Path:
     """Verify the staged snapshot folder (inside the models folder) and move it onto the final place.
 
-    pin=False: a first install does not pin its digests (a folder we converted ourselves, verified by
-    loading it strictly: a later download of the hub's own files must not be refused for differing).
     On a rejected verdict the staged folder is deleted and CheckpointError says why; nothing changes.
     """
-    verdict = judge(spec, staged, hash_snapshot(spec, staged, progress), use_pin=pin)
-    if not pin and verdict.pin:
-        verdict = HubVerdict(verdict.ok, method or verdict.method, verdict.message, verdict.digests, pin=False)
+    verdict = judge(spec, staged, hash_snapshot(spec, staged, progress))
     if not verdict.ok:
         shutil.rmtree(staged, ignore_errors=True)
         raise CheckpointError(f"the files for {spec.id} failed verification ({verdict.message}); "
@@ -422,8 +440,6 @@ def _record(spec: HubSpec, folder: Path, verdict: HubVerdict, revision: str, met
         manifest = _read_manifest()
         manifest["installed"][spec.id] = {"revision": revision, "method": method, "files": files,
                                           "verified_at": int(time.time())}
-        if verdict.pin:
-            manifest["pins"][spec.id] = dict(verdict.digests)
         _write_manifest(manifest)
 
 

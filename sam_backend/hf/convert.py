@@ -213,7 +213,7 @@ def import_official_checkpoint(model_id: str, pt_file: str | os.PathLike[str], p
             model.save_pretrained(str(staged))
         released = RELEASED_PT.get(model_id, ("", 0))[0] == digest
         origin = f"{src.name} sha256:{digest} ({'the released file' if released else 'not the released file'})"
-        return install_folder(spec, staged, origin, CONVERTED, progress, pin=False)
+        return install_folder(spec, staged, origin, CONVERTED, progress)
     except OSError as exc:
         raise CheckpointError(f"cannot write the converted {model_id} into {staged.parent}: "
                               f"{exc.strerror or exc}; nothing was installed") from exc

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
 
 pytest.importorskip("huggingface_hub", reason="the sam2 extra (huggingface_hub) is not installed")
@@ -26,9 +27,22 @@ def server() -> Iterator[HubServer]:
     yield from serve()
 
 
+def _safetensors(tensors: dict[str, int], seed: int = 0) -> bytes:
+    """A valid safetensors file of float32 vectors {name: length} with random contents."""
+    rng = np.random.default_rng(seed)
+    header, offset, body = {}, 0, b""
+    for name, n in tensors.items():
+        data = rng.random(n, dtype=np.float32).tobytes()
+        header[name] = {"dtype": "F32", "shape": [n], "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        body += data
+    text = json.dumps(header).encode("utf-8")
+    return len(text).to_bytes(8, "little") + text + body
+
+
 def _files(weights: bytes | None = None, model_type: str = "sam2_video") -> dict[str, bytes]:
     return {"config.json": json.dumps({"model_type": model_type}).encode(),
-            "model.safetensors": weights if weights is not None else os.urandom(2_000_000),
+            "model.safetensors": weights if weights is not None else _safetensors({"w": 500_000}),
             "README.md": b"not wanted", "sam2.1_hiera_tiny.pt": b"not wanted either"}
 
 
@@ -78,7 +92,7 @@ def test_a_dropped_connection_is_resumed_within_the_download(server: HubServer, 
 
 
 def test_cancel_keeps_finished_files_and_the_next_download_completes(server: HubServer) -> None:
-    files = _files(os.urandom(20_000_000))
+    files = _files(_safetensors({"w": 5_000_000}))
     server.repos[REPO] = Repo(files)
     cancel = threading.Event()
 
@@ -96,16 +110,21 @@ def test_cancel_keeps_finished_files_and_the_next_download_completes(server: Hub
     assert len(config_gets) == 1
 
 
-def test_later_installs_must_match_the_first_verified_one(server: HubServer, tmp_path: Path) -> None:
+def test_junk_weights_are_refused_and_no_install_locks_out_a_later_one(server: HubServer, tmp_path: Path) -> None:
+    """issue 8, defect 6 for hub models: an arbitrary file is not installed, and a first install
+    does not pin its digests against a later correct one (another revision, say)."""
     server.repos[REPO] = Repo(_files())
     hub.download(MID, endpoint=server.base_url)
     other = tmp_path / "snap"
     other.mkdir()
     (other / "config.json").write_text(json.dumps({"model_type": "sam2_video"}))
     (other / "model.safetensors").write_bytes(b"x" * 1000)
-    with pytest.raises(CheckpointError, match="differ from the first verified install"):
+    with pytest.raises(CheckpointError, match="not a safetensors file"):
         hub.import_snapshot(MID, other)
     assert hub.install_state(MID).status == "verified"  # the installed snapshot is untouched
+    (other / "model.safetensors").write_bytes(_safetensors({"w": 64}))  # another, correct revision
+    assert hub.import_snapshot(MID, other) == hub.snapshot_path(MID)
+    assert hub.verify(MID)[0]
 
 
 def test_wrong_model_and_server_errors_are_one_sentence(server: HubServer, tmp_path: Path) -> None:
@@ -122,7 +141,7 @@ def test_import_of_a_snapshot_folder_and_verify(tmp_path: Path) -> None:
     snap.mkdir(parents=True)
     blobs = tmp_path / "blobs"
     blobs.mkdir()
-    (blobs / "w").write_bytes(os.urandom(1000))
+    (blobs / "w").write_bytes(_safetensors({"w": 100}))
     (snap / "model.safetensors").symlink_to(blobs / "w")  # the hub cache links snapshot files to blobs
     (snap / "config.json").write_text(json.dumps({"model_type": "sam2_video"}))
     with pytest.raises(CheckpointMissing, match="models download sam2.1_hiera_tiny"):
@@ -132,9 +151,9 @@ def test_import_of_a_snapshot_folder_and_verify(tmp_path: Path) -> None:
     assert hub.manifest_entry(MID)["revision"] == "a" * 40
     ok, message = hub.verify(MID)
     assert ok, message
-    (path / "model.safetensors").write_bytes(b"tampered")
+    (path / "model.safetensors").write_bytes(_safetensors({"w": 100}, seed=5))  # other numbers, same layout
     assert hub.install_state(MID).status == "unverified"
     ok, message = hub.verify(MID)
-    assert not ok and "differ from the first verified install" in message
+    assert not ok and "changed since the install was verified" in message
     with pytest.raises(CheckpointError, match="no config.json"):
         hub.import_snapshot(MID, tmp_path / "blobs")
