@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from sam_backend.fast.routes import EncoderRoute
 from sam_backend.models.configs import ModelConfig
 from sam_backend.models.sam import Sam
 from sam_backend.types import ImageEmbedding, Prediction
+
+if TYPE_CHECKING:
+    from sam_backend.families import Embedding
 
 
 
@@ -259,7 +262,7 @@ class SamPredictor:
     # --------------------------------------------------------------- predict
     def predict(
         self,
-        emb: ImageEmbedding,
+        emb: Embedding,
         points: Sequence[Sequence[float]] | np.ndarray | None = None,
         labels: Sequence[int] | np.ndarray | None = None,
         box: Sequence[float] | np.ndarray | None = None,
@@ -279,6 +282,8 @@ class SamPredictor:
         prompts = validate_prompts(points, labels, box, mask_input)
         if emb.model_id != self.model_id:
             raise ValueError(f"this embedding was made by model {emb.model_id}, not {self.model_id}: re-encode the image")
+        if not isinstance(emb, ImageEmbedding):
+            raise ValueError(f"this embedding ({type(emb).__name__}) was not made by this predictor: re-encode the image")
         low_res, scores = self._decode(emb, prompts, multimask)
         to_masks = transforms.masks_from_low_res if self.fast else transforms.masks_from_low_res_reference
         masks = to_masks(low_res, emb.input_size, emb.original_size)
