@@ -45,7 +45,7 @@ class Prompts:
     mask_input: np.ndarray | None
 
 
-def _as_float_array(value: Any, what: str) -> np.ndarray:
+def _as_float_array(value: object, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -55,7 +55,9 @@ def _as_float_array(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def validate_prompts(points: Any, labels: Any, box: Any, mask_input: Any, low_res: int = 256) -> Prompts:
+def validate_prompts(points: Sequence[Sequence[float]] | np.ndarray | None, labels: Sequence[int] | np.ndarray | None,
+                     box: Sequence[float] | np.ndarray | None, mask_input: np.ndarray | None,
+                     low_res: int = 256) -> Prompts:
     """Check and normalise prompts; raise ValueError with one sentence for invalid input.
 
     low_res: side of the model's square low-resolution mask frame (256 for SAM; 288 for SAM 3)."""

@@ -147,8 +147,9 @@ class HfSamPredictor:
         warnings.warn(reason, RuntimeWarning, stacklevel=3)
 
     # --------------------------------------------------------------- predict
-    def model_inputs(self, emb: Embedding, points: Any = None, labels: Any = None, box: Any = None,
-                     mask_input: Any = None) -> dict[str, torch.Tensor | None]:
+    def model_inputs(self, emb: Embedding, points: Sequence[Sequence[float]] | np.ndarray | None = None,
+                     labels: Sequence[int] | np.ndarray | None = None, box: Sequence[float] | np.ndarray | None = None,
+                     mask_input: np.ndarray | None = None) -> dict[str, torch.Tensor | None]:
         """The keyword inputs of ``model(...)`` for prompts in original-image pixels (validated)."""
         prompts = validate_prompts(points, labels, box, mask_input, low_res=self.low_res)
         h, w = emb.original_size
