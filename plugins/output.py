@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING
 from app.core.formats.common import ExportReport, atomic_writer
 
 if TYPE_CHECKING:
+    from app.core.formats.api import ExportPlan
     from app.core.project import Project
 
 IMAGE_MODES: tuple[str, ...] = ("copy", "link")

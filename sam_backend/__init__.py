@@ -6,6 +6,7 @@ Public API (see docs/design.md):
     (the encoder modes with their measured speed and mask IoU).
 """
 import os
+from typing import TYPE_CHECKING
 
 # OpenMP worker threads that sleep at once when idle instead of spinning. With libgomp's default
 # (spin, then sleep) and another process busy on one of the 2 cores, the spinning thread holds
@@ -25,6 +26,12 @@ from sam_backend.errors import (
     UnknownModel,
 )
 from sam_backend.registry import MODELS, ModelSpec
+
+if TYPE_CHECKING:  # the real types of the lazily loaded names below, for type checkers
+    from sam_backend.amg import AutomaticMaskGenerator
+    from sam_backend.models import ModelConfig, build_model
+    from sam_backend.predictor import SamPredictor, load_predictor
+    from sam_backend.types import ImageEmbedding, Prediction
 
 # The names below pull in torch (seconds to import): they are loaded on first use so that light
 # commands (`models list`, `scan`, `export`) and `sam_backend.errors` users start fast.

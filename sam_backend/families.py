@@ -19,6 +19,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from sam_backend.detectors.types import RawDetections
+    from sam_backend.propagation import Propagator
     from sam_backend.types import Prediction
 
 PromptKind = Literal["points", "box", "mask", "text"]
@@ -97,7 +98,7 @@ class Detector(Protocol):
 
 PredictorLoader = Callable[..., Predictor]
 """``load(model_id, *, checkpoint=None, device="auto", precision="fp32") -> Predictor``."""
-PropagatorLoader = Callable[..., object]
+PropagatorLoader = Callable[..., "Propagator"]
 """``load_propagator(model_id, *, checkpoint=None, device="auto") -> sam_backend.propagation.Propagator``."""
 DetectorLoader = Callable[..., Detector]
 """``load(model_id, *, checkpoint=None, device="auto", precision="fp32") -> Detector`` (checkpoint:

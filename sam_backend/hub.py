@@ -399,7 +399,7 @@ def _progress_class(progress: Progress | None, cancel: threading.Event | None, m
     """
     from tqdm.auto import tqdm
 
-    state = {"done": 0, "total": None}
+    state: dict[str, int | None] = {"done": 0, "total": None}
 
     class _Bar(tqdm):  # type: ignore[misc, valid-type]
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -415,10 +415,10 @@ def _progress_class(progress: Progress | None, cancel: threading.Event | None, m
             out = super().update(n)
             if self.unit == "B":
                 total = int(self.total) if self.total else None
-                if self.n >= state["done"]:
+                if self.n >= (state["done"] or 0):
                     state["done"], state["total"] = int(self.n), total
                     if progress is not None:
-                        progress(state["done"], state["total"])
+                        progress(int(self.n), total)
             return out
 
         def close(self) -> None:

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from sam_backend.fast.routes import EncoderRoute
 from sam_backend.models.configs import ModelConfig
 from sam_backend.models.sam import Sam
 from sam_backend.types import ImageEmbedding, Prediction
+
+if TYPE_CHECKING:
+    from sam_backend.families import Embedding
 
 
 
@@ -42,7 +45,7 @@ class Prompts:
     mask_input: np.ndarray | None
 
 
-def _as_float_array(value: Any, what: str) -> np.ndarray:
+def _as_float_array(value: object, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -52,7 +55,9 @@ def _as_float_array(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def validate_prompts(points: Any, labels: Any, box: Any, mask_input: Any, low_res: int = 256) -> Prompts:
+def validate_prompts(points: Sequence[Sequence[float]] | np.ndarray | None, labels: Sequence[int] | np.ndarray | None,
+                     box: Sequence[float] | np.ndarray | None, mask_input: np.ndarray | None,
+                     low_res: int = 256) -> Prompts:
     """Check and normalise prompts; raise ValueError with one sentence for invalid input.
 
     low_res: side of the model's square low-resolution mask frame (256 for SAM; 288 for SAM 3)."""
@@ -259,7 +264,7 @@ class SamPredictor:
     # --------------------------------------------------------------- predict
     def predict(
         self,
-        emb: ImageEmbedding,
+        emb: Embedding,
         points: Sequence[Sequence[float]] | np.ndarray | None = None,
         labels: Sequence[int] | np.ndarray | None = None,
         box: Sequence[float] | np.ndarray | None = None,
@@ -279,6 +284,8 @@ class SamPredictor:
         prompts = validate_prompts(points, labels, box, mask_input)
         if emb.model_id != self.model_id:
             raise ValueError(f"this embedding was made by model {emb.model_id}, not {self.model_id}: re-encode the image")
+        if not isinstance(emb, ImageEmbedding):
+            raise ValueError(f"this embedding ({type(emb).__name__}) was not made by this predictor: re-encode the image")
         low_res, scores = self._decode(emb, prompts, multimask)
         to_masks = transforms.masks_from_low_res if self.fast else transforms.masks_from_low_res_reference
         masks = to_masks(low_res, emb.input_size, emb.original_size)

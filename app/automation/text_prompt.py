@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from app.automation.api import AutomationContext, AutomationInput, Progress, Proposal
+from app.automation.api import AutomationContext, AutomationInput, AutomationScope, Progress, Proposal
 from app.core.formats.common import check_cancel
 from app.core.options import Option, OptionValue, resolve_options
 from app.core.rle import mask_to_rle
@@ -147,7 +147,7 @@ def mask_outline(mask: np.ndarray) -> tuple[np.ndarray, ...]:
     crop = np.ascontiguousarray(mask[y0:rows[-1] + 1, x0:cols[-1] + 1], dtype=np.uint8)
     contours, _ = cv2.findContours(crop, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     contours = sorted(contours, key=len, reverse=True)[:MAX_OUTLINES]
-    return tuple((c.reshape(-1, 2).astype(np.float32) + np.float32((x0, y0))) for c in contours)
+    return tuple((c.reshape(-1, 2).astype(np.float32) + np.array((x0, y0), np.float32)) for c in contours)
 
 
 def text_params(params: Mapping[str, OptionValue]) -> tuple[tuple[str, ...], float, float, str]:
@@ -176,7 +176,7 @@ class TextPromptAutomation:
 
     id = "text"
     title = "Text prompt (Grounded-SAM)"
-    scope = "images"
+    scope: AutomationScope = "images"
     needs = frozenset({"box"})
     options = OPTIONS
 

@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except (*_user_error_types(), RecursionError, MemoryError) as exc:  # one clear line, no traceback
+    except _user_error_types() + (RecursionError, MemoryError) as exc:  # one clear line, no traceback
         print(f"sam-labeler: error: {' '.join(_hostile_input_message(exc).splitlines())}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: keep the traceback (see the module doc)

@@ -105,7 +105,7 @@ def _label_image(project: Any, rec: Any, image: Any, automation: Any, ctx: Any, 
             project.set_image_size(rec.id, w, h)
         if args.redo:
             for ann in item.annotations:
-                if ann.source == "auto" and ann.extra.get("automation") == mode and ann.updated == ann.created:
+                if ann.id is not None and ann.source == "auto" and ann.extra.get("automation") == mode and ann.updated == ann.created:
                     project.delete_annotation(int(ann.id))
         edit = store_proposals(project, rec.id, proposals, default_label=args.label,
                                text=f"Autolabel ({mode})")
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         predictor = load_predictor(model=args.model, checkpoint=args.checkpoint, device=args.device)
         ctx = LocalContext(predictor)
         bar = ProgressBar(f"autolabel {mode}", unit="images", scale=1.0)
-        done, stored, failures = 0, Counter(), []
+        done, stored, failures = 0, Counter[str](), []
         start = time.monotonic()
         try:
             for i, rec in enumerate(todo):

@@ -10,7 +10,10 @@ import errno
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NAME = "encode"
 HELP = "pre-compute SAM embeddings of a folder or project into the disk cache"
@@ -44,7 +47,7 @@ def list_images(path: Path) -> list[Path]:
     raise FileNotFoundError(errno.ENOENT, f"{path} does not exist")
 
 
-def _load_rgb(path: Path) -> Any:
+def _load_rgb(path: Path) -> np.ndarray:
     from app.core.images import load_image
 
     return load_image(path).array

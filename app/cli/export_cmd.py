@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from app.core.formats.api import Exporter
     from app.core.formats.common import ExportReport, ImportReport
+    from app.core.project import Project
 
 from app.cli.text import one_line
 
@@ -99,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a format option (repeatable); `sam-labeler plugins list` shows each format's options")
 
 
-def _open_for_export(path: Path) -> object:
+def _open_for_export(path: Path) -> Project:
     """The project, opened for reading (Project.open_for_reading): a read-only file or folder and
     a project in use by another instance export fine."""
     from app.core.project import Project

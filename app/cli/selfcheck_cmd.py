@@ -47,7 +47,7 @@ def qt_report() -> tuple[list[str], bool]:
     except ImportError as exc:
         return [f"PySide6:       not importable ({exc}): install it with `pip install PySide6-Essentials`"], False
     lines = [f"PySide6:       {pyside.__version__} (Qt {qtcore.qVersion()})"]
-    plugin_dir = Path(pyside.__file__).parent / "Qt" / "plugins" / "platforms"
+    plugin_dir = Path(pyside.__file__ or ".").parent / "Qt" / "plugins" / "platforms"
     plugins = sorted(p.name.split(".")[0].removeprefix("libq").removeprefix("q") for p in plugin_dir.glob("*q*.*")) \
         if plugin_dir.is_dir() else []
     lines.append(f"plugins:       {', '.join(plugins) if plugins else 'none found in ' + str(plugin_dir)}")

@@ -174,7 +174,7 @@ def _pack_parts(parts: tuple[Part, ...]) -> bytes:
     return b"".join((_MAGIC, code, _le(array("I", [len(ints)])), _le(ints), coords))
 
 
-def decode_parts(blob: bytes) -> tuple[Part, ...]:
+def decode_parts(blob: bytes | bytearray | memoryview) -> tuple[Part, ...]:
     """Unpack a geometry blob into Parts (tuples of (x, y) float tuples); large blobs are memoised
     both ways (decoding the blob again returns this tuple; packing this tuple returns the blob)."""
     blob = bytes(blob)

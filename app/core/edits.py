@@ -10,10 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from app.core.model import Annotation, LabelClass, Outline, Part
+from app.core.model import Annotation, AnnotationChanges, LabelClass, LabelClassChanges, Outline, Part
 from app.core.project import Project
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; only the checker needs it
+    from typing_extensions import Unpack
 
 
 T = TypeVar("T")
@@ -100,7 +103,7 @@ class DeleteAnnotation(Edit):
 class _ChangeAnnotation(Edit):
     """Change some fields of one annotation; remembers the exact rows before and after."""
 
-    def __init__(self, ann_id: int, text: str, **changes: object) -> None:
+    def __init__(self, ann_id: int, text: str, **changes: Unpack[AnnotationChanges]) -> None:
         self.text = text
         self.ann_id = ann_id
         self._changes = changes
@@ -149,7 +152,7 @@ class SetAnnotationInfo(_ChangeAnnotation):
 
     def __init__(self, ann_id: int, *, description: str | None = None, flags: dict | None = None,
                  attributes: dict | None = None, text: str = "Edit annotation details") -> None:
-        changes: dict[str, object] = {}
+        changes: AnnotationChanges = {}
         if description is not None:
             changes["description"] = description
         if flags is not None:
@@ -208,7 +211,7 @@ class AddLabelClass(Edit):
 class _ChangeLabelClass(Edit):
     """Change one label class's name or colour; remembers before/after."""
 
-    def __init__(self, label_id: int, text: str, **changes: object) -> None:
+    def __init__(self, label_id: int, text: str, **changes: Unpack[LabelClassChanges]) -> None:
         self.text = text
         self.label_id = label_id
         self._changes = changes

@@ -7,7 +7,10 @@ square [col-0.5, col+0.5] x [row-0.5, row+0.5].
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; only the checker needs it
+    from typing_extensions import Unpack
 
 Point = tuple[float, float]
 Ring = tuple[Point, ...]
@@ -173,7 +176,7 @@ class Annotation:
         if not self.shape:  # not given: a mask when there is one, else the polygons are the truth
             object.__setattr__(self, "shape", "mask" if self.rle is not None else "polygon")
 
-    def with_(self, **changes: object) -> "Annotation":
+    def with_(self, **changes: Unpack[AnnotationChanges]) -> "Annotation":
         """A copy with the given fields replaced."""
         return replace(self, **changes)
 
@@ -181,6 +184,39 @@ class Annotation:
     def has_area(self) -> bool:
         """True for shapes that cover pixels (polygon, mask, rectangle, circle)."""
         return self.shape in AREA_SHAPES
+
+
+class LabelClassChanges(TypedDict, total=False):
+    """Fields of a LabelClass that an edit may replace (``dataclasses.replace`` keywords)."""
+
+    name: str
+    color: str
+    order: int
+    extra: dict
+
+
+class AnnotationChanges(TypedDict, total=False):
+    """Fields of an Annotation that ``Annotation.with_`` / an edit may replace (see Annotation)."""
+
+    image_id: int
+    label_id: int
+    parts: tuple[Part, ...]
+    rle: dict | None
+    group_id: int | None
+    z: int
+    source: str
+    score: float | None
+    id: int | None
+    created: float
+    updated: float
+    extra: dict
+    outline: Outline | None
+    shape: str
+    points: tuple[Point, ...]
+    description: str
+    flags: dict
+    attributes: dict
+    file_id: int | None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Union
 
 import cv2
 import numpy as np
@@ -39,8 +39,12 @@ from app.core import codec
 from app.core.masks import crop_of_mask, decode_counts_batch, parts_crop, rle_crop, rle_size
 from app.core.model import Annotation, Outline, Part
 
-Source = tuple["dict | None", Any, int, int]
+PartsSource = Union[Sequence[Part], bytes, bytearray, memoryview]
+"""An annotation's polygons: Parts, or the codec geometry blob they are stored as."""
+Source = tuple[Union[dict, None], PartsSource, int, int]
 """(rle dict or None, parts (tuple of Part, or a codec geometry blob), image height, image width)."""
+Origin = Union[dict, tuple[Part, ...]]
+"""What an Outline was computed from (Outline.source): the rle dict or the parts tuple."""
 
 UNREADABLE = "its stored mask is unreadable"
 
@@ -202,7 +206,7 @@ def ring_arrays(packed: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, list[i
     else:
         st = np.concatenate([np.frombuffer(b, _DTYPES[k & 3]) for b, k in zip(steps, kinds)])
     # every outline must hold exactly the steps its rings need
-    counts = [c for c in per_item if c]
+    counts = np.array([c for c in per_item if c], np.int64)
     firsts = np.cumsum(counts) - counts
     need = np.add.reduceat(n - 1, firsts) * np.array([2 if k & _PAIRS else 1 for k in kinds])
     have = np.array([len(b) // w for b, w in zip(steps, widths)])
@@ -292,7 +296,7 @@ def header(blob: bytes | None) -> Header | None:
     return h, w, area, filled, x0, y0, bw, bh, bool(flags & 1), blob[_HEAD.size:]
 
 
-def from_bytes(blob: bytes | None, rle: dict | None = None, parts: Any = None) -> Outline | None:
+def from_bytes(blob: bytes | None, rle: dict | None = None, parts: tuple[Part, ...] | None = None) -> Outline | None:
     """Inverse of to_bytes, for the row whose decoded ``rle`` and ``parts`` are given (the
     Outline's source is ``rle`` when it has the outline's size, else ``parts``). None for NULL or a
     value this version does not read."""
@@ -309,10 +313,15 @@ def from_bytes(blob: bytes | None, rle: dict | None = None, parts: Any = None) -
 def _runs(sources: Sequence[Source], exact: list[bool]) -> list[np.ndarray | None]:
     """Decoded counts of every exact compressed RLE (None elsewhere, or for all when one is
     malformed: rle_crop then decodes each alone and raises a clear ValueError)."""
-    idx = [i for i, s in enumerate(sources) if exact[i] and isinstance(s[0].get("counts"), (str, bytes))]
+    idx: list[int] = []
+    counts: list[str | bytes] = []
+    for i, (rle, _parts, _h, _w) in enumerate(sources):
+        if exact[i] and rle is not None and isinstance(rle.get("counts"), (str, bytes)):
+            idx.append(i)
+            counts.append(rle["counts"])
     out: list[np.ndarray | None] = [None] * len(sources)
     try:
-        decoded = decode_counts_batch([sources[i][0]["counts"] for i in idx])
+        decoded = decode_counts_batch(counts)
     except ValueError:
         return out
     for i, runs in zip(idx, decoded):
@@ -333,8 +342,9 @@ def outlines(sources: Sequence[Source]) -> list[Outline | str]:
     offsets: list[tuple[int, int]] = []
     for i, (rle, parts, h, w) in enumerate(sources):
         try:
-            if exact[i]:
-                source: Any = rle
+            source: Origin
+            if exact[i] and rle is not None:
+                source = rle
                 got = rle_crop(rle, runs[i])
             else:
                 source = codec.decode_parts(parts) if isinstance(parts, (bytes, bytearray, memoryview)) \
@@ -362,7 +372,7 @@ def outlines(sources: Sequence[Source]) -> list[Outline | str]:
     return out  # type: ignore[return-value]
 
 
-def _measure(got: tuple[np.ndarray, int, int], h: int, w: int, source: Any) -> tuple[Outline, list[np.ndarray]]:
+def _measure(got: tuple[np.ndarray, int, int], h: int, w: int, source: Origin) -> tuple[Outline, list[np.ndarray]]:
     """(Outline without rings, raw corner contours) of a tight crop (crop, x0, y0). Area and bbox
     come from the crop decoded for tracing anyway (pycocotools' area/toBbox give the same numbers
     for an RLE at ~1-2 us, but the tracing needs the pixels: app.core.masks says why those are

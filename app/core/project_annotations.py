@@ -26,7 +26,7 @@ from app.core import codec, outline
 from app.core.batching import chunked
 from app.core.masks import rle_size
 from app.core.model import LINE_SHAPES, SHAPE_POINTS, SHAPES, SOURCES, Annotation, Outline
-from app.core.project_base import NotFoundError, ProjectBase
+from app.core.project_base import NotFoundError, ProjectBase, inserted_id
 
 _ANN_COLS = ("id, image_id, label_id, group_id, z, geometry, rle_h, rle_w, rle_counts, source, score, "
              "created, updated, extra, outline, shape, points, description, flags, attributes, file_id")
@@ -180,12 +180,14 @@ def _sql_int(value: object, what: str) -> int:
     """``value`` as an integer SQLite can store (64-bit); ValueError (one sentence) otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):
         try:
-            value = int(value)  # type: ignore[call-overload]
+            number = int(value)  # type: ignore[call-overload]  # any value: the except reports what int() refuses
         except (TypeError, ValueError, OverflowError):
             raise ValueError(f"an annotation's {what} must be an integer (got {value!r:.40}).") from None
-    if not -_SQL_INT <= value < _SQL_INT:
-        raise ValueError(f"an annotation's {what} {value} is too large to store.")
-    return int(value)
+    else:
+        number = value
+    if not -_SQL_INT <= number < _SQL_INT:
+        raise ValueError(f"an annotation's {what} {number} is too large to store.")
+    return int(number)
 
 
 _OUTLINE_BATCH = 1000  # annotations whose outlines are computed together by bulk_insert_annotations
@@ -238,7 +240,7 @@ class AnnotationsMixin(ProjectBase):
                 raise ValueError(f"annotation id {ann.id} is already in use.")
             found = _outlines([ann], [self._image_size(ann.image_id)])[0]
             cur = conn.execute(_INSERT, (ann.id, *values, _outline_column(found), created, updated))
-            new_id = int(cur.lastrowid) if ann.id is None else int(ann.id)
+            new_id = inserted_id(cur) if ann.id is None else int(ann.id)
             conn.execute("UPDATE image SET status = 'in_progress' WHERE id = ? AND status = 'new'", (ann.image_id,))
         return self.annotation(new_id)
 

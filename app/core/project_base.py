@@ -72,6 +72,15 @@ def sqlite_errors_as_project_errors(path: Path) -> Iterator[None]:
         raise sqlite_error(path, exc) from None
 
 
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid an INSERT on ``cur`` just assigned (sqlite3 types it ``int | None``: None only
+    before any INSERT, which would be a bug here)."""
+    rowid = cur.lastrowid
+    if rowid is None:
+        raise RuntimeError("sqlite3 reported no rowid after an INSERT.")
+    return int(rowid)
+
+
 def connect_rw(path: Path) -> sqlite3.Connection:
     """A read-write connection in autocommit mode (transactions are explicit) with our pragmas."""
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)

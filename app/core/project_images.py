@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from app.core.model import IMAGE_STATUSES, ImageRecord
-from app.core.project_base import NotFoundError, ProjectBase
+from app.core.project_base import NotFoundError, ProjectBase, inserted_id
 from app.core.sync import SyncReport, image_extensions, scan_image_files
 
 _IMG_COLS = "id, path, width, height, sha1, status, missing, flags, extra"
@@ -125,7 +125,7 @@ class ImagesMixin(ProjectBase):
             if conn.execute("SELECT 1 FROM image WHERE path = ?", (rel,)).fetchone():
                 raise ValueError(f"{rel} is already in the project.")
             cur = conn.execute("INSERT INTO image(path, width, height, sha1) VALUES (?, ?, ?, ?)", (rel, w, h, sha1))
-            new_id = int(cur.lastrowid)
+            new_id = inserted_id(cur)
         return ImageRecord(id=new_id, path=rel, width=w, height=h, sha1=sha1)
 
     @staticmethod

@@ -6,7 +6,7 @@ import re
 
 from app.core.errors import ProjectError
 from app.core.model import LabelClass
-from app.core.project_base import NotFoundError, ProjectBase
+from app.core.project_base import NotFoundError, ProjectBase, inserted_id
 
 # A fixed palette of clearly distinct colours, used in order for new label classes.
 PALETTE: tuple[str, ...] = (
@@ -109,7 +109,7 @@ class LabelsMixin(ProjectBase):
             else:
                 cur = conn.execute("INSERT INTO label_class(name, color, ord, extra) VALUES (?, ?, ?, ?)",
                                    (name, color, int(order), _extra_text(extra or {})))
-                new_id = int(cur.lastrowid)
+                new_id = inserted_id(cur)
         return LabelClass(id=new_id, name=name, color=color, order=int(order), extra=dict(extra or {}))
 
     def update_label_class(self, lc: LabelClass) -> None:

@@ -92,11 +92,13 @@ def anchor_objects(project: Project, image_id: int, annotation_ids: Iterable[int
     out: list[TrackedObject] = []
     with project.transaction():
         for a in anns:
-            if a.group_id is None:
-                a = a.with_(group_id=next_id)
+            group = a.group_id
+            if group is None:
+                group = next_id
+                a = a.with_(group_id=group)
                 next_id += 1
                 project.update_annotation(a, touch=False)
-            out.append(TrackedObject(int(a.group_id), a, a.label_id))
+            out.append(TrackedObject(int(group), a, a.label_id))
     return out
 
 

@@ -7,7 +7,6 @@ bytes); uncompressed counts are a list of non-negative ints that must sum to hei
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 from pycocotools import mask as _coco_mask
@@ -36,7 +35,7 @@ def mask_to_rle(mask: np.ndarray) -> dict:
     }
 
 
-def _rle_size(rle: Any) -> tuple[int, int]:
+def _rle_size(rle: object) -> tuple[int, int]:
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise ValueError("an RLE must be a dict with 'size' and 'counts'")
     size = rle["size"]

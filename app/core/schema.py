@@ -199,11 +199,11 @@ def _check_tables(conn: sqlite3.Connection, path: Path, version: int) -> None:
     for v in range(1, version + 1):
         for table, cols in _REQUIRED.get(v, {}).items():
             needed.setdefault(table, []).extend(cols)
-    for table, cols in needed.items():
+    for table, wanted in needed.items():
         have = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
         if not have:
             raise ProjectError(f"{path} is damaged: its table {table!r} is missing.")
-        missing = [c for c in cols if c not in have]
+        missing = [c for c in wanted if c not in have]
         if missing:
             raise ProjectError(f"{path} is damaged: the table {table!r} lacks the column(s) {', '.join(missing)}.")
 

@@ -27,6 +27,7 @@ def rectangle_parts(a: Point, b: Point) -> tuple[Part, ...]:
     top-left); a degenerate (zero-width or zero-height) rectangle is kept as such: rings need three
     points, so it is a ring through its corners with a repeated vertex."""
     (x0, y0), (x1, y1) = normalized_rectangle(a, b)
+    ring: tuple[Point, ...]
     if x0 == x1 and y0 == y1:
         ring = ((x0, y0), (x0, y0), (x0, y0))
     elif x0 == x1 or y0 == y1:

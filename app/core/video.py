@@ -12,8 +12,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.errors import CoreError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 INSTALL_HINT = 'pip install "sam-labeler[video]"'
 
@@ -92,7 +96,7 @@ def decode_video(video: Path, out_dir: Path, every: int = 1, max_frames: int | N
     return DecodedVideo(written, size[0], size[1], fps)
 
 
-def _save_atomically(image: object, target: Path) -> None:
+def _save_atomically(image: Image.Image, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".frame.", suffix=".png", dir=target.parent)
     os.close(fd)
     try:

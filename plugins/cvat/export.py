@@ -23,9 +23,9 @@ from __future__ import annotations
 import datetime
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -35,7 +35,7 @@ from app.core.formats.common import ExportReport, Progress, Ticker
 from app.core.formats.export_common import annotation_crop, image_size
 from app.core.formats.provenance import kept
 from app.core.geometry import mask_to_corner_polygons
-from app.core.model import Annotation
+from app.core.model import Annotation, ImageRecord
 from app.core.options import Option, OptionValue, resolve_options
 from plugins.cvat import rle
 from plugins.dataset import full_mask, relative_parts
@@ -55,15 +55,15 @@ def num(v: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def pts_text(points: Any) -> str:
+def pts_text(points: Iterable[tuple[float, float]]) -> str:
     return ";".join(f"{num(x + 0.5)},{num(y + 0.5)}" for x, y in points)
 
 
-def attr_text(value: Any) -> str:
+def attr_text(value: object) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def input_type(values: list[Any]) -> str:
+def input_type(values: list[object]) -> str:
     if values and all(isinstance(v, bool) for v in values):
         return "checkbox"
     if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
@@ -157,7 +157,7 @@ class CvatExporter:
 
     @staticmethod
     def _meta(project: "Project", classes: list, size: int) -> str:
-        used: dict[int, dict[str, list[Any]]] = {lc.id: {} for lc in classes}
+        used: dict[int, dict[str, list[object]]] = {lc.id: {} for lc in classes}
         for ann in project.iter_annotations():
             spec = used.setdefault(ann.label_id, {})
             for k, v in ann.attributes.items():
@@ -196,7 +196,7 @@ class CvatExporter:
         return "  " + ET.tostring(meta, encoding="unicode") + "\n"
 
     @staticmethod
-    def _image(project: "Project", rec: Any, index: int, name: str, names: dict[int, str], masks: str,
+    def _image(project: "Project", rec: ImageRecord, index: int, name: str, names: dict[int, str], masks: str,
                report: ExportReport) -> ET.Element | None:
         size = image_size(project, rec)
         if isinstance(size, str):

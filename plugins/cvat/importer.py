@@ -238,9 +238,10 @@ class CvatImporter:
             rot = float(el.get("rotation", "0") or 0)
             if rot:
                 cx, cy = (x0 + xbr) / 2 - 0.5, (y0 + ybr) / 2 - 0.5
-                a = math.radians(rot)
+                angle = math.radians(rot)
+                cos, sin = math.cos(angle), math.sin(angle)
                 hw, hh = (xbr - x0) / 2, (ybr - y0) / 2
-                ring = tuple((cx + dx * math.cos(a) - dy * math.sin(a), cy + dx * math.sin(a) + dy * math.cos(a))
+                ring = tuple((cx + dx * cos - dy * sin, cy + dx * sin + dy * cos)
                              for dx, dy in ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh)))
                 report.tally("rotated box(es) imported as polygons")
                 session.add(rid, lid, shape="polygon", parts=(Part(exterior=ring),), **common)

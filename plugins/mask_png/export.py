@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from app.core.project import Project
 
 MODES = ("semantic", "instance")
-OPTIONS = (Option("mode", "Mask kind", "choice", "semantic", MODES,
+OPTIONS: tuple[Option, ...] = (Option("mode", "Mask kind", "choice", "semantic", MODES,
                   help="semantic: class index per pixel (palette PNG); instance: instance id per pixel (16-bit PNG)."),)
 MAX_CLASSES = 254
 MAX_INSTANCES = 65535
@@ -97,10 +97,10 @@ class MaskPngExporter:
         for rec in wanted:
             ticker.tick()
             self._image(project, rec, dest, mode, index, names, palette, out, taken)
-        table = [{"index": 0, "name": "_background_", "color": "#000000"}]
+        table: list[dict[str, int | str]] = [{"index": 0, "name": "_background_", "color": "#000000"}]
         table += [{"index": index[lc.id], "name": lc.name, "color": lc.color} for lc in classes]
         out.write_text(dest / "classes.json", json.dumps(table, ensure_ascii=False, indent=2) + "\n", "classes.json")
-        out.write_text(dest / "classes.txt", "".join(e["name"] + "\n" for e in table), "classes.txt")
+        out.write_text(dest / "classes.txt", "".join(str(e["name"]) + "\n" for e in table), "classes.txt")
         if progress is not None:
             progress(ticker.total, ticker.total)
         return report

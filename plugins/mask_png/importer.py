@@ -36,7 +36,7 @@ from plugins.voc.palette import read_index_png
 if TYPE_CHECKING:
     from app.core.project import Project
 
-OPTIONS = (Option("mode", "Mask kind", "choice", "auto", ("auto", "semantic", "instance"),
+OPTIONS: tuple[Option, ...] = (Option("mode", "Mask kind", "choice", "auto", ("auto", "semantic", "instance"),
                   help="auto: the sidecar's mode, else 16-bit PNGs are instance ids and 8-bit ones classes."),)
 _EXTRA_KEYS = ("group_id", "description", "flags", "attributes")
 
@@ -156,7 +156,8 @@ class MaskPngImporter:
             return
         report.images += 1
         if mode == "auto":
-            mode = meta.get("mode") if meta.get("mode") in ("semantic", "instance") else \
+            stored = meta.get("mode")
+            mode = stored if isinstance(stored, str) and stored in ("semantic", "instance") else \
                 ("instance" if arr.dtype.itemsize > 1 else "semantic")
         values = [int(v) for v in np.unique(arr) if v > 0]
         if mode == "semantic":

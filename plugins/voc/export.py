@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from app.core.formats.api import ExportPlan
     from app.core.project import Project
 
-OPTIONS = (
+OPTIONS: tuple[Option, ...] = (
     Option("images", "Images", "choice", "copy", IMAGE_MODES,
            help="copy the images into JPEGImages/, or hard-link them (copied when on another filesystem)."),
     Option("void_border", "Void border (px)", "int", 0,
@@ -93,7 +93,8 @@ def object_xml(ann: Annotation, name: str, box: tuple[float, float, float, float
     saved = kept(ann.extra, "voc")
     stored_box = saved.get("bndbox")
     if isinstance(stored_box, list) and len(stored_box) == 4 and geometry_unchanged(ann, "voc"):
-        box = tuple(float(v) for v in stored_box)  # the box as the source wrote it (not always tight)
+        x0, y0, x1, y1 = (float(v) for v in stored_box)
+        box = (x0, y0, x1, y1)  # the box as the source wrote it (not always tight)
     bb = _sub(obj, "bndbox")
     for tag, v in zip(("xmin", "ymin", "xmax", "ymax"), box):
         _sub(bb, tag, number(v))

@@ -256,7 +256,7 @@ class VocImporter:
     @staticmethod
     def _add(session: ImportSession, rec: ImageRecord, name: str, mask: np.ndarray, obj: dict | None) -> None:
         box = obj["box"] if obj is not None else None
-        if box is not None and all(float(v).is_integer() for v in box):
+        if obj is not None and box is not None and all(float(v).is_integer() for v in box):
             x0, y0, x1, y1 = (int(v) - 1 for v in box)
             filled = np.zeros_like(mask)
             filled[max(0, y0):y1 + 1, max(0, x0):x1 + 1] = True

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 MAX_LABEL_BYTES = 64 * 1024 * 1024
 MAX_YAML_BYTES = 4 * 1024 * 1024
-OPTIONS = (Option("coordinates", "Pixel convention", "choice", "auto", ("auto", "half-pixel", "plain"),
+OPTIONS: tuple[Option, ...] = (Option("coordinates", "Pixel convention", "choice", "auto", ("auto", "half-pixel", "plain"),
                   help="half-pixel: v*W-0.5 (this tool), plain: v*W (Ultralytics' converter, ISAT); auto decides."),)
 
 

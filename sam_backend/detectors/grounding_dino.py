@@ -77,7 +77,7 @@ class GroundingDinoDetector:
         sentence) for a prompt longer than the model's text length."""
         caption, spans = caption_of(tuple(phrases))
         enc = self.processor(images=image, text=caption, return_tensors="pt", return_offsets_mapping=True)
-        offsets = [tuple(int(v) for v in pair) for pair in enc.pop("offset_mapping")[0].tolist()]
+        offsets = [(int(start), int(end)) for start, end in enc.pop("offset_mapping")[0].tolist()]
         n_tokens = int(enc["input_ids"].shape[1])
         if n_tokens > self.max_text_len:
             raise ValueError(f"the text prompt is too long for {self.model_id}: {n_tokens} tokens, at most "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -17,7 +18,9 @@ from torch import nn
 from sam_backend.fast import transformer as fast_transformer
 from sam_backend.fast import upscaling
 from sam_backend.fast.ops import gelu_
+from sam_backend.models.common import LayerNorm2d
 from sam_backend.models.mask_decoder import MaskDecoder, MaskDecoderHQ
+from sam_backend.models.transformer import TwoWayAttentionBlock
 
 ALL_MASK_TOKENS = (0, 1, 2, 3)
 
@@ -56,7 +59,8 @@ class FastDecoder:
         """Compute what does not depend on the sparse prompts (reusable for every click on an image).
         project=False skips the first block's image projections (worth it only when reused)."""
         src = image_embeddings + dense
-        first = self.decoder.transformer.layers[0] if project else None
+        # torch types a ModuleList's items as Module: the transformer's layers are TwoWayAttentionBlocks
+        first = cast("Sequence[TwoWayAttentionBlock]", self.decoder.transformer.layers)[0] if project else None
         prep = ImagePrep((src.shape[2], src.shape[3]), fast_transformer.image_side(src, image_pe, first))
         if self.is_hq:
             assert isinstance(self.decoder, MaskDecoderHQ)
@@ -118,12 +122,14 @@ class FastDecoder:
         dec = self.decoder
         assert isinstance(dec, MaskDecoderHQ)
         hyper = dec.hf_mlp(hs[:, 1 + dec.num_mask_tokens, :])  # (B, C/8)
-        conv1, norm, _, conv2 = dec.embedding_maskfeature
+        # torch types a Sequential's items as Module: (Conv2d, LayerNorm2d, GELU, Conv2d), models/mask_decoder.py
+        conv1, norm, _, conv2 = cast("tuple[nn.Conv2d, LayerNorm2d, nn.GELU, nn.Conv2d]", tuple(dec.embedding_maskfeature))
         a = conv1(upscaled).permute(0, 2, 3, 1)  # (B, H, W, C/4)
         a = gelu_(nn.functional.layer_norm(a, (a.shape[-1],), norm.weight, norm.bias, norm.eps))
         weight = torch.einsum("bo,ocij->bijc", hyper, conv2.weight)  # (B, 3, 3, C/4)
         out = upscaling.one_channel_conv(a, weight)  # (B, H, W)
-        out.add_(torch.matmul(hyper, conv2.bias).view(-1, 1, 1))
+        if conv2.bias is not None:
+            out.add_(torch.matmul(hyper, conv2.bias).view(-1, 1, 1))
         b, h, w = out.shape
         out.view(b, 1, h * w).baddbmm_(hyper.unsqueeze(1), hq_features.flatten(2).expand(b, -1, -1))
         return out.view(b, 1, h, w)

@@ -63,7 +63,7 @@ def int8_engine() -> str:
     global _ENGINE
     if _ENGINE is None:
         supported = torch.backends.quantized.supported_engines
-        engines = [e for e in ("onednn", "x86", "fbgemm") if e in supported] or [e for e in ("qnnpack",) if e in supported]
+        engines: list[str] = [e for e in ("onednn", "x86", "fbgemm") if e in supported] or [e for e in ("qnnpack",) if e in supported]
         lin = nn.Sequential(nn.Linear(512, 1024)).eval()
         x = torch.randn(1024, 512)
         best = (float("inf"), engines[0] if engines else "none")

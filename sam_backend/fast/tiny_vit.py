@@ -13,14 +13,15 @@ Measured on MobileSAM (2 cores): see benchmarks/bench_peers.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 
 from sam_backend import torch_private as tp
 from sam_backend.fast import strips
-from sam_backend.fast.ops import gelu_, linear, linear_add, neck
+from sam_backend.fast.ops import gelu_, int_padding, linear, linear_add, neck
 from sam_backend.models.tiny_vit import (
     BasicLayer,
     ConvLayer,
@@ -52,9 +53,12 @@ class FastTinyViT:
             for m in encoder.modules():
                 if isinstance(m, Conv2dBN):
                     bn = m.bn
-                    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                    mean, var = bn.running_mean, bn.running_var
+                    if mean is None or var is None:
+                        raise ValueError("a BatchNorm without running statistics cannot be folded")
+                    scale = bn.weight / torch.sqrt(var + bn.eps)
                     weight = (m.c.weight * scale[:, None, None, None]).contiguous()
-                    self._folded[m] = (weight, (bn.bias - bn.running_mean * scale).contiguous())
+                    self._folded[m] = (weight, (bn.bias - mean * scale).contiguous())
                 elif isinstance(m, TinyAttention):
                     self._bias[m] = m.bias().contiguous()
 
@@ -70,14 +74,15 @@ class FastTinyViT:
         """m(x) (then GELU) as one convolution with the BatchNorm folded in."""
         weight, bias = self._folded[m]
         c = m.c
-        return tp.conv2d_act(x, weight, bias, c.stride, c.padding, c.groups, gelu)
+        return tp.conv2d_act(x, weight, bias, c.stride, int_padding(c), c.groups, gelu)
 
     def row_op(self, m: Conv2dBN, gelu: bool = False) -> strips.RowOp:
         """m (then GELU) as an op of a strip chain (vertical padding left to the chain)."""
         weight, bias = self._folded[m]
         c = m.c
-        k, s, p = c.kernel_size[0], c.stride[0], c.padding[0]
-        stride, padding, groups = c.stride, (0, c.padding[1]), c.groups
+        pad = int_padding(c)
+        k, s, p = c.kernel_size[0], c.stride[0], pad[0]
+        stride, padding, groups = c.stride, (0, pad[1]), c.groups
 
         def fn(x: torch.Tensor) -> torch.Tensor:
             return tp.conv2d_act(x, weight, bias, stride, padding, groups, gelu)
@@ -86,7 +91,8 @@ class FastTinyViT:
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         """The stem (two 3x3 stride-2 convolutions, GELU between) in strips: (1, 3, H, W) -> (1, C, H/4, W/4)."""
-        stem0, _, stem2 = self.encoder.patch_embed.seq
+        # torch types a Sequential's items as Module: the stem is (Conv2dBN, GELU, Conv2dBN)
+        stem0, _, stem2 = cast("tuple[Conv2dBN, torch.nn.GELU, Conv2dBN]", tuple(self.encoder.patch_embed.seq))
         return strips.run([self.row_op(stem0, gelu=True), self.row_op(stem2)], x)
 
     def mbconv(self, m: MBConv, x: torch.Tensor) -> torch.Tensor:
@@ -165,7 +171,7 @@ class FastTinyViT:
 
     def layer(self, layer: ConvLayer | BasicLayer, x: torch.Tensor, check: Callable[[], None] | None) -> torch.Tensor:
         """A stage: its blocks, then its patch merging (if any)."""
-        for blk in layer.blocks:
+        for blk in cast("Sequence[MBConv | TinyViTBlock]", layer.blocks):  # ModuleList items are typed Module
             if check is not None:
                 check()
             x = self.mbconv(blk, x) if isinstance(blk, MBConv) else self.block(blk, x)
@@ -183,11 +189,12 @@ class FastTinyViT:
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """Encode a normalised padded batch (B, 3, 1024, 1024) -> (embedding, early features)."""
         enc = self.encoder
+        layers = cast("Sequence[ConvLayer | BasicLayer]", enc.layers)  # ModuleList items are typed Module
         x = self.stem(x.contiguous(memory_format=torch.channels_last))
-        x = self.layer(enc.layers[0], x, check)
+        x = self.layer(layers[0], x, check)
         early: list[torch.Tensor] = []
-        for i in range(1, len(enc.layers)):
-            x = self.layer(enc.layers[i], x, check)
+        for i in range(1, len(layers)):
+            x = self.layer(layers[i], x, check)
             if i == 1 and enc.keep_early:
                 early.append(x.reshape(x.shape[0], enc.grid, enc.grid, -1))
         if check is not None:

@@ -8,7 +8,9 @@ in two scratch tensors of the image side instead of fresh multi-MB allocations.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +49,12 @@ class ImageSide:
         return tensor
 
 
+def _given(x: torch.Tensor | None, name: str) -> torch.Tensor:
+    if x is None:
+        raise ValueError(f"attention needs {name} when it is not given already projected")
+    return x
+
+
 def attention(
     attn: Attention,
     q: torch.Tensor | None,
@@ -57,9 +65,9 @@ def attention(
     """attn(q, k, v) through SDPA: q (B, Nq, C), k and v (1|B, Nk, C) -> (B, Nq, C). `pre` may
     hold already projected, head-split q/k/v (e.g. prompt-independent image projections cached
     per embedding); an input is only read when its `pre` entry is None."""
-    qh = pre[0] if pre[0] is not None else folded.heads_q(attn, q)
-    kh = pre[1] if pre[1] is not None else folded.heads_k(attn, k)
-    vh = pre[2] if pre[2] is not None else folded.heads_v(attn, v)
+    qh = pre[0] if pre[0] is not None else folded.heads_q(attn, _given(q, "q"))
+    kh = pre[1] if pre[1] is not None else folded.heads_k(attn, _given(k, "k"))
+    vh = pre[2] if pre[2] is not None else folded.heads_v(attn, _given(v, "v"))
     if qh.shape[0] != kh.shape[0]:
         b = max(qh.shape[0], kh.shape[0])
         qh, kh, vh = qh.expand(b, -1, -1, -1), kh.expand(b, -1, -1, -1), vh.expand(b, -1, -1, -1)
@@ -157,7 +165,7 @@ def transformer_forward(
     b = point_embedding.shape[0]
     scratch = None if torch.is_grad_enabled() else side.scratch((b, *side.keys.shape[1:]))
     queries, keys, keys_pe = point_embedding, side.keys, side.keys_pe
-    for i, layer in enumerate(transformer.layers):
+    for i, layer in enumerate(cast("Sequence[TwoWayAttentionBlock]", transformer.layers)):  # typed Module by torch
         if scratch is None:
             update_out = None
         elif i == 0:  # the cached side is read-only

@@ -14,14 +14,15 @@ Measured on SAM ViT-B (2 cores): see benchmarks/bench_peers.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sam_backend import torch_private as tp
-from sam_backend.fast.ops import linear, linear_add, neck
+from sam_backend.fast.ops import int_padding, linear, linear_add, neck
 from sam_backend.models.vit import Attention, Block, ImageEncoderViT, rel_pos_table, window_partition, window_unpartition
 
 CHUNK_BYTES = 8 << 20  # largest intermediate of a chunk of tokens / windows
@@ -141,10 +142,10 @@ class FastViT:
         enc = self.encoder
         proj = enc.patch_embed.proj
         x = tp.conv2d_act(x.contiguous(memory_format=torch.channels_last), proj.weight, proj.bias,
-                          proj.stride, proj.padding, 1, gelu=False)
+                          proj.stride, int_padding(proj), 1, gelu=False)
         x = x.permute(0, 2, 3, 1) + enc.pos_embed  # (B, 64, 64, C) contiguous
         early: list[torch.Tensor] = []
-        for blk in enc.blocks:
+        for blk in cast("Sequence[Block]", enc.blocks):  # torch types a ModuleList's items as Module
             if check is not None:
                 check()
             x = self.block(blk, x)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sam_backend.families import ModelFamily, Predictor
+    from sam_backend.propagation import Propagator
 
 EXTRA = "sam2"
 INSTALL_HINT = 'pip install "sam-labeler[sam2]"'
@@ -99,7 +100,7 @@ def builtin_families() -> list[ModelFamily]:
 
             return load_hf_predictor(model_id, checkpoint=checkpoint, device=device, precision=precision)
 
-        def load_propagator(model_id: str, *, checkpoint: str | None = None, device: str = "auto") -> object:
+        def load_propagator(model_id: str, *, checkpoint: str | None = None, device: str = "auto") -> Propagator:
             from sam_backend.hf.video import load_video_propagator
 
             return load_video_propagator(model_id, checkpoint=checkpoint, device=device)

@@ -18,11 +18,16 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from sam_backend.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from transformers import Sam2VideoConfig, Sam2VideoModel
+
+    from sam_backend.hub import Progress
 
 # (official size) -> Hiera backbone and neck (the four SAM 2.1 sizes); everything else is the library's default
 SIZES: dict[str, dict[str, Any]] = {
@@ -137,7 +142,7 @@ def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     return out
 
 
-def official_config(model_id: str) -> Any:
+def official_config(model_id: str) -> Sam2VideoConfig:
     """The Sam2VideoConfig of an official SAM 2.1 size."""
     from transformers import Sam2VideoConfig
     from transformers.models.sam2.configuration_sam2 import Sam2HieraDetConfig, Sam2VisionConfig
@@ -164,7 +169,7 @@ def read_official(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def build_strict(config: Any, state: dict[str, torch.Tensor], what: str) -> torch.nn.Module:
+def build_strict(config: Sam2VideoConfig, state: dict[str, torch.Tensor], what: str) -> Sam2VideoModel:
     """Sam2VideoModel(config) with ``state`` loaded strictly; CheckpointError naming what differs."""
     from transformers import Sam2VideoModel
 
@@ -188,8 +193,8 @@ def build_strict(config: Any, state: dict[str, torch.Tensor], what: str) -> torc
     return model.eval()
 
 
-def import_official_checkpoint(model_id: str, pt_file: str | os.PathLike[str], progress: Any = None,
-                               config: Any = None) -> Path:
+def import_official_checkpoint(model_id: str, pt_file: str | os.PathLike[str], progress: Progress | None = None,
+                               config: Sam2VideoConfig | None = None) -> Path:
     """Convert an official SAM 2.1 ``.pt`` into the cache as ``model_id``'s snapshot; its folder.
 
     config: the Sam2VideoConfig to convert into (default: the official one for ``model_id``).

@@ -23,7 +23,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,6 +34,9 @@ from sam_backend.errors import CheckpointError, EncodeAborted
 from sam_backend.hf import HF_FAMILIES, HfFamily
 from sam_backend.predictor import PRECISIONS, validate_prompts
 from sam_backend.types import ImageEmbedding, Prediction
+
+if TYPE_CHECKING:
+    from sam_backend.families import Embedding
 
 PREPROCESS_VERSION = 1
 """Bumps when this module's preprocessing changes (part of every embedding cache key)."""
@@ -58,7 +61,10 @@ class HfSamPredictor:
         self.family = HF_FAMILIES[family] if isinstance(family, str) else family
         self.score_name = self.family.score_name
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        # a transformers model class picked by family at run time (Sam2Model, Sam3TrackerModel,
+        # EdgeTamModel): prompt_encoder, get_image_embeddings and its outputs have no common static type
+        loaded: Any = model.to(self.device).eval()
+        self.model = loaded
         self.model_id = model_id
         self.precision = precision
         self.fallback_reason: str | None = None
@@ -141,8 +147,9 @@ class HfSamPredictor:
         warnings.warn(reason, RuntimeWarning, stacklevel=3)
 
     # --------------------------------------------------------------- predict
-    def model_inputs(self, emb: ImageEmbedding, points: Any = None, labels: Any = None, box: Any = None,
-                     mask_input: Any = None) -> dict[str, torch.Tensor | None]:
+    def model_inputs(self, emb: Embedding, points: Sequence[Sequence[float]] | np.ndarray | None = None,
+                     labels: Sequence[int] | np.ndarray | None = None, box: Sequence[float] | np.ndarray | None = None,
+                     mask_input: np.ndarray | None = None) -> dict[str, torch.Tensor | None]:
         """The keyword inputs of ``model(...)`` for prompts in original-image pixels (validated)."""
         prompts = validate_prompts(points, labels, box, mask_input, low_res=self.low_res)
         h, w = emb.original_size
@@ -160,7 +167,7 @@ class HfSamPredictor:
             out["input_masks"] = torch.as_tensor(prompts.mask_input, dtype=torch.float32, device=dev)[None, None]
         return out
 
-    def predict(self, emb: ImageEmbedding, points: Sequence[Sequence[float]] | np.ndarray | None = None,
+    def predict(self, emb: Embedding, points: Sequence[Sequence[float]] | np.ndarray | None = None,
                 labels: Sequence[int] | np.ndarray | None = None, box: Sequence[float] | np.ndarray | None = None,
                 mask_input: np.ndarray | None = None, multimask: bool = True) -> Prediction:
         """Candidate masks for prompts on an encoded image (the SamPredictor.predict contract; mask_input
@@ -168,6 +175,8 @@ class HfSamPredictor:
         inputs = self.model_inputs(emb, points, labels, box, mask_input)
         if emb.model_id != self.model_id:
             raise ValueError(f"this embedding was made by model {emb.model_id}, not {self.model_id}: re-encode the image")
+        if not isinstance(emb, ImageEmbedding):
+            raise ValueError(f"this embedding ({type(emb).__name__}) was not made by this predictor: re-encode the image")
         maps = [t.to(self.device, torch.float32) for t in (*emb.early_features, emb.features)]
         with torch.inference_mode():
             out = self.model(image_embeddings=maps, multimask_output=multimask, **inputs)

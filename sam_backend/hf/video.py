@@ -18,6 +18,7 @@ import importlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -26,6 +27,31 @@ import torch.nn.functional as F
 from sam_backend.hf import HF_FAMILIES, HfFamily
 from sam_backend.hf.predictor import load_model_class, pixel_values, read_normalisation, snapshot_for, upscale_logits
 from sam_backend.propagation import FrameMasks, FrameSource, ProgressFn, PropagationCancelled, PropagationPlan
+
+
+class _VideoSession(Protocol):
+    """What this module uses of the library's video inference session (Sam2VideoInferenceSession
+    and its siblings, found by name at run time)."""
+
+    video_height: int
+    video_width: int
+    obj_with_new_inputs: list[int]
+    processed_frames: dict[int, torch.Tensor]
+    output_dict_per_obj: dict[int, dict[str, dict[int, object]]]
+
+    def obj_id_to_idx(self, obj_id: int) -> int: ...
+
+    def add_mask_inputs(self, obj_idx: int, frame_idx: int, inputs: torch.Tensor) -> None: ...
+
+    def remove_point_inputs(self, obj_idx: int, frame_idx: int) -> None: ...
+
+
+class _FrameOutput(Protocol):
+    """What this module reads of the video model's output for one frame."""
+
+    object_ids: list[int]
+    pred_masks: torch.Tensor
+    object_score_logits: torch.Tensor
 
 
 class _LazyFrames(dict):  # type: ignore[type-arg]
@@ -58,7 +84,10 @@ class VideoPropagator:
                  image_std: list[float] | None = None) -> None:
         self.family = HF_FAMILIES[family] if isinstance(family, str) else family
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        # a transformers video model class picked by family at run time: its attributes (config,
+        # the session protocol) are that family's, with no common static type to name
+        loaded: Any = model.to(self.device).eval()
+        self.model = loaded
         self.model_id = model_id
         self.image_size = int(self.model.config.image_size) if isinstance(self.model.config.image_size, int) \
             else int(self.model.config.image_size[0])
@@ -67,7 +96,7 @@ class VideoPropagator:
         cfg = self.model.config
         self.keep = max(int(cfg.num_maskmem), int(cfg.max_object_pointers_in_encoder)) + 1
 
-    def new_session(self, frames: FrameSource, frame_count: int) -> object:
+    def new_session(self, frames: FrameSource, frame_count: int) -> _VideoSession:
         """The library's inference session for ``frame_count`` frames read on demand from ``frames``."""
         module = importlib.import_module(type(self.model).__module__)
         session_cls = getattr(module, self.family.video_class.replace("Model", "InferenceSession"))
@@ -87,7 +116,7 @@ class VideoPropagator:
         session.processed_frames = _LazyFrames(frame_count, load)
         return session
 
-    def add_masks(self, session: object, frame: int, objects: dict[int, np.ndarray]) -> None:
+    def add_masks(self, session: _VideoSession, frame: int, objects: dict[int, np.ndarray]) -> None:
         """Anchor masks (object id -> bool (H, W)) on ``frame``, as the library's processor adds them."""
         first = next(iter(objects.values()))
         session.video_height, session.video_width = int(first.shape[0]), int(first.shape[1])
@@ -136,7 +165,7 @@ class VideoPropagator:
                             progress(done, plan.total)
                         break
 
-    def _frame_result(self, out: object, idx: int, size: tuple[int, int], alive: set[int], threshold: float,
+    def _frame_result(self, out: _FrameOutput, idx: int, size: tuple[int, int], alive: set[int], threshold: float,
                       direction: int) -> FrameMasks:
         ids = [int(i) for i in out.object_ids]
         logits = out.pred_masks.float()
@@ -154,7 +183,7 @@ class VideoPropagator:
             masks[obj_id] = (upscale_logits(logits[k].reshape(logits.shape[-2:]).cpu(), size) > 0).numpy()
         return FrameMasks(idx, masks, scores, tuple(stopped), direction)
 
-    def _forget_old(self, session: object, current: int, anchor: int) -> None:
+    def _forget_old(self, session: _VideoSession, current: int, anchor: int) -> None:
         """Drop outputs of frames the model cannot read any more: further than ``keep`` from the current
         frame and from the anchor (the library reads at most num_maskmem memories and
         max_object_pointers_in_encoder pointers back; the backward pass starts at the anchor)."""

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 from sam_backend.models.configs import ModelConfig, config_for
 from sam_backend.models.mask_decoder import MaskDecoder, MaskDecoderHQ
 from sam_backend.models.prompt_encoder import PromptEncoder
-from sam_backend.models.sam import Sam
+from sam_backend.models.sam import ImageEncoder, Sam
 from sam_backend.models.tiny_vit import TinyViT
 from sam_backend.models.vit import ImageEncoderViT
 
@@ -39,12 +37,12 @@ def build_model(model: str | ModelConfig = "sam_vit_b", config: ModelConfig | di
     Build under `with torch.device("meta"):` to get shapes without allocating memory.
     """
     cfg = resolve_config(model, config, **overrides)
-    encoder: nn.Module
+    encoder: ImageEncoder
     if cfg.encoder == "vit":
         encoder = ImageEncoderViT(cfg.depth, cfg.embed_dim, cfg.num_heads, cfg.global_attn_indexes, cfg.window_size)
     else:
         encoder = TinyViT(cfg.tiny_embed_dims, cfg.tiny_depths, cfg.tiny_num_heads, cfg.tiny_window_sizes)
     decoder = MaskDecoderHQ(cfg.hq_vit_dim) if cfg.hq else MaskDecoder()
     sam = Sam(encoder, PromptEncoder(), decoder, is_hq=cfg.hq)
-    sam.config = cfg  # type: ignore[assignment]
+    sam.config = cfg
     return sam.eval()

@@ -6,6 +6,8 @@ Coordinates given to it are in the 1024x1024 model-input frame (pixels, centres 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -18,6 +20,8 @@ class PositionEmbeddingRandom(nn.Module):
 
     Outputs 2F channels: sin and cos of 2*pi*((2*xy - 1) @ G).
     """
+
+    positional_encoding_gaussian_matrix: torch.Tensor  # a buffer
 
     def __init__(self, num_pos_feats: int = 128) -> None:
         super().__init__()
@@ -72,6 +76,11 @@ class PromptEncoder(nn.Module):
         )
         self.no_mask_embed = nn.Embedding(1, embed_dim)
 
+    def _point_kinds(self) -> Sequence[nn.Embedding]:
+        """point_embeddings (negative, positive, box corner 1, box corner 2): torch types a
+        ModuleList's items as Module; these are the Embeddings made in __init__."""
+        return cast("Sequence[nn.Embedding]", self.point_embeddings)
+
     def get_dense_pe(self) -> torch.Tensor:
         """Position encoding of the image embedding grid, (1, 256, 64, 64)."""
         return self.pe_layer.grid(self.image_embedding_size).unsqueeze(0)
@@ -84,16 +93,18 @@ class PromptEncoder(nn.Module):
             labels = torch.cat([labels, -torch.ones_like(labels[:, :1])], dim=1)
         emb = self.pe_layer.with_coords(points, self.input_image_size)
         lab = labels[..., None]
+        kinds = self._point_kinds()
         emb = torch.where(lab == -1, self.not_a_point_embed.weight, emb)
-        emb = emb + torch.where(lab == 0, self.point_embeddings[0].weight, 0.0)
-        emb = emb + torch.where(lab == 1, self.point_embeddings[1].weight, 0.0)
+        emb = emb + torch.where(lab == 0, kinds[0].weight, 0.0)
+        emb = emb + torch.where(lab == 1, kinds[1].weight, 0.0)
         return emb
 
     def _embed_boxes(self, boxes: torch.Tensor) -> torch.Tensor:
         """boxes (B, 4) as x0, y0, x1, y1 model-input pixels -> (B, 2, 256)."""
         corners = (boxes + 0.5).reshape(-1, 2, 2)
         emb = self.pe_layer.with_coords(corners, self.input_image_size)
-        corner_types = torch.cat([self.point_embeddings[2].weight, self.point_embeddings[3].weight], dim=0)
+        kinds = self._point_kinds()
+        corner_types = torch.cat([kinds[2].weight, kinds[3].weight], dim=0)
         return emb + corner_types
 
     def forward(

@@ -3,12 +3,21 @@ the official checkpoints: `image_encoder.*`, `prompt_encoder.*`, `mask_decoder.*
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Union
 
 import torch
 from torch import nn
 
 from sam_backend.models.mask_decoder import MaskDecoder
 from sam_backend.models.prompt_encoder import PromptEncoder
+from sam_backend.models.tiny_vit import TinyViT
+from sam_backend.models.vit import ImageEncoderViT
+
+if TYPE_CHECKING:
+    from sam_backend.models.configs import ModelConfig
+
+ImageEncoder = Union[ImageEncoderViT, TinyViT]
+"""The image encoders of the SAM family (ViT: SAM, SAM-HQ; TinyViT: MobileSAM, SAM-HQ tiny)."""
 
 PIXEL_MEAN = (123.675, 116.28, 103.53)
 PIXEL_STD = (58.395, 57.12, 57.375)
@@ -20,7 +29,11 @@ class Sam(nn.Module):
     The pixel mean/std are non-persistent buffers (not part of any checkpoint).
     """
 
-    def __init__(self, image_encoder: nn.Module, prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder, is_hq: bool) -> None:
+    pixel_mean: torch.Tensor  # buffers
+    pixel_std: torch.Tensor
+    config: ModelConfig  # set by build_model
+
+    def __init__(self, image_encoder: ImageEncoder, prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder, is_hq: bool) -> None:
         super().__init__()
         self.image_encoder = image_encoder
         self.prompt_encoder = prompt_encoder

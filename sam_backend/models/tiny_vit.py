@@ -21,6 +21,9 @@ from sam_backend.models.common import LayerNorm2d
 class Conv2dBN(nn.Sequential):
     """Conv2d without bias (`c`) followed by BatchNorm2d (`bn`)."""
 
+    c: nn.Conv2d  # children added by name below
+    bn: nn.BatchNorm2d
+
     def __init__(self, a: int, b: int, ks: int = 1, stride: int = 1, pad: int = 0, groups: int = 1) -> None:
         super().__init__()
         self.add_module("c", nn.Conv2d(a, b, ks, stride, pad, groups=groups, bias=False))

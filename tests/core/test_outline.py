@@ -182,6 +182,11 @@ def test_packed_rings_round_trip_any_ring() -> None:
     for bad in (packs[1][:-1], packs[1] + b"\x01", b"\x03" + packs[1][1:], packs[1][:7]):
         with pytest.raises(ValueError, match="corrupt"):
             outline.ring_arrays([packs[0], bad])
+    # a header announcing no rings (to_bytes writes b"" then) is corrupt too, alone or not
+    no_rings = packs[0][:1] + b"\x00\x00\x00\x00"
+    for values in ([no_rings], [b"", no_rings]):
+        with pytest.raises(ValueError, match="corrupt"):
+            outline.ring_arrays(values)
 
 
 # ------------------------------------------------------------------ the store

@@ -114,3 +114,18 @@ def test_strips_equal_whole_map_convolutions(monkeypatch: pytest.MonkeyPatch) ->
     shifted = strips.run(ops, x, finish=lambda s, a, b: s + a)  # finish sees each strip's first row index
     rows = torch.arange(19).view(1, 1, 19, 1)
     torch.testing.assert_close(shifted - expected, ((rows // 3) * 3).expand_as(expected).float(), atol=1e-5, rtol=0)
+
+
+def test_routes_refuse_what_they_cannot_fold_or_fuse() -> None:
+    """The fused convolutions take int padding only (torch also allows "same"), and BatchNorm folding
+    needs running statistics: either is refused with one sentence when a route is made or run."""
+    from sam_backend.fast.ops import int_padding
+
+    assert int_padding(torch.nn.Conv2d(3, 4, 3, padding=1)) == (1, 1)
+    with pytest.raises(ValueError, match="padding 'same'"):
+        int_padding(torch.nn.Conv2d(3, 4, 3, padding="same"))
+    model = build_model("mobile_sam")
+    bn = next(m for m in model.image_encoder.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    bn.running_var = None
+    with pytest.raises(ValueError, match="running statistics"):
+        fast_tiny.FastTinyViT(model.image_encoder)

@@ -114,6 +114,24 @@ def test_embedding_of_another_model_is_refused(predictor: SamPredictor, emb: Ima
         predictor.predict(other, points=[(1, 1)], labels=[1])
 
 
+def test_embedding_of_another_family_is_refused(predictor: SamPredictor, emb: ImageEmbedding) -> None:
+    """predict takes the families.Embedding protocol: one that is not this engine's ImageEmbedding
+    (another family's, same model id) is refused with one sentence, not an AttributeError."""
+    from sam_backend.families import Embedding
+
+    class Foreign:
+        model_id = emb.model_id
+        original_size = emb.original_size
+
+        def nbytes(self) -> int:
+            return 0
+
+    foreign = Foreign()
+    assert isinstance(foreign, Embedding)
+    with pytest.raises(ValueError, match="not made by this predictor"):
+        predictor.predict(foreign, points=[(1, 1)], labels=[1])
+
+
 def test_float16_cached_embedding_is_accepted(predictor: SamPredictor, emb: ImageEmbedding) -> None:
     half = ImageEmbedding(emb.model_id, emb.features.half(), emb.original_size, emb.input_size)
     a = predictor.predict(half, points=[(100, 80)], labels=[1])

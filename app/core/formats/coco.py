@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Union
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -37,9 +37,15 @@ from app.core.output_guard import OutputGuard
 from app.core.formats.common import ExportReport, Progress, Ticker, atomic_text_writer, dumps, posix_relpath
 from app.core.formats.export_common import annotation_crop, export_images, image_size
 from app.core.masks import paste
-from app.core.model import Annotation
+from app.core.model import Annotation, ImageRecord
 from app.core.outline import filled_crop, trace_corner_arrays
 from app.core.rle import mask_to_rle
+
+if TYPE_CHECKING:
+    from app.core.project import Project
+
+Segmentation = Union[list[list[int]], dict]
+"""A COCO segmentation: polygons (flat [x1, y1, ...] lists) or a compressed RLE dict."""
 
 COCO_MASK_MODES = ("auto", "rle", "polygon")
 _CHUNK = CHUNK  # annotations converted together in a one-process export
@@ -54,16 +60,16 @@ def trace_corner(crop: np.ndarray, x0: int, y0: int) -> tuple[list[list[int]], b
 
 
 def coco_segment(ann: Annotation, height: int, width: int, masks: str, filled: list[int],
-                 runs: np.ndarray | None = None) -> tuple[Any, float, list[float]] | str:
+                 runs: np.ndarray | None = None) -> tuple[Segmentation, float, list[float]] | str:
     """(segmentation, area, bbox) of one annotation on an image of ``height`` x ``width``, or a
     one-sentence reason why it cannot be exported (empty mask). The id of an annotation whose
     holes had to be filled (``masks="polygon"``) is appended to ``filled``. ``runs``: the stored
     RLE's counts already decoded (optional, see masks.decode_counts_batch). This is the plain
     one-annotation path; export_coco uses app.core.formats.coco_encode, which writes the same."""
     rle = ann.rle
-    exact_rle = rle is not None and [int(v) for v in rle["size"]] == [height, width]
-    if masks == "rle" and exact_rle:
-        comp = compressed_rle(rle)
+    exact_rle = rle if rle is not None and [int(v) for v in rle["size"]] == [height, width] else None
+    if masks == "rle" and exact_rle is not None:
+        comp = compressed_rle(exact_rle)
         area = float(mask_utils.area(comp))
         if area <= 0:
             return "its mask is empty"
@@ -82,7 +88,7 @@ def coco_segment(ann: Annotation, height: int, width: int, masks: str, filled: l
         if masks == "polygon":
             filled.append(int(ann.id or 0))
             return polys, float(np.count_nonzero(filled_crop(crop))), bbox
-    comp = compressed_rle(rle) if exact_rle else mask_to_rle(paste(crop, x0, y0, height, width))
+    comp = compressed_rle(exact_rle) if exact_rle is not None else mask_to_rle(paste(crop, x0, y0, height, width))
     return comp, area, bbox
 
 
@@ -92,7 +98,7 @@ def _info(project_name: str) -> dict:
             "date_created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def _categories(project: Any, report: ExportReport) -> tuple[dict[int, int], list[str]]:
+def _categories(project: Project, report: ExportReport) -> tuple[dict[int, int], list[str]]:
     """({label class id: COCO category id}, category objects as JSON text), display order."""
     classes = project.label_classes()
     kept = [coco_kept.of(lc.extra).get("id") for lc in classes]
@@ -105,9 +111,9 @@ def _categories(project: Any, report: ExportReport) -> tuple[dict[int, int], lis
     return cat_of, texts
 
 
-def _images(project: Any, out_dir: Path, report: ExportReport) -> tuple[dict[int, tuple[int, int, int]], list[str]]:
+def _images(project: Project, out_dir: Path, report: ExportReport) -> tuple[dict[int, tuple[int, int, int]], list[str]]:
     """({project image id: (COCO image id, height, width)}, image objects as JSON text in id order)."""
-    found: list[tuple[Any, int, int, dict]] = []
+    found: list[tuple[ImageRecord, int, int, dict]] = []
     unlabelled = 0
     for rec, wanted in export_images(project, _PAGE):
         if not wanted:
@@ -120,8 +126,8 @@ def _images(project: Any, out_dir: Path, report: ExportReport) -> tuple[dict[int
         found.append((rec, size[0], size[1], coco_kept.of(rec.extra)))
     if unlabelled:
         report.warnings.append(f"{unlabelled} image(s) without annotations and not marked done were left out.")
-    ids = coco_kept.Ids("image", max((k.get("id") for *_, k in found if coco_kept.valid_id(k.get("id"))),
-                                     default=0), report)
+    kept_ids = [k.get("id") for *_, k in found]
+    ids = coco_kept.Ids("image", max((k for k in kept_ids if coco_kept.valid_id(k)), default=0), report)
     sizes: dict[int, tuple[int, int, int]] = {}
     entries: list[tuple[int, str]] = []
     for rec, h, w, kept in found:
@@ -137,7 +143,7 @@ def _images(project: Any, out_dir: Path, report: ExportReport) -> tuple[dict[int
     return sizes, [text for _, text in entries]
 
 
-def _chunks(project: Any, ctx: Context, workers: int) -> Iterator[Chunk]:
+def _chunks(project: Project, ctx: Context, workers: int) -> Iterator[Chunk]:
     """coco_encode.Chunk of every annotation row, in iter_annotations order; the rows are read here,
     once (worker processes get them shipped: app.core.formats.coco_parallel)."""
     rows = project.iter_annotation_rows(batch=10000)
@@ -149,7 +155,7 @@ def _chunks(project: Any, ctx: Context, workers: int) -> Iterator[Chunk]:
 
 
 @in_read_snapshot
-def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progress: Progress | None = None,
+def export_coco(project: Project, out_path: Path | str, masks: str = "auto", progress: Progress | None = None,
                 cancel: threading.Event | None = None, workers: int | None = None) -> ExportReport:
     """Write the whole project as one COCO JSON file at ``out_path`` (see the module doc).
 
@@ -207,7 +213,7 @@ def export_coco(project: Any, out_path: Path | str, masks: str = "auto", progres
     return report
 
 
-def _write_chunk(fh: Any, chunk: Chunk, ids: coco_kept.Ids, n: int, report: ExportReport) -> int:
+def _write_chunk(fh: IO[str], chunk: Chunk, ids: coco_kept.Ids, n: int, report: ExportReport) -> int:
     """Write a chunk's annotations numbered by ``ids`` after the ``n`` already written; returns the
     new count, and adds the chunk's skipped items and tallies to the report."""
     if chunk.fragments:

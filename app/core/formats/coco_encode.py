@@ -31,6 +31,8 @@ import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Final, Union, cast
 from json.encoder import encode_basestring_ascii
 
 from pycocotools import mask as mask_utils
@@ -186,16 +188,22 @@ class _Todo:
         self.index: list[int] = []
         self.rows: list[tuple] = []
         self.rles: list[dict | None] = []
-        self.kept_seg: list[object] = []  # _COMPUTE, or the segmentation text (None: none) to keep
+        self.kept_seg: list[KeptSeg] = []  # _COMPUTE, or the segmentation text (None: none) to keep
 
-    def add(self, i: int, row: tuple, rle: dict | None, kept_seg: object) -> None:
+    def add(self, i: int, row: tuple, rle: dict | None, kept_seg: KeptSeg) -> None:
         self.index.append(i)
         self.rows.append(row)
         self.rles.append(rle)
         self.kept_seg.append(kept_seg)
 
 
-_COMPUTE = object()
+class _Marker(Enum):
+    COMPUTE = 0
+
+
+_COMPUTE: Final = _Marker.COMPUTE
+KeptSeg = Union[str, None, _Marker]
+"""A row's segmentation: _COMPUTE (computed here), or the text to write as it came (None: none)."""
 
 
 def encode_rows(rows: Sequence[tuple], ctx: Context) -> Chunk:
@@ -216,7 +224,7 @@ def encode_rows(rows: Sequence[tuple], ctx: Context) -> Chunk:
         _, h, w = where
         exact = row[_RLE_H] == h and row[_RLE_W] == w and row[_COUNTS] is not None
         rle = codec.decode_rle(h, w, row[_COUNTS]) if exact else None
-        kept_seg: object = _COMPUTE
+        kept_seg: KeptSeg = _COMPUTE
         if row[_EXTRA] is not None:
             kept = _kept_coco(row[_EXTRA])
             if kept:
@@ -225,20 +233,20 @@ def encode_rows(rows: Sequence[tuple], ctx: Context) -> Chunk:
             if isinstance(geom, str):
                 if geom == row_fingerprint(shape, row[_POINTS], row[_GEOMETRY], row[_RLE_H], row[_RLE_W],
                                            row[_COUNTS]):
-                    got = _kept_result(kept, rle, exact)
-                    if got is None:
+                    as_kept = _kept_result(kept, rle, exact)
+                    if as_kept is None:
                         chunk.tally(RESIZED_TALLY)
-                    elif got[1] is not None:
-                        results[i] = (got[0], got[1], False)
+                    elif as_kept[1] is not None:
+                        results[i] = (as_kept[0], as_kept[1], False)
                         continue
                     else:
-                        kept_seg = got[0]
+                        kept_seg = as_kept[0]
                 else:
                     chunk.tally(EDITED_TALLY)
         todo.add(i, row, rle, kept_seg)
     if todo.index:
-        for i, got in zip(todo.index, _compute(todo, ctx)):
-            results[i] = got
+        for i, computed in zip(todo.index, _compute(todo, ctx)):
+            results[i] = computed
     cat_of = ctx.cat_of
     fragments = chunk.fragments
     kept_ids = chunk.kept_ids
@@ -256,14 +264,14 @@ def encode_rows(rows: Sequence[tuple], ctx: Context) -> Chunk:
         head = f'"image_id":{sizes[row[_IMAGE]][0]},"category_id":{cat_of[row[_LABEL]]},'
         if seg_text is not None:
             head += f'"segmentation":{seg_text},'
-        kept = kept_of.get(i)
-        if kept is None:
+        kept_obj = kept_of.get(i)
+        if kept_obj is None:
             fragments.append(f'{head}{numbers},"iscrowd":0}}')
             kept_ids.append(None)
         else:
-            fragments.append(f'{head}{numbers},"iscrowd":{coco_kept.iscrowd(kept, chunk)}'
-                             + coco_kept.keys_text(kept.get("keys"), coco_kept.ANNOTATION_KEYS, chunk) + "}")
-            kept_ids.append(kept.get("id"))
+            fragments.append(f'{head}{numbers},"iscrowd":{coco_kept.iscrowd(kept_obj, chunk)}'
+                             + coco_kept.keys_text(kept_obj.get("keys"), coco_kept.ANNOTATION_KEYS, chunk) + "}")
+            kept_ids.append(kept_obj.get("id"))
     return chunk
 
 
@@ -302,22 +310,27 @@ def _crop_result(rle: dict | None, geometry: bytes, h: int, w: int) -> tuple[str
 def _outlines(todo: _Todo, ctx: Context) -> list[outline.Header | str]:
     """The outline (outline.Header) of each todo row for its image's size: the stored one when it
     was computed for that size, else computed (batched)."""
-    out: list[outline.Header | str | None] = []
+    out: list[outline.Header | str] = []
     missing: list[int] = []
     for k, row in enumerate(todo.rows):
         _, h, w = ctx.sizes[row[_IMAGE]]
         got = outline.header(row[_OUTLINE])
         if got is None or got[0] != h or got[1] != w:
             missing.append(k)
-        out.append(got)
+            out.append("")  # replaced by _recompute below
+        else:
+            out.append(got)
     if missing:
         _recompute(todo, ctx, missing, out)
-    return out  # type: ignore[return-value]
+    return out
 
 
-def _recompute(todo: _Todo, ctx: Context, which: list[int], out: list) -> None:
+def _recompute(todo: _Todo, ctx: Context, which: list[int], out: list[outline.Header | str]) -> None:
     """Compute the outlines of todo rows ``which`` into ``out`` (one batch)."""
-    sources = [(todo.rles[k], todo.rows[k][_GEOMETRY], *ctx.sizes[todo.rows[k][_IMAGE]][1:]) for k in which]
+    sources: list[outline.Source] = []
+    for k in which:
+        _, h, w = ctx.sizes[todo.rows[k][_IMAGE]]
+        sources.append((todo.rles[k], todo.rows[k][_GEOMETRY], h, w))
     for k, got in zip(which, outline.outlines(sources)):
         out[k] = got if isinstance(got, str) else (got.height, got.width, got.area, got.filled_area, *got.bbox,
                                                     got.holes, got.rings)
@@ -327,9 +340,9 @@ def _compute(todo: _Todo, ctx: Context) -> list[Result | str]:
     """Results of the todo rows (segmentation computed unless kept, numbers computed)."""
     results: list[Result | str | None] = [None] * len(todo.index)
     if ctx.masks == "rle":
-        exact = [k for k, rle in enumerate(todo.rles) if rle is not None]
-        batch = _stored_rle_batch([todo.rles[k] for k in exact]) if exact else []
-        done = dict(zip(exact, batch)) if batch is not None else {}
+        exact = [(k, rle) for k, rle in enumerate(todo.rles) if rle is not None]
+        batch = _stored_rle_batch([rle for _, rle in exact]) if exact else []
+        done = dict(zip([k for k, _ in exact], batch)) if batch is not None else {}
         for k, row in enumerate(todo.rows):
             got = done.get(k)
             if got is None:
@@ -338,25 +351,32 @@ def _compute(todo: _Todo, ctx: Context) -> list[Result | str]:
             if isinstance(got, str):
                 results[k] = got
             else:
-                seg = got[0] if todo.kept_seg[k] is _COMPUTE else todo.kept_seg[k]
-                results[k] = (seg, got[1], False)  # type: ignore[assignment]
-        return results  # type: ignore[return-value]
+                kept_seg = todo.kept_seg[k]
+                results[k] = (got[0] if kept_seg is _COMPUTE else kept_seg, got[1], False)
+        return cast("list[Result | str]", results)  # every row got its result above
     found = _outlines(todo, ctx)
-    polys = [k for k in range(len(found)) if _decide(todo, ctx, found, k, results)]
+    polys: list[tuple[int, outline.Header]] = []  # rows whose segmentation is their outline's rings
+    for k, got_k in enumerate(found):
+        if (head := _decide(todo, ctx, got_k, k, results)) is not None:
+            polys.append((k, head))
     try:
-        flat, sizes, per_item = outline.ring_arrays([found[k][9] for k in polys])  # type: ignore[index]
+        flat, sizes, per_item = outline.ring_arrays([head[9] for _, head in polys])
     except ValueError:  # a corrupt stored outline: computed again from the row's geometry, and decided again
-        bad = [k for k in polys if not _unpacks(found[k][9])]  # type: ignore[index]
+        bad = [k for k, head in polys if not _unpacks(head[9])]
         _recompute(todo, ctx, bad, found)
-        polys = [k for k in polys if k not in set(bad)] + [k for k in bad if _decide(todo, ctx, found, k, results)]
-        flat, sizes, per_item = outline.ring_arrays([found[k][9] for k in polys])  # type: ignore[index]
-    for k, text in zip(polys, polygon_texts(flat, sizes, per_item)):
-        _, _, area, filled, x0, y0, bw, bh, holes, _ = found[k]  # type: ignore[misc]
+        bad_set = set(bad)
+        polys = [p for p in polys if p[0] not in bad_set]
+        for k in bad:
+            if (head := _decide(todo, ctx, found[k], k, results)) is not None:
+                polys.append((k, head))
+        flat, sizes, per_item = outline.ring_arrays([head[9] for _, head in polys])
+    for (k, head), text in zip(polys, polygon_texts(flat, sizes, per_item)):
+        _, _, area, filled, x0, y0, bw, bh, holes, _ = head
         if ctx.masks == "polygon" and holes:
             results[k] = (text, _numbers(filled, (x0, y0, bw, bh)), True)
         else:
             results[k] = (text, _numbers(area, (x0, y0, bw, bh)), False)
-    return results  # type: ignore[return-value]
+    return cast("list[Result | str]", results)  # every row got its result: _decide or the rings above
 
 
 def _unpacks(rings: bytes) -> bool:
@@ -367,26 +387,28 @@ def _unpacks(rings: bytes) -> bool:
     return True
 
 
-def _decide(todo: _Todo, ctx: Context, found: list, k: int, results: list) -> bool:
-    """Set results[k] from todo row k's outline ``found[k]``, or return True when its segmentation
-    is its outline's rings (written by the caller for all such rows at once)."""
-    got = found[k]
+def _decide(todo: _Todo, ctx: Context, got: outline.Header | str, k: int,
+            results: list[Result | str | None]) -> outline.Header | None:
+    """Set results[k] from todo row k's outline ``got``, or return the outline when its segmentation
+    is its rings (written by the caller for all such rows at once)."""
     if isinstance(got, str):
         results[k] = got
-        return False
+        return None
     h, w, area, _, x0, y0, bw, bh, holes, _ = got
+    kept_seg = todo.kept_seg[k]
+    rle = todo.rles[k]
     if area <= 0:
         results[k] = EMPTY
-    elif todo.kept_seg[k] is not _COMPUTE:
-        results[k] = (todo.kept_seg[k], _numbers(area, (x0, y0, bw, bh)), False)
+    elif kept_seg is not _COMPUTE:
+        results[k] = (kept_seg, _numbers(area, (x0, y0, bw, bh)), False)
     elif holes and ctx.masks == "auto":
         numbers = _numbers(area, (x0, y0, bw, bh))
-        if todo.rles[k] is not None:
-            comp = compressed_rle(todo.rles[k])  # type: ignore[arg-type]
+        if rle is not None:
+            comp = compressed_rle(rle)
             results[k] = (_rle_text(h, w, comp["counts"]), numbers, False)
         else:  # polygons with holes: their raster as RLE
             got_rle = _crop_result(None, todo.rows[k][_GEOMETRY], h, w)
             results[k] = got_rle if isinstance(got_rle, str) else (got_rle[0], numbers, False)
     else:
-        return True
-    return False
+        return got
+    return None

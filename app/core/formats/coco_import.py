@@ -27,7 +27,7 @@ import threading
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -50,7 +50,7 @@ TOP_KEYS = frozenset({"info", "licenses", "images", "annotations", "categories"}
 MAX_SIDE = 1 << 17  # an image side beyond this is not a real image (checked before any allocation)
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -312,10 +312,10 @@ def _import_annotation(session: ImportSession, image_id: int, name: str, h: int,
         if isinstance(got, str):
             report.skip(aid, got)
             return
-        mask, corners = got
+        box, corners = got
         kept["segmentation"] = None if seg is None else []
         report.tally("annotation(s) with a box and no segmentation read as rectangles")
-        _queue(session, image_id, label_id, kept, mask=mask, shape="rectangle", points=corners, score=score)
+        _queue(session, image_id, label_id, kept, mask=box, shape="rectangle", points=corners, score=score)
         return
     mask = coco_mask(seg, h, w)
     if isinstance(mask, str):

@@ -23,16 +23,19 @@ Each change is counted in the report (one line per kind, ExportReport.tally).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, TypeGuard
 
 from app.core.formats.common import Tallies, dumps
 from app.core.formats.provenance import kept
+
+if TYPE_CHECKING:
+    from app.core.project import Project
 
 FORMAT = "coco"
 _MAX_ID = 1 << 63
 
 
-def valid_id(value: object) -> bool:
+def valid_id(value: object) -> TypeGuard[int]:
     """An id this exporter keeps: an integer (not true/false) >= 1 that SQLite can hold."""
     return type(value) is int and 1 <= value < _MAX_ID
 
@@ -51,8 +54,8 @@ class Ids:
         """The id of the next object of this kind, which came in with ``kept_id`` (None: none)."""
         if kept_id is not None:
             if valid_id(kept_id) and kept_id not in self.used:
-                self.used.add(kept_id)  # type: ignore[arg-type]
-                return kept_id  # type: ignore[return-value]
+                self.used.add(kept_id)
+                return kept_id
             if valid_id(kept_id):
                 self._report.tally(f"{self.kind}(s) whose imported id another {self.kind} already had got a new id")
             else:
@@ -92,7 +95,7 @@ def iscrowd(kept_coco: dict, report: Tallies) -> int:
     return 0
 
 
-def meta_json(project: Any, key: str) -> object:
+def meta_json(project: Project, key: str) -> object:
     """The JSON value of a project meta key (None when absent or not JSON)."""
     text = project.get_meta(key)
     if text is None:
@@ -103,7 +106,7 @@ def meta_json(project: Any, key: str) -> object:
         return None
 
 
-def top_level(project: Any, ours: dict, report: Tallies) -> tuple[dict, list, dict]:
+def top_level(project: Project, ours: dict, report: Tallies) -> tuple[dict, list, dict]:
     """(info, licenses, unknown top-level keys) to write: the imported ones when the project has
     them (meta coco.info / coco.licenses / coco.keys), else ``ours`` and []."""
     info = meta_json(project, "coco.info")

@@ -16,12 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Concatenate, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
 from app.core.atomic_file import atomic_writer as _file_writer
 from app.core.errors import CoreError
+
+if TYPE_CHECKING:
+    from app.core.project import Project
 
 Progress = Callable[[int, int], None]
 """progress(done, total): called from the worker thread; total is 0 when unknown."""
@@ -147,17 +150,14 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def in_read_snapshot(export: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
+def in_read_snapshot(export: Callable[Concatenate[Project, _P], _R]) -> Callable[Concatenate[Project, _P], _R]:
     """Decorator of exporters ``export(project, ...)``: the whole export reads one committed state
     of the project (Project.read_snapshot), even while another process commits an import; without
     it each query saw the latest state and a file could mix two states (issue 8, defect 3)."""
 
     @functools.wraps(export)
-    def wrapper(project: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        snapshot = getattr(project, "read_snapshot", None)
-        if snapshot is None:
-            return export(project, *args, **kwargs)
-        with snapshot():
+    def wrapper(project: Project, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with project.read_snapshot():
             return export(project, *args, **kwargs)
 
     return wrapper

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,10 +10,13 @@ from app.core.errors import CoreError
 from app.core.masks import geometry_crop, parts_crop
 from app.core.model import Annotation, ImageRecord
 
+if TYPE_CHECKING:
+    from app.core.project import Project
+
 __all__ = ["annotation_crop", "export_images", "image_size", "parts_crop"]
 
 
-def export_images(project: Any, page: int = 2000) -> Iterator[tuple[ImageRecord, bool]]:
+def export_images(project: Project, page: int = 2000) -> Iterator[tuple[ImageRecord, bool]]:
     """Every image of the project, paged by path, with whether an export should include it.
 
     An image with no annotation that is not marked done is left out: it is not labelled yet and
@@ -30,7 +33,7 @@ def export_images(project: Any, page: int = 2000) -> Iterator[tuple[ImageRecord,
             yield rec, bool(counts.get(rec.id)) or rec.status == "done"
 
 
-def image_size(project: Any, rec: ImageRecord) -> tuple[int, int] | str:
+def image_size(project: Project, rec: ImageRecord) -> tuple[int, int] | str:
     """(height, width) of an image after EXIF rotation: the stored size, else the file is probed.
 
     Returns a one-sentence reason instead when the size is unknown and the file cannot be read.

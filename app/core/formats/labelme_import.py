@@ -25,7 +25,8 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -35,9 +36,11 @@ from app.core.formats.common import ImportReport, Progress, Ticker, read_json
 from app.core.formats.import_common import ImportSession, first_existing
 from app.core.formats.labelme_shapes import ReadShape, ShapeError, read_shape
 from app.core.formats.provenance import geometry_fingerprint
-from app.core.model import ImageRecord
+from app.core.model import ImageRecord, Part, Point
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is Python 3.11+
+
     from app.core.project import Project
 
 FORMAT_ID = "labelme"
@@ -57,8 +60,8 @@ def _embedded_image(image_data: Any) -> tuple[bytes, tuple[int, int], str] | Non
         raw = base64.b64decode(image_data)
         with Image.open(io.BytesIO(raw)) as im:
             suffix = "." + (im.format or "png").lower().replace("jpeg", "jpg")
-            im = ImageOps.exif_transpose(im)
-            return raw, (int(im.height), int(im.width)), suffix
+            upright = ImageOps.exif_transpose(im)
+            return raw, (int(upright.height), int(upright.width)), suffix
     except (binascii.Error, OSError, ValueError, Image.DecompressionBombError):
         return None
 
@@ -71,7 +74,7 @@ def labelme_files(src: Path) -> list[Path]:
         return [src]
     if not src.is_dir():
         raise FormatError(f"{src} does not exist.")
-    out = []
+    out: list[Path] = []
     for root, dirs, files in os.walk(src):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         out.extend(Path(root) / f for f in sorted(files)
@@ -278,7 +281,7 @@ def _keep_image_data(session: ImportSession, rec: ImageRecord, data: dict, unrea
     keep: dict[str, Any] = {k: v for k, v in data.items() if k not in TOP_KEYS}
     if isinstance(flags, dict) and flags and not all(isinstance(v, bool) for v in flags.values()):
         keep["flags"] = flags
-    kept = {"keys": keep} if keep else {}
+    kept: dict[str, object] = {"keys": keep} if keep else {}
     if isinstance(data.get("version"), str):
         kept["version"] = data["version"]
     if data.get("imageData"):
@@ -305,44 +308,52 @@ def _add_instance(session: ImportSession, rec: ImageRecord, f: Path, inst: _Inst
     objects = [{k: v for k, v in o.items() if k != "label" and not (k == "mask" and o.get("shape_type") == "mask")}
                for o in inst.objects]
     label_id = session.label_id(inst.label)
-    common = dict(raw=raw, group_id=inst.group_id, score=score, description=description, flags=flags, attributes=attributes)
+    common: _Modelled = {"group_id": inst.group_id, "score": score, "description": description, "flags": flags,
+                         "attributes": attributes}
     if len(inst.reads) == 1:
         got = inst.reads[0]
         if got.mask is None:  # point, line, linestrip
-            _queue(session, rec.id, label_id, objects, shape=got.kind, points=got.points, **common)
+            _queue(session, rec.id, label_id, objects, raw, shape=got.kind, points=got.points, **common)
             return
         if not got.mask.any():
             report.skip(f"{f.name} instance {inst.label!r}", "it covers no pixel of the image")
             return
         if got.kind == "polygon":
-            from app.core.model import Part
-
-            _queue(session, rec.id, label_id, objects, mask=got.mask, shape="polygon",
+            _queue(session, rec.id, label_id, objects, raw, mask=got.mask, shape="polygon",
                    parts=(Part(exterior=got.points),), **common)
         elif got.kind == "mask":
-            _queue(session, rec.id, label_id, objects, mask=got.mask, shape="mask", **common)
+            _queue(session, rec.id, label_id, objects, raw, mask=got.mask, shape="mask", **common)
         else:  # rectangle, circle: the polygon from the points, the exact mask as labelme draws it
-            _queue(session, rec.id, label_id, objects, mask=got.mask, shape=got.kind, points=got.points, **common)
+            _queue(session, rec.id, label_id, objects, raw, mask=got.mask, shape=got.kind, points=got.points, **common)
         return
     mask = np.logical_or.reduce([g.mask for g in inst.reads if g.mask is not None])
     if not mask.any():
         report.skip(f"{f.name} instance {inst.label!r}", "it covers no pixel of the image")
         return
     if all(g.kind == "polygon" for g in inst.reads):
-        from app.core.model import Part
-
         parts = tuple(Part(exterior=g.points) for g in inst.reads)
-        _queue(session, rec.id, label_id, objects, mask=mask, shape="polygon", parts=parts, **common)
+        _queue(session, rec.id, label_id, objects, raw, mask=mask, shape="polygon", parts=parts, **common)
     else:
         report.tally("instance(s) made of shapes of several kinds stored as one mask")
-        _queue(session, rec.id, label_id, objects, mask=mask, shape="mask", **common)
+        _queue(session, rec.id, label_id, objects, raw, mask=mask, shape="mask", **common)
 
 
-def _queue(session: ImportSession, image_id: int, label_id: int, objects: list[dict], raw: list[str],
-           **kwargs: Any) -> None:
+class _Modelled(TypedDict):
+    """What an instance's first shape says beside its geometry (ImportSession.add keywords)."""
+
+    group_id: int | None
+    score: float | None
+    description: str
+    flags: dict
+    attributes: dict
+
+
+def _queue(session: ImportSession, image_id: int, label_id: int, objects: list[dict], raw: list[str], *,
+           shape: str, mask: np.ndarray | None = None, parts: Sequence[Part] | None = None,
+           points: Sequence[Point] = (), **common: Unpack[_Modelled]) -> None:
     """Queue the annotation, then stamp its provenance (the original shapes and the fingerprint
     of the geometry as stored)."""
-    session.add(image_id, label_id, **kwargs)
+    session.add(image_id, label_id, mask, shape=shape, parts=parts, points=points, **common)
     ann = session.pending[-1]
     extra = dict(ann.extra)
     extra[FORMAT_ID] = {"shapes": objects, "geom": geometry_fingerprint(ann)}

@@ -14,7 +14,7 @@ import binascii
 import io
 import math
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -46,7 +46,7 @@ class ReadShape:
     change: str | None = None
 
 
-def _number(v: Any, limit: float) -> float:
+def _number(v: object, limit: float) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ShapeError(f"it has the coordinate {v!r:.40}, which is not a number")
     try:
@@ -77,7 +77,7 @@ def shape_points(shape: dict, height: int = 0, width: int = 0) -> list[tuple[flo
     return out
 
 
-def _decode_mask_png(data: Any, want: tuple[int, int]) -> np.ndarray:
+def _decode_mask_png(data: object, want: tuple[int, int]) -> np.ndarray:
     """The bool crop of a base64 PNG whose size must be ``want`` (height, width), checked on the
     header before the pixels are decoded."""
     if not isinstance(data, str) or not data:
@@ -97,7 +97,7 @@ def _decode_mask_png(data: Any, want: tuple[int, int]) -> np.ndarray:
     return arr.astype(bool)
 
 
-def _pil_mask(height: int, width: int, draw_fn: Any) -> np.ndarray:
+def _pil_mask(height: int, width: int, draw_fn: Callable[[ImageDraw.ImageDraw], None]) -> np.ndarray:
     canvas = Image.fromarray(np.zeros((height, width), np.uint8))
     draw_fn(ImageDraw.Draw(canvas))
     return np.asarray(canvas).astype(bool)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -71,7 +72,8 @@ def _png_b64(crop: np.ndarray) -> str:
 def _reversed(points: object) -> bool:
     """True for 2 rectangle corners not given top-left first."""
     try:
-        (xa, ya), (xb, yb) = points  # type: ignore[misc]
+        # any JSON value: the except catches what is not two (x, y) pairs
+        (xa, ya), (xb, yb) = cast("Sequence[Sequence[float]]", points)
         return bool(xa > xb or ya > yb)
     except (TypeError, ValueError):
         return False
