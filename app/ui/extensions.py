@@ -26,8 +26,15 @@ def _text_prompts(window: Any) -> UiExtension:
     return install_text_prompts(window)
 
 
+def _everything(window: Any) -> UiExtension:
+    from app.ui.everything import install_everything
+
+    return install_everything(window)
+
+
 UI_EXTENSIONS: tuple[Callable[[Any], UiExtension], ...] = (
     _text_prompts,
+    _everything,
 )
 
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import (QT_TRANSLATE_NOOP, QAbstractListModel, QCoreApplicat
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QListView, QVBoxLayout, QWidget
 
+from app.automation.review import needs_review
 from app.core.model import ImageRecord
 from app.ui.i18n import mark_data
 
@@ -26,6 +27,7 @@ STATUS_TEXT = {"new": QT_TRANSLATE_NOOP("ImagesDock", "new"),  # English sources
                "in_progress": QT_TRANSLATE_NOOP("ImagesDock", "in progress"),
                "done": QT_TRANSLATE_NOOP("ImagesDock", "done")}
 STATUS_COLOR = {"new": "#9e9e9e", "in_progress": "#ffb300", "done": "#43a047"}
+REVIEW_COLOR = "#ab47bc"  # auto-labeled, not reviewed yet (app.automation.review)
 ImageRole = Qt.ItemDataRole.UserRole + 1
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -111,13 +113,20 @@ class ImageListModel(QAbstractListModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             extra = translate("ImagesDock", "  (missing)") if rec.missing else ""
+            if needs_review(rec.extra):
+                extra += translate("ImagesDock", "  (to review)")
             return f"{rec.path}{extra}"
         if role == Qt.ItemDataRole.ToolTipRole:
             size = f"{rec.width}x{rec.height}" if rec.width else translate("ImagesDock", "size not read yet")
             status = translate("ImagesDock", STATUS_TEXT.get(rec.status, rec.status))
-            return translate("ImagesDock", "{path}\n{size}\nstatus: {status}").format(path=rec.path, size=size,
+            text = translate("ImagesDock", "{path}\n{size}\nstatus: {status}").format(path=rec.path, size=size,
                                                                                       status=status)
+            if needs_review(rec.extra):
+                text += "\n" + translate("ImagesDock", "auto-labeled: to review")
+            return text
         if role == Qt.ItemDataRole.DecorationRole:
+            if needs_review(rec.extra):
+                return QColor(REVIEW_COLOR)
             return QColor(STATUS_COLOR.get(rec.status, "#9e9e9e"))
         if role == Qt.ItemDataRole.ForegroundRole and rec.missing:
             return QBrush(QColor("#808080"))

@@ -62,6 +62,16 @@ class ThresholdSlider(QWidget):
         self.slider.setValue(int(round((float(value) - self._min) / span * self._steps)))
         self._show()
 
+    def set_maximum(self, maximum: float) -> None:
+        """Change the top of the range (the value is clamped to it; no signal)."""
+        value = min(self.value(), float(maximum))
+        self._max = float(maximum)
+        self.slider.blockSignals(True)
+        try:
+            self.set_value(value)
+        finally:
+            self.slider.blockSignals(False)
+
     def _show(self) -> None:
         self.label.setText(f"{self.value():.{self._decimals}f}")
 
