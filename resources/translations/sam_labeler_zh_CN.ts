@@ -43,6 +43,10 @@
         <translation>文本提示（短语 -&gt; 掩码）</translation>
     </message>
     <message>
+        <source>Segment everything</source>
+        <translation>分割全部</translation>
+    </message>
+    <message>
         <source>Next candidate mask</source>
         <translation>下一个候选掩码</translation>
     </message>
@@ -333,6 +337,168 @@ Tab / Shift+Tab</translation>
     </message>
 </context>
 <context>
+    <name>EverythingController</name>
+    <message>
+        <source>Open an image first.</source>
+        <translation>请先打开一张图像。</translation>
+    </message>
+    <message>
+        <source>No SAM model is loaded: open the model manager (Ctrl+M).</source>
+        <translation>未加载 SAM 模型：请打开模型管理器（Ctrl+M）。</translation>
+    </message>
+    <message>
+        <source>The automation &quot;{id}&quot; is not installed.</source>
+        <translation>未安装自动化“{id}”。</translation>
+    </message>
+    <message>
+        <source>Segmenting everything</source>
+        <translation>正在分割全部</translation>
+    </message>
+    <message>
+        <source>Segmenting everything… (Esc cancels)</source>
+        <translation>正在分割全部…（按 Esc 取消）</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} proposal(s) shown ({seconds:.1f} s). Click one on the image to check or uncheck it.</source>
+        <translation>显示 {shown} / {total} 个候选（{seconds:.1f} 秒）。在图像上点击候选可勾选或取消勾选。</translation>
+    </message>
+    <message>
+        <source>Press G to segment everything in this image.</source>
+        <translation>按 G 分割此图像中的全部物体。</translation>
+    </message>
+    <message>
+        <source>This project is open read-only; proposals cannot be stored.</source>
+        <translation>此项目以只读方式打开；无法保存候选标注。</translation>
+    </message>
+    <message>
+        <source>No proposal is checked.</source>
+        <translation>没有勾选任何候选。</translation>
+    </message>
+    <message>
+        <source>Storing {n} annotation(s)…</source>
+        <translation>正在保存 {n} 个标注…</translation>
+    </message>
+    <message>
+        <source>The accepted proposals have empty masks; nothing was stored.</source>
+        <translation>接受的候选掩码为空；未保存任何内容。</translation>
+    </message>
+    <message>
+        <source>Stored {n} annotation(s) (one undo step).</source>
+        <translation>已保存 {n} 个标注（一次撤销）。</translation>
+    </message>
+    <message>
+        <source>Image marked reviewed.</source>
+        <translation>图像已标记为已审核。</translation>
+    </message>
+</context>
+<context>
+    <name>EverythingDock</name>
+    <message>
+        <source>Segment everything</source>
+        <translation>分割全部</translation>
+    </message>
+    <message>
+        <source>Propose a mask for every object of the image (key G)</source>
+        <translation>为图像中的每个物体生成候选掩码（快捷键 G）</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Stop the run (Esc)</source>
+        <translation>停止运行（Esc）</translation>
+    </message>
+    <message>
+        <source>Press G to segment everything in this image.</source>
+        <translation>按 G 分割此图像中的全部物体。</translation>
+    </message>
+    <message>
+        <source>Hide proposals smaller than this many pixels</source>
+        <translation>隐藏像素数小于此值的候选</translation>
+    </message>
+    <message>
+        <source>Hide proposals whose predicted IoU is below this</source>
+        <translation>隐藏预测 IoU 低于此值的候选</translation>
+    </message>
+    <message>
+        <source>Hide proposals whose stability score is below this</source>
+        <translation>隐藏稳定性分数低于此值的候选</translation>
+    </message>
+    <message>
+        <source>Minimum area</source>
+        <translation>最小面积</translation>
+    </message>
+    <message>
+        <source>Predicted IoU</source>
+        <translation>预测 IoU</translation>
+    </message>
+    <message>
+        <source>Stability</source>
+        <translation>稳定性</translation>
+    </message>
+    <message>
+        <source>Hide proposals overlapping annotations</source>
+        <translation>隐藏与已有标注重叠的候选</translation>
+    </message>
+    <message>
+        <source>Hide a proposal whose IoU with an annotation, or whose share lying inside it, reaches the threshold</source>
+        <translation>当候选与某个标注的 IoU，或其位于该标注内的比例达到阈值时隐藏该候选</translation>
+    </message>
+    <message>
+        <source>Overlap</source>
+        <translation>重叠</translation>
+    </message>
+    <message>
+        <source>The label class the accepted proposals get</source>
+        <translation>接受的候选所使用的标签类别</translation>
+    </message>
+    <message>
+        <source>Label</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Check all</source>
+        <translation>全部勾选</translation>
+    </message>
+    <message>
+        <source>Check none</source>
+        <translation>全部取消勾选</translation>
+    </message>
+    <message>
+        <source>Mark reviewed</source>
+        <translation>标记为已审核</translation>
+    </message>
+    <message>
+        <source>Clear this image&apos;s &quot;to review&quot; mark</source>
+        <translation>清除此图像的“待审核”标记</translation>
+    </message>
+    <message>
+        <source>Accept checked</source>
+        <translation>接受已勾选</translation>
+    </message>
+    <message>
+        <source>Accept all</source>
+        <translation>全部接受</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>清除</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Current label ({name})</source>
+        <translation>当前标签（{name}）</translation>
+    </message>
+</context>
+<context>
     <name>ExportDialog</name>
     <message>
         <source>auto — polygons, exact masks where polygons would lose detail</source>
@@ -410,6 +576,10 @@ Tab / Shift+Tab</translation>
         <translation>  （缺失）</translation>
     </message>
     <message>
+        <source>  (to review)</source>
+        <translation>  （待审核）</translation>
+    </message>
+    <message>
         <source>size not read yet</source>
         <translation>尚未读取尺寸</translation>
     </message>
@@ -420,6 +590,10 @@ status: {status}</source>
         <translation>{path}
 {size}
 状态：{status}</translation>
+    </message>
+    <message>
+        <source>auto-labeled: to review</source>
+        <translation>已自动标注：待审核</translation>
     </message>
     <message>
         <source>All images</source>
