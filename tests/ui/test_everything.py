@@ -204,3 +204,13 @@ def test_to_review_state_in_the_images_list_and_cleared_by_accepting(qtbot, wind
     assert "to review" not in model.data(model.index(1), Qt.ItemDataRole.ToolTipRole)
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert needs_review(project.image(rec.id).extra)
+
+
+def test_a_missing_automation_is_one_sentence(qtbot, window) -> None:
+    def lookup(automation_id: str) -> RectAutomation:
+        raise ValueError(f"unknown automation {automation_id!r}")
+
+    window.everything.lookup = lookup
+    assert window.everything.run() is False
+    assert window.everything.dock.status.text() == 'The automation "everything" is not installed.'
+    assert not window.everything.running()

@@ -105,7 +105,7 @@ class EverythingController(QObject):
             return False
         try:
             automation = self.lookup(self.automation_id)
-        except KeyError:
+        except (KeyError, ValueError):
             self.dock.set_status(self.tr("The automation \"{id}\" is not installed.").format(id=self.automation_id),
                                  error=True)
             return False
