@@ -612,6 +612,10 @@ status: {status}</source>
         <translation>已完成</translation>
     </message>
     <message>
+        <source>To review (auto-labeled)</source>
+        <translation>待审核（已自动标注）</translation>
+    </message>
+    <message>
         <source>Images</source>
         <translation>图像</translation>
     </message>

@@ -37,3 +37,21 @@ def test_set_image_extra_is_undoable(tmp_path: Path) -> None:
     assert project.image(rec.id).extra == before
     edit.apply(project)  # redo
     assert project.image(rec.id).extra["autolabel"]["everything"]["reviewed"] == 2.0
+
+
+def test_the_store_filter_agrees_with_needs_review(tmp_path: Path) -> None:
+    from app.core.model import ImageRecord
+    from app.core.project_images import TO_REVIEW
+
+    mark = {"settings": {}, "annotations": 1, "time": 1.0}
+    extras = [{}, {"coco": {"id": 1}}, {"autolabel": {"boxes": mark}}, {"autolabel": "text"},
+              {"autolabel": {"boxes": dict(mark, reviewed=3.0)}},
+              {"autolabel": {"boxes": dict(mark, reviewed=3.0), "everything": mark}},
+              {"autolabel": {"boxes": dict(mark, reviewed=None)}}, {"autolabel": {}}]
+    project = Project.create(tmp_path / "p.samlabel")
+    project.bulk_insert_images(ImageRecord(0, f"{k}.png", 4, 3, extra=e) for k, e in enumerate(extras))
+    expected = [f"{k}.png" for k, e in enumerate(extras) if needs_review(e)]
+    assert expected == ["2.png", "5.png", "6.png"]
+    assert [r.path for r in project.images(status=TO_REVIEW)] == expected
+    assert project.image_count(TO_REVIEW) == 3
+    assert [r.path for r in project.images(1, 5, status=TO_REVIEW)] == expected[1:]

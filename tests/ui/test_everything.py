@@ -214,3 +214,13 @@ def test_a_missing_automation_is_one_sentence(qtbot, window) -> None:
     assert window.everything.run() is False
     assert window.everything.dock.status.text() == 'The automation "everything" is not installed.'
     assert not window.everything.running()
+
+
+def test_the_images_list_filters_images_to_review(qtbot, window) -> None:
+    project = window.project
+    rec = project.images()[2]
+    project.set_image_extra(rec.id, {"autolabel": {"boxes": {"settings": {}, "annotations": 1, "time": 1.0}}})
+    dock = window.images_dock
+    dock.filter_box.setCurrentIndex(dock.filter_box.findData("to_review"))
+    assert dock.model.rowCount() == 1 and dock.model.record(0).id == rec.id
+    qtbot.waitUntil(lambda: window.controller.image is not None and window.controller.image.id == rec.id)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QListView, QVBoxLa
 
 from app.automation.review import needs_review
 from app.core.model import ImageRecord
+from app.core.project_images import TO_REVIEW
 from app.ui.i18n import mark_data
 
 PAGE_SIZE = 256
@@ -53,7 +54,7 @@ class ImageListModel(QAbstractListModel):
         self.endResetModel()
 
     def set_status_filter(self, status_filter: str | None) -> None:
-        """Change the filter ("new" | "in_progress" | "done" | None) and reload."""
+        """Change the filter ("new" | "in_progress" | "done" | TO_REVIEW | None) and reload."""
         self.set_project(self._project, status_filter)
 
     def status_filter(self) -> str | None:
@@ -143,7 +144,8 @@ class ImagesDock(QDockWidget):
     FILTERS: tuple[tuple[str, str | None], ...] = (
         (QT_TRANSLATE_NOOP("ImagesDock", "All images"), None), (QT_TRANSLATE_NOOP("ImagesDock", "New"), "new"),
         (QT_TRANSLATE_NOOP("ImagesDock", "In progress"), "in_progress"),
-        (QT_TRANSLATE_NOOP("ImagesDock", "Done"), "done"))
+        (QT_TRANSLATE_NOOP("ImagesDock", "Done"), "done"),
+        (QT_TRANSLATE_NOOP("ImagesDock", "To review (auto-labeled)"), TO_REVIEW))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Images"), parent)
