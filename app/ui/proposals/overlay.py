@@ -107,7 +107,7 @@ class ProposalsItem(QGraphicsItem):
             painter.setPen(pen)
             if current or (p.fill and p.checked):  # the selected proposal's mask area, lightly filled
                 fill = QColor(color)
-                fill.setAlpha(70 if current else 45)
+                fill.setAlpha(80 if current else 55)
                 painter.fillPath(path, fill)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
