@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from app.automation.api import AutomationContext, AutomationInput, Progress, Proposal
+from app.automation.api import AutomationContext, AutomationScope, AutomationInput, Progress, Proposal
 from app.core.formats.common import check_cancel
 from app.core.options import Option, OptionValue, resolve_options
 from app.core.rle import mask_to_rle
@@ -176,7 +176,7 @@ class TextPromptAutomation:
 
     id = "text"
     title = "Text prompt (Grounded-SAM)"
-    scope = "images"
+    scope: AutomationScope = "images"
     needs = frozenset({"box"})
     options = OPTIONS
 
