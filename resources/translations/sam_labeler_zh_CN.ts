@@ -418,6 +418,14 @@ Tab / Shift+Tab</translation>
         <translation>按 G 分割此图像中的全部物体。</translation>
     </message>
     <message>
+        <source>A grid of N x N point prompts: more finds smaller objects and takes longer</source>
+        <translation>N x N 的点提示网格：越多越能找到小物体，但耗时更长</translation>
+    </message>
+    <message>
+        <source>Points per side</source>
+        <translation>每边点数</translation>
+    </message>
+    <message>
         <source>Hide proposals smaller than this many pixels</source>
         <translation>隐藏像素数小于此值的候选</translation>
     </message>

@@ -212,7 +212,8 @@ def test_a_missing_automation_is_one_sentence(qtbot, window) -> None:
 
     window.everything.lookup = lookup
     assert window.everything.run() is False
-    assert window.everything.dock.status.text() == 'The automation "everything" is not installed.'
+    assert window.everything.dock.error.text() == 'The automation "everything" is not installed.'
+    assert window.everything.dock.error.isVisibleTo(window.everything.dock) and window.everything.dock.status.isHidden()
     assert not window.everything.running()
 
 
@@ -224,3 +225,46 @@ def test_the_images_list_filters_images_to_review(qtbot, window) -> None:
     dock.filter_box.setCurrentIndex(dock.filter_box.findData("to_review"))
     assert dock.model.rowCount() == 1 and dock.model.record(0).id == rec.id
     qtbot.waitUntil(lambda: window.controller.image is not None and window.controller.image.id == rec.id)
+
+
+SMALL_SAM = dict(depth=2, embed_dim=64, num_heads=2, global_attn_indexes=[1], window_size=8)
+
+
+def test_the_registered_automation_with_a_real_sam_matches_a_direct_run(qtbot, tmp_path: Path) -> None:
+    import torch
+
+    from app.automation.api import AutomationInput
+    from app.automation.context import LocalContext
+    from app.automation.everything import EVERYTHING_AUTOMATION
+    from app.core.images import load_image
+    from sam_backend import SamPredictor, build_model
+
+    torch.manual_seed(3)
+    sam = SamPredictor(build_model("sam_vit_b", SMALL_SAM), "sam_vit_b", "cpu")
+    folder = make_images(tmp_path / "photos", n=1)
+    win = open_window(qtbot, folder, sam, model_id="sam_vit_b")
+    try:
+        ev = win.everything
+        assert ev.lookup("everything") is EVERYTHING_AUTOMATION
+        ev.dock.points.setValue(4)
+        ev.extra_params = {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0}
+        with qtbot.waitSignal(ev.finished, timeout=120000):
+            key(win, Qt.Key.Key_G)
+        assert ev.answer is not None, ev.dock.error.text()
+        # the sliders start at the generator's defaults; lowered, everything the run kept shows
+        assert (ev.dock.min_iou.value(), ev.dock.min_stability.value()) == (0.88, 0.95)
+        ev.dock.min_iou.set_value(0.0)
+        ev.dock.min_stability.set_value(0.0)
+        ev.dock.suppress.setChecked(False)
+        image = load_image(folder / "img_000.png").array
+        direct = EVERYTHING_AUTOMATION.propose(LocalContext(sam), AutomationInput(image), params={
+            "points_per_side": 4, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0})
+        assert len(direct) > 1 and len(ev.answer.items) == len(direct)
+        # random weights predict negative IoUs too: those stay below the slider's 0
+        assert ev.visible == [i for i, r in enumerate(ev.answer.items) if r.predicted_iou >= 0]
+        for item, prop in zip(ev.answer.items, direct):
+            assert np.array_equal(rle_to_mask(item.proposal.rle), rle_to_mask(prop.rle))
+            assert item.predicted_iou == prop.extra["predicted_iou"]
+            assert item.stability == prop.extra["stability_score"]
+    finally:
+        win.close()

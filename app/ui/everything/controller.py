@@ -21,6 +21,7 @@ from PySide6.QtGui import QMouseEvent
 from app.automation.api import Automation
 from app.automation.review import mark_reviewed, needs_review
 from app.core.edits import CompoundEdit, Edit
+from app.core.options import OptionValue
 from app.core.image_edits import SetImageExtra
 from app.core.project_labels import PALETTE
 from app.core.proposal_edits import AddLabelledAnnotations
@@ -35,6 +36,10 @@ from app.ui.proposals.widgets import ProposalRow
 
 AUTOMATION_ID = "everything"
 DEFAULT_LABEL = "object"
+# The run keeps more than the generator's defaults would (when the automation has these options);
+# the review sliders start at the automation's defaults and can be lowered without another run.
+PERMISSIVE: dict[str, OptionValue] = {"pred_iou_thresh": 0.5, "stability_score_thresh": 0.7}
+SLIDER_OPTIONS = {"pred_iou_thresh": "min_iou", "stability_score_thresh": "min_stability"}
 
 
 class EverythingController(QObject):
@@ -56,6 +61,8 @@ class EverythingController(QObject):
         self.dock, self.inference, self.labeling, self.undo, self.canvas = dock, inference, labeling, undo, canvas
         self.lookup = lookup
         self.automation_id = AUTOMATION_ID
+        self.extra_params: dict[str, OptionValue] = {}  # over PERMISSIVE and the dock's points per side
+        self._sliders_set = False
         self.item = ProposalsItem()
         canvas.scene().addItem(self.item)
         self.converter = ProposalConverter(self)
@@ -114,12 +121,31 @@ class EverythingController(QObject):
         labels = {lc.id: lc.name for lc in self.labeling.label_classes()}
         self._cancel = threading.Event()
         self._progress_text = self.tr("Segmenting everything")
-        job = everything_job(automation, {}, self.labeling.annotations(), labels, self._progress_text, self._cancel)
+        job = everything_job(automation, self.params_for(automation), self.labeling.annotations(), labels,
+                             self._progress_text, self._cancel)
         self._run_key = image_key(rec)
         self.inference.run_task(CHANNEL, self._run_key, self.labeling.image_path(), job, image_id=rec.id)
         self.dock.set_running(True)
         self.dock.set_status(self.tr("Segmenting everything… (Esc cancels)"))
         return True
+
+    def params_for(self, automation: Automation) -> dict[str, OptionValue]:
+        """The parameters of a run: PERMISSIVE thresholds and the dock's points per side where the
+        automation has those options, then ``extra_params``. The first time, the review sliders
+        are set to the automation's own thresholds."""
+        options = {o.name: o for o in automation.options}
+        params: dict[str, OptionValue] = {k: v for k, v in PERMISSIVE.items() if k in options}
+        if "points_per_side" in options:
+            params["points_per_side"] = self.dock.points.value()
+        params.update(self.extra_params)
+        if not self._sliders_set:
+            self._sliders_set = True
+            for name, slider in SLIDER_OPTIONS.items():
+                default = options[name].default if name in options else None
+                if isinstance(default, (int, float)) and not isinstance(default, bool):
+                    getattr(self.dock, slider).set_value(float(default))
+        self.dock.points.setEnabled("points_per_side" in options)
+        return params
 
     def cancel(self, quiet: bool = False) -> bool:
         """Stop the run in flight (the worker stops at its next check); False when none runs."""

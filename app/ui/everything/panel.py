@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QVBoxLayout, QWidget)
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from app.ui.i18n import mark_data
 from app.ui.proposals.widgets import ProposalList, ProposalRow, ThresholdSlider
 
 AREA_STEPS = 200
+DEFAULT_POINTS = 32  # the generator's points_per_side default
 DEFAULT_OVERLAP = 0.5
 
 
@@ -58,8 +59,20 @@ class EverythingDock(QDockWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #a0a0a0;")
         lay.addWidget(self.status)
+        self.error = QLabel(body)
+        mark_data(self.error)  # errors of the automation and the engine are English sentences
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.setStyleSheet("color: #ff7070;")
+        self.error.setVisible(False)
+        lay.addWidget(self.error)
 
         form = QFormLayout()
+        self.points = QSpinBox(body)
+        self.points.setRange(4, 128)
+        self.points.setValue(DEFAULT_POINTS)
+        self.points.setToolTip(self.tr("A grid of N x N point prompts: more finds smaller objects and takes longer"))
+        form.addRow(self.tr("Points per side"), self.points)
         self.min_area = ThresholdSlider(0, body, maximum=1000, steps=AREA_STEPS, decimals=0)
         self.min_area.setToolTip(self.tr("Hide proposals smaller than this many pixels"))
         self.min_iou = ThresholdSlider(0.0, body)
@@ -140,9 +153,12 @@ class EverythingDock(QDockWidget):
             self.progress.setValue(min(done, total))
 
     def set_status(self, text: str, error: bool = False) -> None:
-        """One line under the run button."""
-        self.status.setText(text)
-        self.status.setStyleSheet("color: #ff7070;" if error else "color: #a0a0a0;")
+        """One line under the run button (an error replaces it, in red, until the next status)."""
+        self.error.setText(text if error else "")
+        self.error.setVisible(error)
+        self.status.setVisible(not error)
+        if not error:
+            self.status.setText(text)
 
     def set_area_range(self, largest: int) -> None:
         """Let the area slider reach ``largest`` pixels (keeps the value when it still fits)."""
