@@ -90,6 +90,11 @@ def test_accept_checked_is_one_undo_step(qtbot, window) -> None:
     assert ev.unchecked == {0, 1, 3}
     click_image(window, 85, 75)
     assert ev.unchecked == {0, 1}
+    key(window, Qt.Key.Key_P)  # the polygon tool draws over proposals: its click is a vertex
+    click_image(window, 85, 75)
+    assert ev.unchecked == {0, 1}
+    key(window, Qt.Key.Key_Escape)
+    key(window, Qt.Key.Key_S)
     assert window.project.annotations(window.controller.image.id) == []  # the clicks made no SAM prompt
     with qtbot.waitSignal(ev.stored, timeout=30000):
         ev.dock.accept_checked.click()

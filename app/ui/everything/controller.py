@@ -34,6 +34,7 @@ from app.ui.proposals.converter import ConvertedBatch, ProposalConverter, batch_
 from app.ui.proposals.overlay import DrawnProposal, ProposalsItem
 from app.ui.proposals.widgets import ProposalRow
 
+CLICK_TOOLS = ("point", "edit")  # tools whose clicks on a proposal check/uncheck it (drag and vertex tools draw)
 AUTOMATION_ID = "everything"
 DEFAULT_LABEL = "object"
 # The run keeps more than the generator's defaults would (when the automation has these options);
@@ -261,10 +262,12 @@ class EverythingController(QObject):
         return True
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        """A plain left click on a shown proposal toggles it (the tools do not see that click)."""
+        """With a click tool (CLICK_TOOLS), a plain left click on a shown proposal toggles it (the
+        tool does not see that click); the box, scribble and polygon tools draw over proposals."""
         if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease) and self.visible \
                 and isinstance(event, QMouseEvent) and event.button() == Qt.MouseButton.LeftButton \
-                and event.modifiers() == Qt.KeyboardModifier.NoModifier and self.item.isVisible():
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier and self.item.isVisible() \
+                and self.canvas.tool() in CLICK_TOOLS:
             p = self.canvas.to_image(event.position())
             if self.item.index_at(p.x(), p.y()) >= 0:
                 if event.type() == QEvent.Type.MouseButtonPress:
