@@ -30,7 +30,7 @@ from app.automation.store import DEFAULT_LABEL, store_proposals
 from app.core.errors import CoreError
 from app.core.formats.common import Cancelled
 from app.core.model import Annotation, ImageRecord
-from app.core.options import OptionValue
+from app.core.options import OptionValue, resolve_options
 from app.core.project import Project
 from sam_backend.families import Predictor
 
@@ -240,11 +240,23 @@ class BatchPlan:
     default_label: str = DEFAULT_LABEL
 
 
+def check_params(automation: Automation, params: Mapping[str, OptionValue]) -> None:
+    """ValueError (one sentence) for parameters ``automation`` refuses: unknown names, and what its
+    optional ``check_params(params)`` method refuses (checked before any model is loaded)."""
+    resolve_options(automation.options, params)
+    check = getattr(automation, "check_params", None)
+    if callable(check):
+        check(params)
+
+
 def plan_batch(project: Project, mode: str, params: Mapping[str, OptionValue], model: ModelSpec, *,
                images: str | None = None, image_ids: Collection[int] | None = None, redo: bool = False,
                min_score: float | None = None, default_label: str = DEFAULT_LABEL) -> BatchPlan:
     """The plan of a run over the selected images (see select_images), skipping the done ones
-    unless ``redo``."""
+    unless ``redo``; ValueError for parameters the mode's automation refuses."""
+    from app.extensions.registry import get_automation
+
+    check_params(get_automation(mode), params)
     settings = mark_settings(params, model.name, min_score)
     selected = select_images(project, images, image_ids)
     todo = [r for r in selected if redo or not already_done(r.extra, mode, settings)]

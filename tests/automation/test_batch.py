@@ -187,3 +187,13 @@ def test_local_executor_loads_the_model_once_per_spec() -> None:
     assert loads == [SPEC, ModelSpec("other")]
     with pytest.raises(ValueError, match="prefetch"):
         LocalExecutor(prefetch=0)
+
+
+def test_plan_refuses_bad_parameters_before_any_model(tmp_path: Path) -> None:
+    with _project(tmp_path, n=1) as project:
+        with pytest.raises(ValueError, match="box_nms_thresh"):
+            plan_batch(project, "everything", {"box_nms_thresh": 2.0}, SPEC)
+        with pytest.raises(ValueError, match="unknown option 'radius'"):
+            plan_batch(project, "boxes", {"radius": 2}, SPEC)
+        with pytest.raises(ValueError, match="unknown automation"):
+            plan_batch(project, "paint", {}, SPEC)
