@@ -19,19 +19,21 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from app.automation.api import Automation, AutomationContext, AutomationInput, Proposal
-from app.automation.store import DEFAULT_LABEL, store_proposals
+from app.automation.store import DEFAULT_LABEL, convert_proposal, labelled_annotations, next_z
 from app.core.errors import CoreError
 from app.core.formats.common import Cancelled
+from app.core.mask_convert import ConvertedMask
 from app.core.model import Annotation, ImageRecord
 from app.core.options import OptionValue, resolve_options
 from app.core.project import Project
+from app.core.proposal_edits import AddLabelledAnnotations
 from sam_backend.families import Predictor
 
 MARK_KEY = "autolabel"
@@ -278,10 +280,13 @@ def kept_proposals(proposals: Sequence[Proposal], min_score: float | None) -> li
     return [p for p in proposals if p.score is None or p.score >= min_score]
 
 
-def store_result(project: Project, plan: BatchPlan, result: BatchResult) -> list[Annotation]:
+def store_result(project: Project, plan: BatchPlan, result: BatchResult,
+                 converted: Sequence[ConvertedMask | None] | None = None) -> list[Annotation]:
     """Store one successful result: in one transaction, the image size when it changed, (with redo)
     the removal of what this mode stored there before and nobody changed since, the proposals
-    scoring at least plan.min_score (source "auto") and the done mark. Returns the stored annotations."""
+    scoring at least plan.min_score (source "auto") and the done mark. ``converted``: the kept
+    proposals' conversions when made elsewhere (``prepare_result``, off the GUI thread). Returns
+    the stored annotations."""
     if result.proposals is None:
         raise ValueError(f"image {result.image_id} has no result to store: {result.error}")
     proposals = kept_proposals(result.proposals, plan.min_score)
@@ -294,14 +299,25 @@ def store_result(project: Project, plan: BatchPlan, result: BatchResult) -> list
                 if ann.source == "auto" and ann.extra.get("automation") == plan.mode and ann.updated == ann.created \
                         and ann.id is not None:
                     project.delete_annotation(int(ann.id))
-        edit = store_proposals(project, rec.id, proposals, default_label=plan.default_label,
-                               text=f"Autolabel ({plan.mode})")
+        items = labelled_annotations(proposals, rec.id, z_start=next_z(project, rec.id), converted=converted,
+                                     default_label=plan.default_label)
+        edit = AddLabelledAnnotations(items, f"Autolabel ({plan.mode})")
+        edit.apply(project)
         extra = dict(project.image(rec.id).extra)
         marks = dict(extra.get(MARK_KEY) or {})
         marks[plan.mode] = {"settings": plan.settings, "annotations": len(edit.annotations), "time": round(time.time(), 3)}
         extra[MARK_KEY] = marks
         project.set_image_extra(rec.id, extra)
     return list(edit.annotations)
+
+
+def prepare_result(result: BatchResult, min_score: float | None) -> tuple[BatchResult, list[ConvertedMask | None]]:
+    """The result with only the proposals kept by ``min_score``, and their conversions (polygons,
+    exact RLE, outline): the slow part of storing, for a worker thread (``store_result(converted=)``)."""
+    if result.proposals is None:
+        return result, []
+    kept = kept_proposals(result.proposals, min_score)
+    return replace(result, proposals=kept), [convert_proposal(p) for p in kept]
 
 
 @dataclass
@@ -337,61 +353,75 @@ class BatchSummary:
         return sum(self.stored.values())
 
 
+class BatchTally:
+    """Counts a run as its images finish (the CLI's run_batch and the GUI's batch job): progress with
+    an ETA after each image, and the summary at the end."""
+
+    def __init__(self, plan: BatchPlan, project: Project) -> None:
+        self.summary = BatchSummary(len(plan.todo))
+        self._paths = {r.id: r.path for r in plan.todo}
+        self._project = project
+        self._names = {lc.id: lc.name for lc in project.label_classes()}
+        self._start = time.monotonic()
+
+    def failed(self, image_id: int, reason: str | None) -> BatchProgress:
+        """Image ``image_id`` could not be labelled."""
+        self.summary.failures.append(f"{self._paths.get(image_id, image_id)}: {reason}")
+        return self.progress(image_id)
+
+    def stored(self, image_id: int, annotations: Sequence[Annotation]) -> BatchProgress:
+        """Image ``image_id`` was labelled with ``annotations``."""
+        self.summary.labelled += 1
+        if any(a.label_id not in self._names for a in annotations):  # a label class made by this image
+            self._names = {lc.id: lc.name for lc in self._project.label_classes()}
+        for ann in annotations:
+            name = self._names.get(ann.label_id, str(ann.label_id))
+            self.summary.stored[name] = self.summary.stored.get(name, 0) + 1
+        return self.progress(image_id)
+
+    def progress(self, image_id: int | None = None) -> BatchProgress:
+        """Where the run stands now."""
+        s = self.summary
+        done = s.labelled + len(s.failures)
+        elapsed = time.monotonic() - self._start
+        eta = elapsed / done * (s.total - done) if done else None
+        return BatchProgress(done, s.total, s.labelled, len(s.failures), s.annotations, elapsed, eta, image_id)
+
+    def finish(self, cancel: threading.Event | None) -> BatchSummary:
+        """The summary (cancelled: ``cancel`` was set before every image was finished)."""
+        s = self.summary
+        s.elapsed_s = time.monotonic() - self._start
+        s.cancelled = bool(cancel is not None and cancel.is_set() and s.labelled + len(s.failures) < s.total)
+        return s
+
+
 def run_batch(project: Project, plan: BatchPlan, executor: Executor, model: ModelSpec, *,
               cancel: threading.Event | None = None,
               on_progress: Callable[[BatchProgress], None] | None = None) -> BatchSummary:
-    """Run ``plan`` through ``executor``, storing each result as it arrives (see store_result).
-    ``on_progress`` is called once before the first image and after every image. A
-    KeyboardInterrupt propagates after the images already stored (the summary is then lost:
-    callers that need it pass ``cancel`` instead)."""
-    summary = BatchSummary(len(plan.todo))
-    paths = {r.id: r.path for r in plan.todo}
-    start = time.monotonic()
-
-    def report(image_id: int | None) -> None:
-        if on_progress is None:
-            return
-        done = summary.labelled + len(summary.failures)
-        elapsed = time.monotonic() - start
-        eta = elapsed / done * (summary.total - done) if done else None
-        on_progress(BatchProgress(done, summary.total, summary.labelled, len(summary.failures), summary.annotations,
-                                  elapsed, eta, image_id))
-
-    report(None)
+    """Run ``plan`` through ``executor`` in this thread, storing each result as it arrives (see
+    store_result). ``on_progress`` is called once before the first image and after every image.
+    A KeyboardInterrupt propagates once the executor has stopped (the images stored stay stored)."""
+    tally = BatchTally(plan, project)
+    report = on_progress if on_progress is not None else (lambda _p: None)
+    report(tally.progress())
     if plan.todo:
         results = executor.run(iter_jobs(project, plan.todo), mode=plan.mode, params=plan.params, model=model,
                                cancel=cancel)
         try:
-            _consume(project, plan, results, summary, paths, report, cancel)
+            for result in results:
+                if result.proposals is None:
+                    report(tally.failed(result.image_id, result.error))
+                else:
+                    try:
+                        anns = store_result(project, plan, result)
+                    except ValueError as exc:  # this image only (a project error stops the run)
+                        report(tally.failed(result.image_id, str(exc)))
+                    else:
+                        report(tally.stored(result.image_id, anns))
+                if cancel is not None and cancel.is_set():
+                    break
         finally:
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # stops the executor's threads when the loop ended early
-    summary.elapsed_s = time.monotonic() - start
-    summary.cancelled = bool(cancel is not None and cancel.is_set()
-                             and summary.labelled + len(summary.failures) < summary.total)
-    return summary
-
-
-def _consume(project: Project, plan: BatchPlan, results: Iterator[BatchResult], summary: BatchSummary,
-             paths: Mapping[int, str], report: Callable[[int | None], None], cancel: threading.Event | None) -> None:
-    names = {lc.id: lc.name for lc in project.label_classes()}
-    for result in results:
-        if result.proposals is None:
-            summary.failures.append(f"{paths.get(result.image_id, result.image_id)}: {result.error}")
-        else:
-            try:
-                anns = store_result(project, plan, result)
-            except ValueError as exc:  # this image only (a project error stops the run)
-                summary.failures.append(f"{paths.get(result.image_id, result.image_id)}: {exc}")
-                anns = []
-            else:
-                summary.labelled += 1
-                if any(a.label_id not in names for a in anns):  # a label class made by this image
-                    names = {lc.id: lc.name for lc in project.label_classes()}
-                for ann in anns:
-                    name = names.get(ann.label_id, str(ann.label_id))
-                    summary.stored[name] = summary.stored.get(name, 0) + 1
-        report(result.image_id)
-        if cancel is not None and cancel.is_set():
-            break
+    return tally.finish(cancel)

@@ -197,3 +197,22 @@ def test_plan_refuses_bad_parameters_before_any_model(tmp_path: Path) -> None:
             plan_batch(project, "boxes", {"radius": 2}, SPEC)
         with pytest.raises(ValueError, match="unknown automation"):
             plan_batch(project, "paint", {}, SPEC)
+
+
+def test_prepared_results_store_the_same_annotations(tmp_path: Path) -> None:
+    """prepare_result (a worker thread's half) + store_result(converted=) == store_result alone."""
+    pred = BoxPredictor(scores=(0.5, 0.9, 0.99))
+    stored = []
+    for how in ("direct", "prepared"):
+        with _project(tmp_path / how, n=1) as project:
+            plan = plan_batch(project, "boxes", {"multimask": True}, SPEC, min_score=0.6)
+            [job] = list(batch.iter_jobs(project, plan.todo))
+            result = compute(job, BOXES_AUTOMATION, LocalContext(pred), plan.params)
+            if how == "prepared":
+                result, converted = batch.prepare_result(result, plan.min_score)
+                assert len(converted) == len(result.proposals) == 2
+                anns = batch.store_result(project, plan, result, converted)
+            else:
+                anns = batch.store_result(project, plan, result)
+            stored.append([(a.label_id, a.rle, a.parts, a.score, a.extra["candidate"]) for a in anns])
+    assert stored[0] == stored[1] and len(stored[0]) == 2
