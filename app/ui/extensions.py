@@ -26,8 +26,15 @@ def _text_prompts(window: Any) -> UiExtension:
     return install_text_prompts(window)
 
 
+def _batch_autolabel(window: Any) -> UiExtension:
+    from app.ui.batch_ui import install_batch
+
+    return install_batch(window)
+
+
 UI_EXTENSIONS: tuple[Callable[[Any], UiExtension], ...] = (
     _text_prompts,
+    _batch_autolabel,
 )
 
 
