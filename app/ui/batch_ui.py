@@ -93,6 +93,7 @@ class BatchUi:
         if w.project is None or w.project.closed:
             return
         w.images_dock.model.update_record(w.project.image(image_id))
+        w.images_dock.update_counts(w.project)  # statuses move from new to in progress
         c = w.controller
         if c.image is not None and c.image.id == image_id:
             c.refresh_annotations()
