@@ -399,29 +399,48 @@ def run_batch(project: Project, plan: BatchPlan, executor: Executor, model: Mode
               cancel: threading.Event | None = None,
               on_progress: Callable[[BatchProgress], None] | None = None) -> BatchSummary:
     """Run ``plan`` through ``executor`` in this thread, storing each result as it arrives (see
-    store_result). ``on_progress`` is called once before the first image and after every image.
-    A KeyboardInterrupt propagates once the executor has stopped (the images stored stay stored)."""
+    store_result). The conversion of an image's masks (polygons, outline: prepare_result) runs on
+    a helper thread while the executor works on the next image. ``on_progress`` is called once
+    before the first image and after every image. A KeyboardInterrupt propagates once the
+    executor has stopped (the images stored stay stored; the one being converted is lost)."""
     tally = BatchTally(plan, project)
     report = on_progress if on_progress is not None else (lambda _p: None)
     report(tally.progress())
-    if plan.todo:
-        results = executor.run(iter_jobs(project, plan.todo), mode=plan.mode, params=plan.params, model=model,
-                               cancel=cancel)
+    if not plan.todo:
+        return tally.finish(cancel)
+
+    def store(prepared: Future[tuple[BatchResult, list[ConvertedMask | None]]]) -> None:
+        result, converted = prepared.result()
+        if result.proposals is None:
+            report(tally.failed(result.image_id, result.error))
+            return
         try:
-            for result in results:
-                if result.proposals is None:
-                    report(tally.failed(result.image_id, result.error))
-                else:
-                    try:
-                        anns = store_result(project, plan, result)
-                    except ValueError as exc:  # this image only (a project error stops the run)
-                        report(tally.failed(result.image_id, str(exc)))
-                    else:
-                        report(tally.stored(result.image_id, anns))
-                if cancel is not None and cancel.is_set():
-                    break
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()  # stops the executor's threads when the loop ended early
+            anns = store_result(project, plan, result, converted)
+        except ValueError as exc:  # this image only (a project error stops the run)
+            report(tally.failed(result.image_id, str(exc)))
+        else:
+            report(tally.stored(result.image_id, anns))
+
+    results = executor.run(iter_jobs(project, plan.todo), mode=plan.mode, params=plan.params, model=model,
+                           cancel=cancel)
+    converter = ThreadPoolExecutor(1, thread_name_prefix="autolabel-convert")
+    pending: Future[tuple[BatchResult, list[ConvertedMask | None]]] | None = None
+    try:
+        for result in results:
+            job = converter.submit(prepare_result, result, plan.min_score)
+            if pending is not None:
+                store(pending)
+            pending = job
+            if cancel is not None and cancel.is_set():
+                break
+        if pending is not None:
+            store(pending)
+            pending = None
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()  # stops the executor's threads when the loop ended early
+        if pending is not None:
+            pending.cancel()
+        converter.shutdown(wait=True)
     return tally.finish(cancel)
