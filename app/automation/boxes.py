@@ -62,6 +62,10 @@ class BoxesAutomation:
     needs = frozenset({"box"})
     options = OPTIONS
 
+    def check_params(self, params: Mapping[str, OptionValue]) -> None:
+        """ValueError (one sentence) for an unknown option."""
+        resolve_options(OPTIONS, params)
+
     def propose(self, ctx: AutomationContext, item: AutomationInput, *, params: Mapping[str, OptionValue],
                 progress: Progress | None = None, cancel: threading.Event | None = None) -> list[Proposal]:
         """One proposal per rectangle annotation with a non-empty mask, in the annotations' order,

@@ -103,6 +103,10 @@ class EverythingAutomation:
     needs = frozenset({"points"})
     options = OPTIONS
 
+    def check_params(self, params: Mapping[str, OptionValue]) -> None:
+        """ValueError (one sentence) for parameters the generator would refuse (before any model loads)."""
+        generator_params(params)
+
     def propose(self, ctx: AutomationContext, item: AutomationInput, *, params: Mapping[str, OptionValue],
                 progress: Progress | None = None, cancel: threading.Event | None = None) -> list[Proposal]:
         """Generate every mask of ``item.image``; proposals in the generator's order. Progress is

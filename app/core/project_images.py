@@ -42,10 +42,12 @@ TO_REVIEW = "to_review"
 nobody has reviewed since (the same rule as app.automation.review.needs_review). It reads every
 image's extra (about 75 ms per 100k images, measured), so it is for a filter the person picks,
 not for counts refreshed after every edit."""
-# a mark of extra["autolabel"] that is an object without a true "reviewed"; CASE keeps json_each
-# away from text that is not JSON
+# a mark of extra["autolabel"] that is an object with stored annotations and without a true
+# "reviewed"; CASE keeps json_each away from text that is not JSON
 _TO_REVIEW_SQL = ("CASE WHEN json_valid(extra) THEN EXISTS (SELECT 1 FROM json_each(extra, '$.autolabel') AS m "
-                  "WHERE m.type = 'object' AND NOT COALESCE(json_extract(m.value, '$.reviewed'), 0)) ELSE 0 END")
+                  "WHERE m.type = 'object' "
+                  "AND CAST(COALESCE(json_extract(m.value, '$.annotations'), 0) AS INTEGER) > 0 "
+                  "AND NOT COALESCE(json_extract(m.value, '$.reviewed'), 0)) ELSE 0 END")
 
 
 def _filter_sql(status: str | None) -> tuple[str, tuple[str, ...]]:

@@ -72,6 +72,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
         ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
          "tools_menu"),
+        ("autolabel_images", QT_TRANSLATE_NOOP("Actions", "Auto-label images…"), ("Ctrl+Shift+L",), "tools_menu"),
         ("settings", QT_TRANSLATE_NOOP("Actions", "Settings…"), ("Ctrl+,",), "tools_menu"),
         ("cheatsheet", QT_TRANSLATE_NOOP("Actions", "Keyboard shortcuts"), ("F1",), "help"),
     ]

@@ -32,9 +32,16 @@ def _everything(window: Any) -> UiExtension:
     return install_everything(window)
 
 
+def _batch_autolabel(window: Any) -> UiExtension:
+    from app.ui.batch_ui import install_batch
+
+    return install_batch(window)
+
+
 UI_EXTENSIONS: tuple[Callable[[Any], UiExtension], ...] = (
     _text_prompts,
     _everything,
+    _batch_autolabel,
 )
 
 

@@ -123,6 +123,10 @@
         <translation>沿帧传播标注…</translation>
     </message>
     <message>
+        <source>Auto-label images…</source>
+        <translation>自动标注图像…</translation>
+    </message>
+    <message>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
@@ -203,6 +207,245 @@
     <message>
         <source>Cancelled.</source>
         <translation>已取消。</translation>
+    </message>
+</context>
+<context>
+    <name>BatchDialog</name>
+    <message>
+        <source>Open a writable project first.</source>
+        <translation>请先打开一个可写的项目。</translation>
+    </message>
+    <message>
+        <source>Segment everything</source>
+        <translation>分割一切</translation>
+    </message>
+    <message>
+        <source>Boxes to masks</source>
+        <translation>框转掩码</translation>
+    </message>
+    <message>
+        <source>Text prompt (Grounded-SAM)</source>
+        <translation>文本提示（Grounded-SAM）</translation>
+    </message>
+    <message>
+        <source>Points per side</source>
+        <translation>每边点数</translation>
+    </message>
+    <message>
+        <source>a grid of N x N point prompts over the image (more finds smaller objects, slower)</source>
+        <translation>在图像上放置 N x N 个点提示的网格（越多越能找到小物体，但更慢）</translation>
+    </message>
+    <message>
+        <source>Predicted IoU threshold</source>
+        <translation>预测 IoU 阈值</translation>
+    </message>
+    <message>
+        <source>keep masks whose predicted IoU is above this (0 keeps all)</source>
+        <translation>保留预测 IoU 高于此值的掩码（0 表示全部保留）</translation>
+    </message>
+    <message>
+        <source>Stability threshold</source>
+        <translation>稳定性阈值</translation>
+    </message>
+    <message>
+        <source>keep masks whose stability score is at least this (0 keeps all)</source>
+        <translation>保留稳定性得分不低于此值的掩码（0 表示全部保留）</translation>
+    </message>
+    <message>
+        <source>Overlap (NMS) threshold</source>
+        <translation>重叠（NMS）阈值</translation>
+    </message>
+    <message>
+        <source>drop a mask whose box overlaps a better one by more than this IoU</source>
+        <translation>若掩码的框与更好的掩码重叠超过此 IoU，则丢弃该掩码</translation>
+    </message>
+    <message>
+        <source>Crop layers</source>
+        <translation>裁剪层数</translation>
+    </message>
+    <message>
+        <source>also run on 2x2, 4x4... overlapping crops (finds small objects; each layer costs more encodes)</source>
+        <translation>同时在 2x2、4x4… 的重叠裁剪上运行（能找到小物体；每层需要更多编码）</translation>
+    </message>
+    <message>
+        <source>Minimum region area</source>
+        <translation>最小区域面积</translation>
+    </message>
+    <message>
+        <source>remove holes and islands smaller than this many pixels (0 keeps them)</source>
+        <translation>移除小于此像素数的孔洞和孤岛（0 表示保留）</translation>
+    </message>
+    <message>
+        <source>Best of three candidates</source>
+        <translation>三个候选中取最佳</translation>
+    </message>
+    <message>
+        <source>take the best of SAM&apos;s three candidates instead of its single answer for a box</source>
+        <translation>对每个框取 SAM 三个候选中最好的一个，而不是其单一输出</translation>
+    </message>
+    <message>
+        <source>Text prompt</source>
+        <translation>文本提示</translation>
+    </message>
+    <message>
+        <source>phrases separated by &quot;.&quot; (&quot;cat. dog. traffic light&quot;)</source>
+        <translation>用“.”分隔的短语（&quot;cat. dog. traffic light&quot;）</translation>
+    </message>
+    <message>
+        <source>Box threshold</source>
+        <translation>框阈值</translation>
+    </message>
+    <message>
+        <source>keep boxes whose detector score is above this (Grounding DINO&apos;s default 0.35)</source>
+        <translation>保留检测器得分高于此值的框（Grounding DINO 默认 0.35）</translation>
+    </message>
+    <message>
+        <source>Text threshold</source>
+        <translation>文本阈值</translation>
+    </message>
+    <message>
+        <source>keep boxes whose phrase score is above this (Grounding DINO&apos;s default 0.25)</source>
+        <translation>保留短语得分高于此值的框（Grounding DINO 默认 0.25）</translation>
+    </message>
+    <message>
+        <source>Detector</source>
+        <translation>检测器</translation>
+    </message>
+    <message>
+        <source>detector model id (sam-labeler models list) or a save_pretrained folder</source>
+        <translation>检测器模型 ID（见 sam-labeler models list）或 save_pretrained 文件夹</translation>
+    </message>
+    <message>
+        <source>{s} s</source>
+        <translation>{s} 秒</translation>
+    </message>
+    <message>
+        <source>{m} min {s} s</source>
+        <translation>{m} 分 {s} 秒</translation>
+    </message>
+    <message>
+        <source>{h} h {m} min</source>
+        <translation>{h} 小时 {m} 分</translation>
+    </message>
+    <message>
+        <source>Auto-label images</source>
+        <translation>自动标注图像</translation>
+    </message>
+    <message>
+        <source>Automation</source>
+        <translation>自动化方式</translation>
+    </message>
+    <message>
+        <source>Whole project</source>
+        <translation>整个项目</translation>
+    </message>
+    <message>
+        <source>Selected images ({n})</source>
+        <translation>选中的图像（{n}）</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>all (or a pattern such as *.jpg)</source>
+        <translation>全部（或如 *.jpg 的匹配模式）</translation>
+    </message>
+    <message>
+        <source>Only files matching</source>
+        <translation>仅匹配的文件</translation>
+    </message>
+    <message>
+        <source>Label for proposals without one</source>
+        <translation>无标签提议使用的标签</translation>
+    </message>
+    <message>
+        <source>Only proposals scoring at least</source>
+        <translation>仅保留得分不低于此值的提议</translation>
+    </message>
+    <message>
+        <source>Label again the images this automation already labelled</source>
+        <translation>重新标注此自动化方式已标注过的图像</translation>
+    </message>
+    <message>
+        <source>Model: {model} on {device}</source>
+        <translation>模型：{model}（{device}）</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>就绪。</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>No automation can label images.</source>
+        <translation>没有可以标注图像的自动化方式。</translation>
+    </message>
+    <message>
+        <source>Cannot start: {reason}</source>
+        <translation>无法开始：{reason}</translation>
+    </message>
+    <message>
+        <source>Nothing to do: the {n} chosen images are already labelled with these settings.</source>
+        <translation>无需处理：所选的 {n} 张图像已用这些设置标注过。</translation>
+    </message>
+    <message>
+        <source>No image matches this choice.</source>
+        <translation>没有符合此选择的图像。</translation>
+    </message>
+    <message>
+        <source>Labelling…</source>
+        <translation>正在标注…</translation>
+    </message>
+    <message>
+        <source>Loading {model}…</source>
+        <translation>正在加载 {model}…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Labelled {done} of {total} images, {stored} annotations</source>
+        <translation>已标注 {done}/{total} 张图像，{stored} 个标注</translation>
+    </message>
+    <message>
+        <source>, {n} failed</source>
+        <translation>，{n} 张失败</translation>
+    </message>
+    <message>
+        <source> · about {eta} left</source>
+        <translation> · 约剩 {eta}</translation>
+    </message>
+    <message>
+        <source>Cancelled after {done} of {total} images.</source>
+        <translation>已在 {done}/{total} 张图像后取消。</translation>
+    </message>
+    <message>
+        <source>Labelled {done} of {total} images.</source>
+        <translation>已标注 {done}/{total} 张图像。</translation>
+    </message>
+    <message>
+        <source>{n} annotations stored in {time}; the images are marked to review.</source>
+        <translation>用时 {time} 存储了 {n} 个标注；这些图像已标记为待审核。</translation>
+    </message>
+    <message>
+        <source>{n} image(s) failed: {first}</source>
+        <translation>{n} 张图像失败：{first}</translation>
+    </message>
+    <message>
+        <source>Auto-labelling failed: {reason}</source>
+        <translation>自动标注失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
     </message>
 </context>
 <context>
@@ -1035,6 +1278,10 @@ Model: {model}</source>
     <message>
         <source>Main toolbar</source>
         <translation>主工具栏</translation>
+    </message>
+    <message>
+        <source>&amp;Automation</source>
+        <translation>自动化(&amp;A)</translation>
     </message>
 </context>
 <context>

@@ -41,7 +41,7 @@ class BoxPredictor:
         assert emb[0] == "emb" and box is not None
         self.boxes.append(tuple(box))
         x0, y0, x1, y1 = (int(round(v)) for v in box)
-        masks = np.zeros((3, H, W), bool)
+        masks = np.zeros((3, *emb[1]), bool)
         masks[0, y0:y1 + 1, x0:x1 + 1] = True
         masks[1, y0:y1 + 1, x0:(x0 + x1) // 2 + 1] = True
         if not multimask:

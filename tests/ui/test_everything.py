@@ -182,7 +182,7 @@ def test_to_review_state_in_the_images_list_and_cleared_by_accepting(qtbot, wind
     ev = window.everything
     project = window.project
     rec = project.images()[1]
-    mark = {"autolabel": {"everything": {"settings": {}, "annotations": 0, "time": 1.0}}, "coco": {"id": 7}}
+    mark = {"autolabel": {"everything": {"settings": {}, "annotations": 4, "time": 1.0}}, "coco": {"id": 7}}
     project.set_image_extra(rec.id, mark)
     window.images_dock.set_project(project)  # as when the project is opened
     model = window.images_dock.model
