@@ -273,3 +273,14 @@ def test_the_registered_automation_with_a_real_sam_matches_a_direct_run(qtbot, t
             assert item.stability == prop.extra["stability_score"]
     finally:
         win.close()
+
+
+def test_marking_an_auto_labeled_image_done_clears_to_review_in_the_same_step(qtbot, window) -> None:
+    project = window.project
+    rec = window.controller.image
+    project.set_image_extra(rec.id, {"autolabel": {"boxes": {"settings": {}, "annotations": 2, "time": 1.0}}})
+    window.controller.image = project.image(rec.id)
+    window.mark_done_action.trigger()
+    assert project.image(rec.id).status == "done" and not needs_review(project.image(rec.id).extra)
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert project.image(rec.id).status != "done" and needs_review(project.image(rec.id).extra)
