@@ -21,10 +21,18 @@ the records are identical:
                 (ReferenceDecoder): everything after the decoder is ours, and the records must
                 equal the reference's exactly ("records_identical").
 
-Further sections (e.g. "pipeline vs bare encoder", another part of the issue) register in SECTIONS.
+Section "pipeline" (issue 10, batch auto-labelling): images per second of the `autolabel --mode
+boxes` pipeline (app.automation.batch: run_batch + LocalExecutor, i.e. JPEG decoding on the prefetch
+thread, encode, one SAM decode per box, mask -> RLE/polygons, one transaction per image in a real
+project) against the bare encoder loop over the same images and the same predictor:
+  bare_encode       predictor.encode on images decoded beforehand (the bound: target >= 0.9x),
+  bare_load_encode  load_image + encode one after the other (what a plain script does).
+The three alternate in blocks (A B C C B A ...) within one process, so their ratios survive the
+machine's load; the fastest block of each counts, and every block's figure is printed.
 
     python benchmarks/bench_autolabel.py --reference DIR [--size 1500x1000] [--grids 16 32]
         [--params default permissive] [--weights random|golden] [--identity]
+    python benchmarks/bench_autolabel.py --sections pipeline [--images 8] [--boxes 5] [--repeats 2]
 """
 from __future__ import annotations
 
@@ -207,9 +215,101 @@ def section_generator(args: argparse.Namespace) -> dict[str, Any]:
     return {"size": args.size, "weights": args.weights, "threads": args.threads or "default", "runs": runs}
 
 
+def _pipeline_project(folder: Path, n: int, size: tuple[int, int], boxes: int) -> Path:
+    """A folder of ``n`` JPEGs (the golden image resized, shifted per image) whose project holds
+    ``boxes`` rectangles per image (a detection dataset); returns the project file."""
+    from PIL import Image
+
+    from app.core.model import Annotation
+    from app.core.project import Project
+    from app.core.shapes import rectangle_parts
+
+    h, w = size
+    base = _image(size)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        Image.fromarray(np.roll(base, 37 * i, axis=1)).save(folder / f"img{i:03d}.jpg", quality=92)
+    rng = np.random.default_rng(1)
+    with Project.open_folder(folder) as project:
+        labels = [project.add_label_class(name).id for name in ("car", "person", "dog")]
+        for rec in project.images():
+            for k in range(boxes):
+                x0, y0 = float(rng.integers(0, w * 3 // 4)), float(rng.integers(0, h * 3 // 4))
+                bw, bh = float(rng.integers(w // 10, w // 4)), float(rng.integers(h // 10, h // 4))
+                pts = ((x0, y0), (min(x0 + bw, w - 1.0), min(y0 + bh, h - 1.0)))
+                project.add_annotation(Annotation(rec.id, labels[k % 3], rectangle_parts(*pts), None, shape="rectangle",
+                                                  points=pts, source="import"))
+        return project.path
+
+
+def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
+    """`autolabel --mode boxes` pipeline vs the bare encoder loop (see the module doc)."""
+    import torch
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    from app.automation.batch import LocalExecutor, ModelSpec, plan_batch, run_batch
+    from app.core.images import load_image
+    from app.core.project import Project
+    from sam_backend.predictor import SamPredictor
+
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    predictor = SamPredictor(_model(args.weights), "mobile_sam")
+    spec = ModelSpec("mobile_sam", None, "cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _pipeline_project(Path(tmp) / "data", args.images, (h, w), args.boxes)
+        with Project.open(path) as project:
+            files = [project.image_path(r) for r in project.images()]
+        decoded = [load_image(f).array for f in files]
+        predictor.encode(decoded[0])  # warm-up (allocations, kernels)
+
+        def bare_encode() -> tuple[float, dict[str, Any]]:
+            t = time.perf_counter()
+            for img in decoded:
+                predictor.encode(img)
+            return time.perf_counter() - t, {}
+
+        def bare_load_encode() -> tuple[float, dict[str, Any]]:
+            t = time.perf_counter()
+            for f in files:
+                predictor.encode(load_image(f).array)
+            return time.perf_counter() - t, {}
+
+        def pipeline() -> tuple[float, dict[str, Any]]:
+            with Project.open(path) as project:
+                plan = plan_batch(project, "boxes", {}, spec, redo=True)
+                t = time.perf_counter()
+                summary = run_batch(project, plan, LocalExecutor(predictor=predictor), spec)
+                elapsed = time.perf_counter() - t
+            assert summary.labelled == args.images and not summary.failures, summary
+            return elapsed, {"annotations": summary.annotations}
+
+        kinds: dict[str, Callable[[], tuple[float, dict[str, Any]]]] = {
+            "bare_encode": bare_encode, "bare_load_encode": bare_load_encode, "pipeline": pipeline}
+        order = list(kinds)
+        blocks: dict[str, list[float]] = {k: [] for k in kinds}
+        extra: dict[str, Any] = {}
+        for r in range(max(1, args.repeats)):
+            for kind in order if r % 2 == 0 else order[::-1]:
+                seconds, info = kinds[kind]()
+                blocks[kind].append(round(args.images / seconds, 3))
+                extra.update(info)
+                print(json.dumps({"block": r, "kind": kind, "images_per_s": blocks[kind][-1],
+                                  "loadavg_1min": _loadavg()}), file=sys.stderr, flush=True)
+    best = {k: max(v) for k, v in blocks.items()}
+    return {
+        "size": args.size, "images": args.images, "boxes_per_image": args.boxes, "weights": args.weights,
+        "threads": args.threads or "default", "loadavg_1min": _loadavg(),
+        "images_per_s": best, "images_per_s_all_blocks": blocks,
+        "annotations_per_run": extra.get("annotations"),
+        "pipeline_vs_bare_encode": round(best["pipeline"] / best["bare_encode"], 3),
+        "pipeline_vs_bare_load_encode": round(best["pipeline"] / best["bare_load_encode"], 3),
+    }
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "generator": section_generator,
-    # "pipeline": section_pipeline,  <- pipeline vs bare encoder (another part of issue 10)
+    "pipeline": section_pipeline,
 }
 
 
@@ -222,7 +322,8 @@ def _loadavg() -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference", type=Path, required=True, help="folder holding the unpacked segment_anything package")
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="folder holding the unpacked segment_anything package (section generator)")
     parser.add_argument("--size", default="1500x1000", help="image WIDTHxHEIGHT (default 1500x1000)")
     parser.add_argument("--grids", type=int, nargs="+", default=[16, 32])
     parser.add_argument("--params", nargs="+", choices=sorted(PARAMS), default=["default", "permissive"])
@@ -232,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per generator and configuration (the fastest counts)")
     parser.add_argument("--identity", action="store_true", help="also run our generator on the reference decoder")
     parser.add_argument("--sections", nargs="+", choices=sorted(SECTIONS), default=["generator"])
+    parser.add_argument("--images", type=int, default=8, help="images of the pipeline section (default 8)")
+    parser.add_argument("--boxes", type=int, default=5, help="rectangles per image in the pipeline section (default 5)")
     parser.add_argument("--_run", help=argparse.SUPPRESS)
     parser.add_argument("--_out", help=argparse.SUPPRESS)
     parser.add_argument("--_grid", type=int, help=argparse.SUPPRESS)
@@ -243,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(args._out, "wb") as f:
             pickle.dump(result, f)
         return 0
+    if "generator" in args.sections and args.reference is None:
+        parser.error("the generator section needs --reference DIR (the unpacked segment-anything 1.0 wheel)")
     import torch
 
     out: dict[str, Any] = {

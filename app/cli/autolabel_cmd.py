@@ -1,5 +1,7 @@
-"""`sam-labeler autolabel P.samlabel|DIR --mode MODE ...`: run an automation over every image of a
-project and store its proposals as annotations (source "auto").
+"""`sam-labeler autolabel P.samlabel|DIR --mode everything|boxes|text ...`: run an automation over the
+images of a project (all, or those matching --images GLOB) and store its proposals as annotations
+(source "auto"). The driver is app.automation.batch (shared with the GUI's batch dialog); this
+module turns flags into its plan, prints progress with an ETA and the summary.
 
 Modes are the automations of app.extensions.registry; each mode's own flags are turned into the
 automation's parameters by one entry of MODE_ARGS (``--option NAME=VALUE`` works for every mode).
@@ -15,28 +17,35 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from app.automation.batch import BatchProgress
 
 NAME = "autolabel"
-HELP = "label every image of a project or folder automatically (text prompts: --mode text --prompt 'cat. dog')"
+HELP = ("label the images of a project or folder automatically: segment everything, boxes to masks, or text "
+        "prompts (--mode text --prompt 'cat. dog')")
 PROJECT_SUFFIX = ".samlabel"
-MARK_KEY = "autolabel"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="P.samlabel|DIR", help="project file, or image folder (its project is "
                         "created or opened)")
-    parser.add_argument("--mode", required=True, help="automation to run: text")
+    parser.add_argument("--mode", required=True, help="automation to run: everything (SAM's automatic masks), boxes "
+                        "(each rectangle annotation -> its mask, same label), text (Grounded-SAM), or a plugin's")
+    parser.add_argument("--images", metavar="GLOB", default=None,
+                        help="only the images whose project path (or file name, without a /) matches GLOB")
+    parser.add_argument("--min-score", type=float, default=None, metavar="S",
+                        help="store only proposals scoring at least S (SAM's predicted IoU)")
     parser.add_argument("--model", default="mobile_sam", help="SAM model id (default mobile_sam)")
     parser.add_argument("--checkpoint", default=None, help="SAM checkpoint file instead of the model cache")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--redo", action="store_true", help="label again the images this mode already labelled")
     parser.add_argument("--label", default="object", help="label class for proposals without one (default object)")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                        help="an automation setting (repeatable)")
+                        help="an automation setting (repeatable), e.g. points_per_side=16 for everything")
     text = parser.add_argument_group("text mode (Grounded-SAM)")
     text.add_argument("--prompt", help='phrases separated by "." ("cat. dog. traffic light")')
     text.add_argument("--detector", help="detector id (grounding-dino-tiny, grounding-dino-base) or model folder")
@@ -80,104 +89,105 @@ def _open_project(path: Path) -> Any:
     raise FileNotFoundError(f"{path} does not exist")
 
 
-def _settings(mode: str, params: dict[str, Any], model: str) -> dict[str, Any]:
-    """What the done mark records (a run with other settings does not skip the image)."""
-    return {"params": {k: params[k] for k in sorted(params)}, "model": model}
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def _already_done(extra: dict, mode: str, settings: dict[str, Any]) -> bool:
-    mark = extra.get(MARK_KEY, {}).get(mode) if isinstance(extra.get(MARK_KEY), dict) else None
-    return isinstance(mark, dict) and mark.get("settings") == settings
+class BatchBar:
+    """Images done, rate and ETA: a line redrawn in place on a terminal, periodic lines otherwise
+    ("autolabel MODE: 40% 4/10 images, 1.3 images/s, ETA 5s")."""
 
+    def __init__(self, label: str, stream: TextIO | None = None, interval_s: float | None = None) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = interval_s if interval_s is not None else (0.2 if self.tty else 5.0)
+        self._last = -1e9
+        self._width = 0
+        self.latest: BatchProgress | None = None
 
-def _label_image(project: Any, rec: Any, image: Any, automation: Any, ctx: Any, mode: str, params: dict[str, Any],
-                 settings: dict[str, Any], args: argparse.Namespace) -> list[Any]:
-    """Propose and store for one image in one transaction; returns the stored annotations."""
-    from app.automation.api import AutomationInput
-    from app.automation.store import store_proposals
+    def __call__(self, p: BatchProgress) -> None:
+        self.latest = p
+        now = time.monotonic()
+        if now - self._last < self.interval and p.done < p.total and p.done > 0:
+            return
+        self._last = now
+        pct = 100 * p.done // p.total if p.total else 100
+        rate = f", {p.done / p.elapsed_s:.2f} images/s" if p.done and p.elapsed_s > 0 else ""
+        eta = f", ETA {_duration(p.eta_s)}" if p.eta_s is not None and p.done < p.total else ""
+        failed = f", {p.failed} failed" if p.failed else ""
+        line = f"{self.label}: {pct}% {p.done}/{p.total} images, {p.stored} annotations{failed}{rate}{eta}"
+        if self.tty:
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = max(self._width, len(line))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
 
-    labels = {lc.id: lc.name for lc in project.label_classes()}
-    item = AutomationInput(image, rec.id, tuple(project.annotations(rec.id)), labels)
-    proposals = automation.propose(ctx, item, params=params)
-    h, w = int(image.shape[0]), int(image.shape[1])
-    with project.transaction():
-        if (rec.width, rec.height) != (w, h):
-            project.set_image_size(rec.id, w, h)
-        if args.redo:
-            for ann in item.annotations:
-                if ann.id is not None and ann.source == "auto" and ann.extra.get("automation") == mode and ann.updated == ann.created:
-                    project.delete_annotation(int(ann.id))
-        edit = store_proposals(project, rec.id, proposals, default_label=args.label,
-                               text=f"Autolabel ({mode})")
-        extra = dict(project.image(rec.id).extra)
-        marks = dict(extra.get(MARK_KEY) or {})
-        marks[mode] = {"settings": settings, "annotations": len(edit.annotations), "time": round(time.time(), 3)}
-        extra[MARK_KEY] = marks
-        project.set_image_extra(rec.id, extra)
-    return edit.annotations
+    def finish(self) -> None:
+        """End the in-place line."""
+        if self.tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.core.errors import CoreError
-    from app.core.images import load_image
+    from app.automation.batch import LocalExecutor, ModelSpec, plan_batch, run_batch
     from app.core.options import parse_assignments
     from app.extensions.registry import get_automation
-
-    from app.cli.models_cmd import ProgressBar
 
     mode = args.mode
     automation = get_automation(mode)
     params = parse_assignments(automation.options, args.option)
     params.update(MODE_ARGS.get(mode, lambda _a: {})(args))
-    project = _open_project(Path(args.path).expanduser())
+    if args.min_score is not None and args.min_score != args.min_score:
+        raise ValueError("--min-score takes a number")
+    path = Path(args.path).expanduser()
+    created = path.is_dir() and not (path.absolute() / (path.absolute().name + PROJECT_SUFFIX)).exists()
+    project = _open_project(path)
     try:
         if project.read_only:
             raise ValueError(f"{project.path} is open read-only")
-        settings = _settings(mode, params, args.checkpoint or args.model)
-        records = [r for r in project.images() if not r.missing]
-        todo = [r for r in records if args.redo or not _already_done(r.extra, mode, settings)]
-        skipped = len(records) - len(todo)
-        if not todo:
-            print(f"nothing to do: the {len(records)} images of {project.path.name} are already labelled by "
+        if created:
+            print(f"created the project {project.path} for the images of {path}")
+        spec = ModelSpec(args.model, args.checkpoint, args.device)
+        plan = plan_batch(project, mode, params, spec, images=args.images, redo=args.redo,
+                          min_score=args.min_score, default_label=args.label)
+        if not plan.selected:
+            what = f"match {args.images}" if args.images else "exist"
+            raise ValueError(f"no image of {project.path.name} to label: none {what}")
+        if not plan.todo:
+            print(f"nothing to do: the {plan.selected} images of {project.path.name} are already labelled by "
                   f"{mode} with these settings (--redo labels them again)")
             return 0
-        from app.automation.context import LocalContext
-        from sam_backend import load_predictor
-
-        predictor = load_predictor(model=args.model, checkpoint=args.checkpoint, device=args.device)
-        ctx = LocalContext(predictor)
-        bar = ProgressBar(f"autolabel {mode}", unit="images", scale=1.0)
-        done, stored, failures = 0, Counter[str](), []
-        start = time.monotonic()
+        executor = LocalExecutor()
+        bar = BatchBar(f"autolabel {mode}")
         try:
-            for i, rec in enumerate(todo):
-                bar(i, len(todo))
-                try:
-                    image = load_image(project.image_path(rec)).array
-                    anns = _label_image(project, rec, image, automation, ctx, mode, params, settings, args)
-                except (OSError, ValueError, CoreError) as exc:
-                    failures.append(f"{rec.path}: {exc}")
-                    continue
-                names = {lc.id: lc.name for lc in project.label_classes()}
-                stored.update(names[a.label_id] for a in anns)
-                done += 1
-            bar(len(todo), len(todo))
+            summary = run_batch(project, plan, executor, spec, on_progress=bar)
         except KeyboardInterrupt:
             bar.finish()
-            print(f"sam-labeler: stopped by Ctrl+C after {done} of {len(todo)} images; their "
-                  f"{sum(stored.values())} annotations are stored (run the same command again to continue)",
+            p = bar.latest
+            print(f"sam-labeler: stopped by Ctrl+C after {p.labelled if p else 0} of {len(plan.todo)} images; their "
+                  f"{p.stored if p else 0} annotations are stored (run the same command again to continue)",
                   file=sys.stderr)
             return 130
         bar.finish()
-        counts = ", ".join(f"{n} {name}" for name, n in stored.most_common()) or "none"
-        device = getattr(predictor, "device_name", args.device)
-        print(f"labelled {done} of {len(todo)} images ({skipped} already done, {len(failures)} failed) with "
-              f"{mode} on {device} in {time.monotonic() - start:.1f} s: {sum(stored.values())} annotations "
-              f"({counts}) in {project.path}")
-        for line in failures:
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(summary.stored.items(), key=lambda kv: -kv[1])) or "none"
+        loaded = executor.predictor(spec)
+        device = getattr(loaded, "device_name", args.device)
+        print(f"labelled {summary.labelled} of {len(plan.todo)} images ({plan.skipped} already done, "
+              f"{len(summary.failures)} failed) with {mode} on {device} in {summary.elapsed_s:.1f} s: "
+              f"{summary.annotations} annotations ({counts}) in {project.path}")
+        for line in summary.failures:
             print(f"  skipped {line}", file=sys.stderr)
-        if failures:
-            print(f"sam-labeler: error: {len(failures)} image(s) could not be labelled (listed above)", file=sys.stderr)
+        if summary.failures:
+            print(f"sam-labeler: error: {len(summary.failures)} image(s) could not be labelled (listed above)",
+                  file=sys.stderr)
             return 1
         return 0
     finally:

@@ -47,6 +47,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("tool_polygon", QT_TRANSLATE_NOOP("Actions", "Polygon tool"), ("P",), "tools"),
         ("tool_edit", QT_TRANSLATE_NOOP("Actions", "Edit tool"), ("E",), "tools"),
         ("text_prompt", QT_TRANSLATE_NOOP("Actions", "Text prompt (phrases -> masks)"), ("T",), "tools"),
+        ("segment_everything", QT_TRANSLATE_NOOP("Actions", "Segment everything"), ("G",), "tools"),
         ("next_candidate", QT_TRANSLATE_NOOP("Actions", "Next candidate mask"), ("Tab",), "candidates"),
         ("prev_candidate", QT_TRANSLATE_NOOP("Actions", "Previous candidate mask"), ("Shift+Tab",), "candidates"),
         ("accept", QT_TRANSLATE_NOOP("Actions", "Accept candidate"), ("Return", "Enter"), "candidates"),
@@ -71,6 +72,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
         ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
          "tools_menu"),
+        ("autolabel_images", QT_TRANSLATE_NOOP("Actions", "Auto-label images…"), ("Ctrl+Shift+L",), "tools_menu"),
         ("settings", QT_TRANSLATE_NOOP("Actions", "Settings…"), ("Ctrl+,",), "tools_menu"),
         ("cheatsheet", QT_TRANSLATE_NOOP("Actions", "Keyboard shortcuts"), ("F1",), "help"),
     ]

@@ -125,6 +125,12 @@ class TaskContext:
             self._image = load_image(self.task.path).array
         return self._image
 
+    def report_progress(self, text: str, done: int, total: int) -> None:
+        """Progress of the task for the GUI (InferenceService.progress): total -1 when unknown,
+        done == total when it ended."""
+        if self._progress is not None:
+            self._progress(text, int(done), int(total))
+
     def item(self) -> AutomationInput:
         """The task's image as an AutomationInput."""
         return AutomationInput(self.image(), self.task.image_id)

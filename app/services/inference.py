@@ -95,7 +95,12 @@ class InferenceService(QObject):
         modelStateChanged("loading", ...) now, then "ready" or "error" (+ failed) later.
         """
         self._set_model_state("loading", self.tr("Loading {model}…").format(model=model_id))
+        self._requested = (model_id, checkpoint, device)
         self._worker.post_load(model_id, checkpoint, device)
+
+    def requested_model(self) -> tuple[str, str | None, str] | None:
+        """(model id, checkpoint, device) of the last load_model (None before any): what batch jobs load."""
+        return getattr(self, "_requested", None)
 
     def set_predictor(self, predictor: Any, model_id: str) -> None:
         """Use an already built predictor (tests, FakePredictor); state becomes "ready" at once."""

@@ -17,7 +17,9 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
+from app.automation.review import mark_reviewed, needs_review
 from app.core import edits
+from app.core.image_edits import SetImageExtra
 from app.core.geometry import annotation_mask
 from app.core.model import Annotation, ImageRecord, LabelClass, Part
 from app.services.prompts import PromptSet
@@ -181,9 +183,14 @@ class LabelingController(QObject):
             self.message.emit(self.tr("This is the first image."))
 
     def set_image_status(self, status: str) -> None:
-        """Mark the current image new / in_progress / done (undoable)."""
+        """Mark the current image new / in_progress / done (undoable); "done" also marks an
+        auto-labeled image reviewed, in the same undo step."""
         if self.image is not None and self.image.status != status:
-            self._push(edits.SetImageStatus(self.image.id, status))
+            edit: edits.Edit = edits.SetImageStatus(self.image.id, status)
+            extra = self.project.image(self.image.id).extra
+            if status == "done" and needs_review(extra):
+                edit = edits.CompoundEdit("Mark image done", [edit, SetImageExtra(self.image.id, mark_reviewed(extra))])
+            self._push(edit)
 
     def _neighbours(self, row: int) -> list[tuple[int, ImageRecord]]:
         """Rows after and before `row` (nearest first, alternating), up to prefetch_count each side."""

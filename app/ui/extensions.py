@@ -26,8 +26,22 @@ def _text_prompts(window: Any) -> UiExtension:
     return install_text_prompts(window)
 
 
+def _everything(window: Any) -> UiExtension:
+    from app.ui.everything import install_everything
+
+    return install_everything(window)
+
+
+def _batch_autolabel(window: Any) -> UiExtension:
+    from app.ui.batch_ui import install_batch
+
+    return install_batch(window)
+
+
 UI_EXTENSIONS: tuple[Callable[[Any], UiExtension], ...] = (
     _text_prompts,
+    _everything,
+    _batch_autolabel,
 )
 
 

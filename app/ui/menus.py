@@ -33,7 +33,8 @@ ICONS: dict[str, str] = {
     "delete": "fa5s.trash", "zoom_in": "fa5s.search-plus", "zoom_out": "fa5s.search-minus",
     "fit": "fa5s.expand", "model_manager": "fa5s.brain", "settings": "fa5s.cog",
     "cheatsheet": "fa5s.keyboard", "tool_point": "fa5s.mouse-pointer", "tool_box": "fa5.square",
-    "tool_scribble": "fa5s.paint-brush", "tool_polygon": "fa5s.draw-polygon", "tool_edit": "fa5s.edit"}
+    "tool_scribble": "fa5s.paint-brush", "tool_polygon": "fa5s.draw-polygon", "tool_edit": "fa5s.edit",
+    "segment_everything": "fa5s.magic"}
 
 
 def set_action_icons(registry: Any) -> None:

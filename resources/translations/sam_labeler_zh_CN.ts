@@ -43,6 +43,10 @@
         <translation>文本提示（短语 -&gt; 掩码）</translation>
     </message>
     <message>
+        <source>Segment everything</source>
+        <translation>分割全部</translation>
+    </message>
+    <message>
         <source>Next candidate mask</source>
         <translation>下一个候选掩码</translation>
     </message>
@@ -117,6 +121,10 @@
     <message>
         <source>Propagate annotations through frames…</source>
         <translation>沿帧传播标注…</translation>
+    </message>
+    <message>
+        <source>Auto-label images…</source>
+        <translation>自动标注图像…</translation>
     </message>
     <message>
         <source>Settings…</source>
@@ -199,6 +207,245 @@
     <message>
         <source>Cancelled.</source>
         <translation>已取消。</translation>
+    </message>
+</context>
+<context>
+    <name>BatchDialog</name>
+    <message>
+        <source>Open a writable project first.</source>
+        <translation>请先打开一个可写的项目。</translation>
+    </message>
+    <message>
+        <source>Segment everything</source>
+        <translation>分割一切</translation>
+    </message>
+    <message>
+        <source>Boxes to masks</source>
+        <translation>框转掩码</translation>
+    </message>
+    <message>
+        <source>Text prompt (Grounded-SAM)</source>
+        <translation>文本提示（Grounded-SAM）</translation>
+    </message>
+    <message>
+        <source>Points per side</source>
+        <translation>每边点数</translation>
+    </message>
+    <message>
+        <source>a grid of N x N point prompts over the image (more finds smaller objects, slower)</source>
+        <translation>在图像上放置 N x N 个点提示的网格（越多越能找到小物体，但更慢）</translation>
+    </message>
+    <message>
+        <source>Predicted IoU threshold</source>
+        <translation>预测 IoU 阈值</translation>
+    </message>
+    <message>
+        <source>keep masks whose predicted IoU is above this (0 keeps all)</source>
+        <translation>保留预测 IoU 高于此值的掩码（0 表示全部保留）</translation>
+    </message>
+    <message>
+        <source>Stability threshold</source>
+        <translation>稳定性阈值</translation>
+    </message>
+    <message>
+        <source>keep masks whose stability score is at least this (0 keeps all)</source>
+        <translation>保留稳定性得分不低于此值的掩码（0 表示全部保留）</translation>
+    </message>
+    <message>
+        <source>Overlap (NMS) threshold</source>
+        <translation>重叠（NMS）阈值</translation>
+    </message>
+    <message>
+        <source>drop a mask whose box overlaps a better one by more than this IoU</source>
+        <translation>若掩码的框与更好的掩码重叠超过此 IoU，则丢弃该掩码</translation>
+    </message>
+    <message>
+        <source>Crop layers</source>
+        <translation>裁剪层数</translation>
+    </message>
+    <message>
+        <source>also run on 2x2, 4x4... overlapping crops (finds small objects; each layer costs more encodes)</source>
+        <translation>同时在 2x2、4x4… 的重叠裁剪上运行（能找到小物体；每层需要更多编码）</translation>
+    </message>
+    <message>
+        <source>Minimum region area</source>
+        <translation>最小区域面积</translation>
+    </message>
+    <message>
+        <source>remove holes and islands smaller than this many pixels (0 keeps them)</source>
+        <translation>移除小于此像素数的孔洞和孤岛（0 表示保留）</translation>
+    </message>
+    <message>
+        <source>Best of three candidates</source>
+        <translation>三个候选中取最佳</translation>
+    </message>
+    <message>
+        <source>take the best of SAM&apos;s three candidates instead of its single answer for a box</source>
+        <translation>对每个框取 SAM 三个候选中最好的一个，而不是其单一输出</translation>
+    </message>
+    <message>
+        <source>Text prompt</source>
+        <translation>文本提示</translation>
+    </message>
+    <message>
+        <source>phrases separated by &quot;.&quot; (&quot;cat. dog. traffic light&quot;)</source>
+        <translation>用“.”分隔的短语（&quot;cat. dog. traffic light&quot;）</translation>
+    </message>
+    <message>
+        <source>Box threshold</source>
+        <translation>框阈值</translation>
+    </message>
+    <message>
+        <source>keep boxes whose detector score is above this (Grounding DINO&apos;s default 0.35)</source>
+        <translation>保留检测器得分高于此值的框（Grounding DINO 默认 0.35）</translation>
+    </message>
+    <message>
+        <source>Text threshold</source>
+        <translation>文本阈值</translation>
+    </message>
+    <message>
+        <source>keep boxes whose phrase score is above this (Grounding DINO&apos;s default 0.25)</source>
+        <translation>保留短语得分高于此值的框（Grounding DINO 默认 0.25）</translation>
+    </message>
+    <message>
+        <source>Detector</source>
+        <translation>检测器</translation>
+    </message>
+    <message>
+        <source>detector model id (sam-labeler models list) or a save_pretrained folder</source>
+        <translation>检测器模型 ID（见 sam-labeler models list）或 save_pretrained 文件夹</translation>
+    </message>
+    <message>
+        <source>{s} s</source>
+        <translation>{s} 秒</translation>
+    </message>
+    <message>
+        <source>{m} min {s} s</source>
+        <translation>{m} 分 {s} 秒</translation>
+    </message>
+    <message>
+        <source>{h} h {m} min</source>
+        <translation>{h} 小时 {m} 分</translation>
+    </message>
+    <message>
+        <source>Auto-label images</source>
+        <translation>自动标注图像</translation>
+    </message>
+    <message>
+        <source>Automation</source>
+        <translation>自动化方式</translation>
+    </message>
+    <message>
+        <source>Whole project</source>
+        <translation>整个项目</translation>
+    </message>
+    <message>
+        <source>Selected images ({n})</source>
+        <translation>选中的图像（{n}）</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>all (or a pattern such as *.jpg)</source>
+        <translation>全部（或如 *.jpg 的匹配模式）</translation>
+    </message>
+    <message>
+        <source>Only files matching</source>
+        <translation>仅匹配的文件</translation>
+    </message>
+    <message>
+        <source>Label for proposals without one</source>
+        <translation>无标签提议使用的标签</translation>
+    </message>
+    <message>
+        <source>Only proposals scoring at least</source>
+        <translation>仅保留得分不低于此值的提议</translation>
+    </message>
+    <message>
+        <source>Label again the images this automation already labelled</source>
+        <translation>重新标注此自动化方式已标注过的图像</translation>
+    </message>
+    <message>
+        <source>Model: {model} on {device}</source>
+        <translation>模型：{model}（{device}）</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>就绪。</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>No automation can label images.</source>
+        <translation>没有可以标注图像的自动化方式。</translation>
+    </message>
+    <message>
+        <source>Cannot start: {reason}</source>
+        <translation>无法开始：{reason}</translation>
+    </message>
+    <message>
+        <source>Nothing to do: the {n} chosen images are already labelled with these settings.</source>
+        <translation>无需处理：所选的 {n} 张图像已用这些设置标注过。</translation>
+    </message>
+    <message>
+        <source>No image matches this choice.</source>
+        <translation>没有符合此选择的图像。</translation>
+    </message>
+    <message>
+        <source>Labelling…</source>
+        <translation>正在标注…</translation>
+    </message>
+    <message>
+        <source>Loading {model}…</source>
+        <translation>正在加载 {model}…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Labelled {done} of {total} images, {stored} annotations</source>
+        <translation>已标注 {done}/{total} 张图像，{stored} 个标注</translation>
+    </message>
+    <message>
+        <source>, {n} failed</source>
+        <translation>，{n} 张失败</translation>
+    </message>
+    <message>
+        <source> · about {eta} left</source>
+        <translation> · 约剩 {eta}</translation>
+    </message>
+    <message>
+        <source>Cancelled after {done} of {total} images.</source>
+        <translation>已在 {done}/{total} 张图像后取消。</translation>
+    </message>
+    <message>
+        <source>Labelled {done} of {total} images.</source>
+        <translation>已标注 {done}/{total} 张图像。</translation>
+    </message>
+    <message>
+        <source>{n} annotations stored in {time}; the images are marked to review.</source>
+        <translation>用时 {time} 存储了 {n} 个标注；这些图像已标记为待审核。</translation>
+    </message>
+    <message>
+        <source>{n} image(s) failed: {first}</source>
+        <translation>{n} 张图像失败：{first}</translation>
+    </message>
+    <message>
+        <source>Auto-labelling failed: {reason}</source>
+        <translation>自动标注失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
     </message>
 </context>
 <context>
@@ -333,6 +580,176 @@ Tab / Shift+Tab</translation>
     </message>
 </context>
 <context>
+    <name>EverythingController</name>
+    <message>
+        <source>Open an image first.</source>
+        <translation>请先打开一张图像。</translation>
+    </message>
+    <message>
+        <source>No SAM model is loaded: open the model manager (Ctrl+M).</source>
+        <translation>未加载 SAM 模型：请打开模型管理器（Ctrl+M）。</translation>
+    </message>
+    <message>
+        <source>The automation &quot;{id}&quot; is not installed.</source>
+        <translation>未安装自动化“{id}”。</translation>
+    </message>
+    <message>
+        <source>Segmenting everything</source>
+        <translation>正在分割全部</translation>
+    </message>
+    <message>
+        <source>Segmenting everything… (Esc cancels)</source>
+        <translation>正在分割全部…（按 Esc 取消）</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} proposal(s) shown ({seconds:.1f} s). Click one on the image to check or uncheck it.</source>
+        <translation>显示 {shown} / {total} 个候选（{seconds:.1f} 秒）。在图像上点击候选可勾选或取消勾选。</translation>
+    </message>
+    <message>
+        <source>Press G to segment everything in this image.</source>
+        <translation>按 G 分割此图像中的全部物体。</translation>
+    </message>
+    <message>
+        <source>This project is open read-only; proposals cannot be stored.</source>
+        <translation>此项目以只读方式打开；无法保存候选标注。</translation>
+    </message>
+    <message>
+        <source>No proposal is checked.</source>
+        <translation>没有勾选任何候选。</translation>
+    </message>
+    <message>
+        <source>Storing {n} annotation(s)…</source>
+        <translation>正在保存 {n} 个标注…</translation>
+    </message>
+    <message>
+        <source>The accepted proposals have empty masks; nothing was stored.</source>
+        <translation>接受的候选掩码为空；未保存任何内容。</translation>
+    </message>
+    <message>
+        <source>Stored {n} annotation(s) (one undo step).</source>
+        <translation>已保存 {n} 个标注（一次撤销）。</translation>
+    </message>
+    <message>
+        <source>Image marked reviewed.</source>
+        <translation>图像已标记为已审核。</translation>
+    </message>
+</context>
+<context>
+    <name>EverythingDock</name>
+    <message>
+        <source>Segment everything</source>
+        <translation>分割全部</translation>
+    </message>
+    <message>
+        <source>Propose a mask for every object of the image (key G)</source>
+        <translation>为图像中的每个物体生成候选掩码（快捷键 G）</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Stop the run (Esc)</source>
+        <translation>停止运行（Esc）</translation>
+    </message>
+    <message>
+        <source>Press G to segment everything in this image.</source>
+        <translation>按 G 分割此图像中的全部物体。</translation>
+    </message>
+    <message>
+        <source>A grid of N x N point prompts: more finds smaller objects and takes longer</source>
+        <translation>N x N 的点提示网格：越多越能找到小物体，但耗时更长</translation>
+    </message>
+    <message>
+        <source>Points per side</source>
+        <translation>每边点数</translation>
+    </message>
+    <message>
+        <source>Hide proposals smaller than this many pixels</source>
+        <translation>隐藏像素数小于此值的候选</translation>
+    </message>
+    <message>
+        <source>Hide proposals whose predicted IoU is below this</source>
+        <translation>隐藏预测 IoU 低于此值的候选</translation>
+    </message>
+    <message>
+        <source>Hide proposals whose stability score is below this</source>
+        <translation>隐藏稳定性分数低于此值的候选</translation>
+    </message>
+    <message>
+        <source>Minimum area</source>
+        <translation>最小面积</translation>
+    </message>
+    <message>
+        <source>Predicted IoU</source>
+        <translation>预测 IoU</translation>
+    </message>
+    <message>
+        <source>Stability</source>
+        <translation>稳定性</translation>
+    </message>
+    <message>
+        <source>Hide proposals overlapping annotations</source>
+        <translation>隐藏与已有标注重叠的候选</translation>
+    </message>
+    <message>
+        <source>Hide a proposal whose IoU with an annotation, or whose share lying inside it, reaches the threshold</source>
+        <translation>当候选与某个标注的 IoU，或其位于该标注内的比例达到阈值时隐藏该候选</translation>
+    </message>
+    <message>
+        <source>Overlap</source>
+        <translation>重叠</translation>
+    </message>
+    <message>
+        <source>The label class the accepted proposals get</source>
+        <translation>接受的候选所使用的标签类别</translation>
+    </message>
+    <message>
+        <source>Label</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Check all</source>
+        <translation>全部勾选</translation>
+    </message>
+    <message>
+        <source>Check none</source>
+        <translation>全部取消勾选</translation>
+    </message>
+    <message>
+        <source>Mark reviewed</source>
+        <translation>标记为已审核</translation>
+    </message>
+    <message>
+        <source>Clear this image&apos;s &quot;to review&quot; mark</source>
+        <translation>清除此图像的“待审核”标记</translation>
+    </message>
+    <message>
+        <source>Accept checked</source>
+        <translation>接受已勾选</translation>
+    </message>
+    <message>
+        <source>Accept all</source>
+        <translation>全部接受</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>清除</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Current label ({name})</source>
+        <translation>当前标签（{name}）</translation>
+    </message>
+</context>
+<context>
     <name>ExportDialog</name>
     <message>
         <source>auto — polygons, exact masks where polygons would lose detail</source>
@@ -410,6 +827,10 @@ Tab / Shift+Tab</translation>
         <translation>  （缺失）</translation>
     </message>
     <message>
+        <source>  (to review)</source>
+        <translation>  （待审核）</translation>
+    </message>
+    <message>
         <source>size not read yet</source>
         <translation>尚未读取尺寸</translation>
     </message>
@@ -420,6 +841,10 @@ status: {status}</source>
         <translation>{path}
 {size}
 状态：{status}</translation>
+    </message>
+    <message>
+        <source>auto-labeled: to review</source>
+        <translation>已自动标注：待审核</translation>
     </message>
     <message>
         <source>All images</source>
@@ -436,6 +861,10 @@ status: {status}</source>
     <message>
         <source>Done</source>
         <translation>已完成</translation>
+    </message>
+    <message>
+        <source>To review (auto-labeled)</source>
+        <translation>待审核（已自动标注）</translation>
     </message>
     <message>
         <source>Images</source>
@@ -849,6 +1278,10 @@ Model: {model}</source>
     <message>
         <source>Main toolbar</source>
         <translation>主工具栏</translation>
+    </message>
+    <message>
+        <source>&amp;Automation</source>
+        <translation>自动化(&amp;A)</translation>
     </message>
 </context>
 <context>

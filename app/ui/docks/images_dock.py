@@ -16,7 +16,9 @@ from PySide6.QtCore import (QT_TRANSLATE_NOOP, QAbstractListModel, QCoreApplicat
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QListView, QVBoxLayout, QWidget
 
+from app.automation.review import needs_review
 from app.core.model import ImageRecord
+from app.core.project_images import TO_REVIEW
 from app.ui.i18n import mark_data
 
 PAGE_SIZE = 256
@@ -26,6 +28,7 @@ STATUS_TEXT = {"new": QT_TRANSLATE_NOOP("ImagesDock", "new"),  # English sources
                "in_progress": QT_TRANSLATE_NOOP("ImagesDock", "in progress"),
                "done": QT_TRANSLATE_NOOP("ImagesDock", "done")}
 STATUS_COLOR = {"new": "#9e9e9e", "in_progress": "#ffb300", "done": "#43a047"}
+REVIEW_COLOR = "#ab47bc"  # auto-labeled, not reviewed yet (app.automation.review)
 ImageRole = Qt.ItemDataRole.UserRole + 1
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -51,7 +54,7 @@ class ImageListModel(QAbstractListModel):
         self.endResetModel()
 
     def set_status_filter(self, status_filter: str | None) -> None:
-        """Change the filter ("new" | "in_progress" | "done" | None) and reload."""
+        """Change the filter ("new" | "in_progress" | "done" | TO_REVIEW | None) and reload."""
         self.set_project(self._project, status_filter)
 
     def status_filter(self) -> str | None:
@@ -111,13 +114,20 @@ class ImageListModel(QAbstractListModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             extra = translate("ImagesDock", "  (missing)") if rec.missing else ""
+            if needs_review(rec.extra):
+                extra += translate("ImagesDock", "  (to review)")
             return f"{rec.path}{extra}"
         if role == Qt.ItemDataRole.ToolTipRole:
             size = f"{rec.width}x{rec.height}" if rec.width else translate("ImagesDock", "size not read yet")
             status = translate("ImagesDock", STATUS_TEXT.get(rec.status, rec.status))
-            return translate("ImagesDock", "{path}\n{size}\nstatus: {status}").format(path=rec.path, size=size,
+            text = translate("ImagesDock", "{path}\n{size}\nstatus: {status}").format(path=rec.path, size=size,
                                                                                       status=status)
+            if needs_review(rec.extra):
+                text += "\n" + translate("ImagesDock", "auto-labeled: to review")
+            return text
         if role == Qt.ItemDataRole.DecorationRole:
+            if needs_review(rec.extra):
+                return QColor(REVIEW_COLOR)
             return QColor(STATUS_COLOR.get(rec.status, "#9e9e9e"))
         if role == Qt.ItemDataRole.ForegroundRole and rec.missing:
             return QBrush(QColor("#808080"))
@@ -134,7 +144,8 @@ class ImagesDock(QDockWidget):
     FILTERS: tuple[tuple[str, str | None], ...] = (
         (QT_TRANSLATE_NOOP("ImagesDock", "All images"), None), (QT_TRANSLATE_NOOP("ImagesDock", "New"), "new"),
         (QT_TRANSLATE_NOOP("ImagesDock", "In progress"), "in_progress"),
-        (QT_TRANSLATE_NOOP("ImagesDock", "Done"), "done"))
+        (QT_TRANSLATE_NOOP("ImagesDock", "Done"), "done"),
+        (QT_TRANSLATE_NOOP("ImagesDock", "To review (auto-labeled)"), TO_REVIEW))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Images"), parent)

@@ -20,9 +20,10 @@ from app.core.proposal_edits import AddLabelledAnnotations, match_label
 from app.services.automation_jobs import TaskResult
 from app.services.text_jobs import CHANNEL, TextAnswer, detect_job, refilter_job
 from app.ui.controller import image_key
-from app.ui.text_prompt.converter import ConvertedBatch, ProposalConverter, batch_of
-from app.ui.text_prompt.overlay import DrawnProposal, ProposalsItem
-from app.ui.text_prompt.panel import ProposalRow, TextPromptDock
+from app.ui.proposals.converter import ConvertedBatch, ProposalConverter, batch_of
+from app.ui.proposals.overlay import DrawnProposal, ProposalsItem
+from app.ui.proposals.widgets import ProposalRow
+from app.ui.text_prompt.panel import TextPromptDock
 from sam_backend.detectors.types import text_support_problem
 
 DEFAULT_LABEL = "object"

@@ -6,33 +6,15 @@ TextPromptController serves, and shows what the controller gives it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPixmap
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPushButton, QSlider, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from app.ui.i18n import mark_data
+from app.ui.proposals.widgets import ProposalList, ProposalRow, ThresholdSlider
 from sam_backend.detectors.locate import DEFAULT_DETECTOR, DETECTOR_IDS
-
-SLIDER_STEPS = 100
-
-
-@dataclass(frozen=True)
-class ProposalRow:
-    """One row of the proposals list: its text, colour, and whether it is checked (to be accepted)."""
-
-    text: str
-    color: str
-    checked: bool = True
-
-
-def _swatch(color: str) -> QIcon:
-    pm = QPixmap(12, 12)
-    pm.fill(QColor(color))
-    return QIcon(pm)
-
 
 class PromptEdit(QLineEdit):
     """The phrase field: Return/Enter run the prompt here instead of triggering the window's
@@ -44,39 +26,6 @@ class PromptEdit(QLineEdit):
             event.accept()
             return True
         return super().event(event)
-
-
-class ThresholdSlider(QWidget):
-    """A 0..1 slider in steps of 0.01 with its value shown; ``valueChanged(float)`` while dragging."""
-
-    valueChanged = Signal(float)
-
-    def __init__(self, value: float, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
-        self.slider.setRange(0, SLIDER_STEPS)
-        self.slider.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.label = QLabel(self)
-        self.label.setMinimumWidth(32)
-        lay.addWidget(self.slider, 1)
-        lay.addWidget(self.label)
-        self.slider.valueChanged.connect(self._changed)
-        self.set_value(value)
-
-    def value(self) -> float:
-        """The threshold (0..1)."""
-        return self.slider.value() / SLIDER_STEPS
-
-    def set_value(self, value: float) -> None:
-        """Move the slider (emits valueChanged when it changes)."""
-        self.slider.setValue(int(round(float(value) * SLIDER_STEPS)))
-        self.label.setText(f"{self.value():.2f}")
-
-    def _changed(self, _v: int) -> None:
-        self.label.setText(f"{self.value():.2f}")
-        self.valueChanged.emit(self.value())
 
 
 class TextPromptDock(QDockWidget):
@@ -140,11 +89,9 @@ class TextPromptDock(QDockWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #a0a0a0;")
         lay.addWidget(self.status)
-        self.list = QListWidget(body)
-        mark_data(self.list)  # phrases and scores
-        self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.list = ProposalList(body)
         self.list.currentRowChanged.connect(self.currentChanged)
-        self.list.itemChanged.connect(self._item_changed)
+        self.list.checkedChanged.connect(self.checkedChanged)
         lay.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.cycle_button = QPushButton(self.tr("Next mask"), body)
@@ -162,7 +109,6 @@ class TextPromptDock(QDockWidget):
         self.setWidget(body)
         self.box_threshold.valueChanged.connect(self._thresholds)
         self.text_threshold.valueChanged.connect(self._thresholds)
-        self._filling = False
         self.set_rows([])
 
     # ------------------------------------------------------------------ requests
@@ -176,10 +122,6 @@ class TextPromptDock(QDockWidget):
         folder = QFileDialog.getExistingDirectory(self, self.tr("Detector model folder"))
         if folder:
             self.detector.setCurrentText(folder)
-
-    def _item_changed(self, item: QListWidgetItem) -> None:
-        if not self._filling:
-            self.checkedChanged.emit(self.list.row(item), item.checkState() == Qt.CheckState.Checked)
 
     # ------------------------------------------------------------------ display
     def focus_prompt(self) -> None:
@@ -203,18 +145,7 @@ class TextPromptDock(QDockWidget):
 
     def set_rows(self, rows: Sequence[ProposalRow], current: int = -1) -> None:
         """Fill the proposals list (checkable rows)."""
-        self._filling = True
-        try:
-            self.list.clear()
-            for r in rows:
-                item = QListWidgetItem(_swatch(r.color), r.text)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if r.checked else Qt.CheckState.Unchecked)
-                self.list.addItem(item)
-            if 0 <= current < len(rows):
-                self.list.setCurrentRow(current)
-        finally:
-            self._filling = False
+        self.list.set_rows(rows, current)
         has = bool(rows)
         for b in (self.cycle_button, self.accept_checked, self.accept_all, self.clear_button):
             b.setEnabled(has)

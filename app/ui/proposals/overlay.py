@@ -1,5 +1,6 @@
-"""Proposals drawn on the canvas: each box's chosen candidate as an outline in its phrase's colour,
-the detector box dashed, and a caption "phrase 0.71" (detector score); the highlighted one thicker.
+"""Proposals drawn on the canvas (text prompts, segment everything): each proposal's mask as an
+outline in its colour, optionally lightly filled, its box dashed and a caption (e.g. "cat 0.71")
+when it has them; unchecked ones faint, the highlighted one thicker and filled.
 
 One QGraphicsItem in the canvas scene (scene coordinates = image pixels, pixel centres at integers;
 outlines come from the worker as contour arrays, so painting builds no geometry from masks).
@@ -20,14 +21,17 @@ Z_VALUE = 1500.0  # above annotations and the candidate overlay, below vertex ha
 @dataclass(frozen=True)
 class DrawnProposal:
     """What is drawn for one proposal: outline contours (float32 (N, 2) x, y arrays), the box
-    (x0, y0, x1, y1) in pixel-centre coordinates, a caption, a colour "#rrggbb", and whether it
-    will be accepted (checked) — unchecked ones are drawn faint."""
+    (x0, y0, x1, y1) in pixel-centre coordinates, a caption ("" for none), a colour "#rrggbb", and
+    whether it will be accepted (checked) — unchecked ones are drawn faint. show_box: draw the box
+    dashed; fill: fill the mask lightly (many small proposals read better filled)."""
 
     outlines: tuple[np.ndarray, ...]
     box: tuple[float, float, float, float]
     caption: str
     color: str
     checked: bool = True
+    show_box: bool = True
+    fill: bool = False
 
 
 def _path(outlines: Sequence[np.ndarray]) -> QPainterPath:
@@ -68,6 +72,18 @@ class ProposalsItem(QGraphicsItem):
             self._current = current
             self.update()
 
+    def index_at(self, x: float, y: float) -> int:
+        """The proposal whose mask holds image point (x, y), the smallest when several do; -1: none."""
+        point = QPointF(x, y)
+        best, best_area = -1, float("inf")
+        for k, (p, path) in enumerate(self._items):
+            if path.boundingRect().contains(point) and path.contains(point):
+                r = path.boundingRect()
+                area = r.width() * r.height()
+                if area < best_area:
+                    best, best_area = k, area
+        return best
+
     def count(self) -> int:
         """Number of proposals drawn."""
         return len(self._items)
@@ -89,17 +105,22 @@ class ProposalsItem(QGraphicsItem):
             pen = QPen(color, 3.0 if current else 1.6)
             pen.setCosmetic(True)
             painter.setPen(pen)
-            if current:  # the selected proposal's mask area, lightly filled
+            if current or (p.fill and p.checked):  # the selected proposal's mask area, lightly filled
                 fill = QColor(color)
-                fill.setAlpha(70)
+                fill.setAlpha(80 if current else 55)
                 painter.fillPath(path, fill)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
+            if not p.show_box and not p.caption:
+                continue
             box_pen = QPen(color, 1.0, Qt.PenStyle.DashLine)
             box_pen.setCosmetic(True)
             painter.setPen(box_pen)
             x0, y0, x1, y1 = p.box
-            painter.drawRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
+            if p.show_box:
+                painter.drawRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
+            if not p.caption:
+                continue
             # caption at a fixed screen size above the box's top-left corner, kept on the image's
             # top and left edges (inside the box when the box touches the top)
             painter.save()
