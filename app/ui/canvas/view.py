@@ -8,7 +8,7 @@ Every signal and method of this class speaks image px.
 """
 from __future__ import annotations
 
-from typing import AbstractSet
+from typing import AbstractSet, Mapping
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
@@ -21,6 +21,7 @@ from app.ui.canvas.items import AnnotationItem, HandlesItem
 from app.ui.canvas.layers import AnnotationLayer
 from app.ui.canvas.markers import PolygonDraft, PromptLayer
 from app.ui.canvas.overlay import ImageItem, MaskOverlayItem
+from app.ui.canvas.prepared import PreparedGeometry
 from app.ui.canvas.tools import Tool, make_tools
 
 TOOLS = ("point", "box", "scribble", "polygon", "edit")
@@ -144,15 +145,17 @@ class CanvasView(QGraphicsView):
 
     # ----- annotations and candidate ---------------------------------------------------------
     def set_annotations(self, anns: list[Annotation], colors: dict[int, str],
-                        hidden: AbstractSet[int] = frozenset()) -> None:
+                        hidden: AbstractSet[int] = frozenset(),
+                        drawing: Mapping[int, PreparedGeometry] | None = None) -> None:
         """Show these annotations (image px parts), coloured by colors[label_id] ("#rrggbb").
 
-        `hidden` holds annotation ids not drawn. Drawing order follows Annotation.z (then the list
+        `hidden` holds annotation ids not drawn; `drawing` the drawing data of annotations computed
+        off the GUI thread (app.ui.canvas.prepared.drawing_data), by id. Drawing order follows Annotation.z (then the list
         order). Annotations without an id are skipped. The selection is kept when its id remains.
         An edit-tool drag in progress is abandoned; an unfinished polygon is kept.
         """
         self._cancel_edit()
-        self._layer.set(anns, colors, hidden)
+        self._layer.set(anns, colors, hidden, drawing)
         self._highlight()
 
     def select_annotation(self, ann_id: int | None) -> None:

@@ -1,32 +1,34 @@
-"""Accept bookkeeping: a candidate (or a drawn / edited shape) becomes an undoable edit, in order."""
+"""Accept bookkeeping: a candidate (or a drawn / edited shape) becomes an undoable edit, in order.
+
+The accept service (app.services.geometry.GeometryService) turns the shape into the geometry the store
+keeps, off the GUI thread, and delivers results in accept order; this module pushes the edit for
+each. Edits requested while accepts are in flight wait for them (`after_accepts`), so the undo
+stack keeps the order in which things were done.
+"""
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication
 
 from app.core import edits
 from app.core.model import Annotation, Part
+from app.services.geometry import AcceptJob, AcceptResult, GeometryService, StoredGeometry
 from app.services.undo import Edit
-from app.ui.geometry_worker import AcceptJob, GeometryWorker
+from app.ui.canvas.prepared import PreparedGeometry, drawing_data
 from app.ui.labeling.state import LabelingState, translate
 
 
 class AcceptsMixin(LabelingState):
-    """Accepts go to the geometry worker; their edits are pushed when they come back, in accept order.
-    Edits requested meanwhile wait for them (`after_accepts`)."""
+    """Accepts go to the accept service; their edits are pushed when they come back, in accept order."""
 
-    geometry: GeometryWorker
-    _pending: int
-    _pending_z: dict[int, int]
+    geometry: GeometryService
     _deferred: list[Callable[[], object]]
     _geometry_warm: bool
 
     def _init_accepts(self) -> None:
-        self._pending, self._pending_z, self._deferred = 0, {}, []
-        self.geometry = GeometryWorker(self)
+        self._deferred = []
+        self.geometry = GeometryService(drawing_data, parent=self)
         self.geometry.finished.connect(self._on_geometry)
         self._geometry_warm = False
         self.canvas.polygonFinished.connect(self._on_polygon)
@@ -41,7 +43,7 @@ class AcceptsMixin(LabelingState):
         super()._first_answer()
         if not self._geometry_warm:
             self._geometry_warm = True
-            self.geometry.warm_up()  # its helper process starts while the person looks at the candidates
+            self.geometry.warm_up()  # its worker process starts while the person looks at the candidates
 
     def accept(self) -> None:
         """Enter / Space: store the current candidate (new annotation, or new geometry when refining).
@@ -70,12 +72,12 @@ class AcceptsMixin(LabelingState):
         self._clear_candidates()
 
     def busy(self) -> bool:
-        """True while accepted candidates are still being converted (their edits not yet pushed)."""
-        return self._pending > 0
+        """True while accepted shapes are still being converted (their edits not yet pushed)."""
+        return self.geometry.pending() > 0
 
     def after_accepts(self, fn: Callable[[], object]) -> None:
         """Run `fn` now, or once every pending accept has been stored (keeps the undo order right)."""
-        if self._pending == 0:
+        if self.geometry.pending() == 0:
             fn()
         else:
             self._deferred.append(fn)
@@ -84,40 +86,51 @@ class AcceptsMixin(LabelingState):
         """The drawing order of a new annotation on the current image (above the stored ones and
         above those still being converted)."""
         assert self.image is not None
-        z = max([a.z for a in self.annotations()] + [self._pending_z.get(self.image.id, 0)]) + 1
-        self._pending_z[self.image.id] = z
-        return z
+        image_id = self.image.id
+        in_flight = [j.z for j in self.geometry.pending_jobs() if j.image_id == image_id and j.target is None]
+        return max([a.z for a in self.annotations()] + in_flight + [0]) + 1
 
     def _submit(self, job: AcceptJob) -> None:
-        """Hand a job to the geometry thread; its edit is pushed when it comes back (in order)."""
-        self._pending += 1
-        self.geometry.submit(job)
+        """Hand a job to the accept service; its edit is pushed when it comes back (in order)."""
+        try:
+            self.geometry.submit(job)
+        except ValueError as exc:
+            self.message.emit(translate("LabelingController", "The mask could not be converted to polygons: {reason}").format(
+                reason=exc))
 
     def _push(self, edit: Edit) -> None:
         self.after_accepts(lambda: self.undo.push(edit))
 
-    def _on_geometry(self, job: AcceptJob) -> None:
-        self._pending = max(0, self._pending - 1)
+    def _on_geometry(self, result: AcceptResult) -> None:
+        job, geo = result.job, result.geometry
         if job.generation == self._generation and self.project is not None:
-            if job.error is not None:
-                self.message.emit(job.error)
+            if result.error is not None or geo is None:
+                self.message.emit(result.error or "")
             elif job.target is not None:
-                if self.undo.push(edits.SetGeometry(job.target, job.parts, job.rle, outline=job.outline)):
+                if self._push_stored(edits.SetGeometry(job.target, geo.parts, geo.rle, outline=geo.outline), geo):
                     if job.logits is not None:
                         self._logits[job.target] = job.logits
                     else:
                         self._logits.pop(job.target, None)
             else:
-                edit = edits.AddAnnotation(Annotation(job.image_id, int(job.label_id or 0), job.parts, job.rle,
+                edit = edits.AddAnnotation(Annotation(job.image_id, int(job.label_id or 0), geo.parts, geo.rle,
                                                       z=job.z, source=job.source, score=job.score,
-                                                      outline=job.outline))
-                if self.undo.push(edit) and edit.annotation_id is not None and job.logits is not None:
+                                                      outline=geo.outline))
+                if self._push_stored(edit, geo) and edit.annotation_id is not None and job.logits is not None:
                     self._logits[edit.annotation_id] = job.logits
-        if self._pending == 0:
-            self._pending_z.clear()
+        if self.geometry.pending() == 0:
             deferred, self._deferred = self._deferred, []
             for fn in deferred:
                 fn()
+
+    def _push_stored(self, edit: Edit, geo: StoredGeometry) -> bool:
+        """Push the edit storing `geo`; the canvas item drawn for it meanwhile gets the drawing data
+        the service computed (see LabelingState._show_annotations)."""
+        self._incoming = (geo.parts, geo.drawing) if isinstance(geo.drawing, PreparedGeometry) else None
+        try:
+            return self.undo.push(edit)
+        finally:
+            self._incoming = None
 
     def _on_polygon(self, parts: tuple[Part, ...]) -> None:
         """A finished manual polygon: stored (after its outline, computed on the geometry thread) as
@@ -139,13 +152,10 @@ class AcceptsMixin(LabelingState):
                                parts=tuple(parts), image_size=self.image_shape))
 
     def flush(self, timeout_s: float = 30.0) -> None:
-        """Process events until every pending accept is stored (project switch; bounded wait)."""
-        end = time.monotonic() + timeout_s
-        while self._pending > 0 and time.monotonic() < end:
-            QCoreApplication.processEvents()
-            time.sleep(0.002)
+        """Store every pending accept now (project switch): waits for the service (bounded), whose
+        results are pushed in order before this returns."""
+        self.geometry.wait(timeout_s)
 
     def shutdown(self) -> None:
-        """Store the accepts still in flight (nothing accepted is lost), then stop the geometry thread."""
+        """Store the accepts still in flight (nothing accepted is lost), then stop the service's worker."""
         self.geometry.shutdown()
-        QCoreApplication.sendPostedEvents()  # deliver the finished conversions: their edits get pushed

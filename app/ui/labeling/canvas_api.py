@@ -1,6 +1,7 @@
 """What the labeling controller needs of the canvas (app.ui.canvas.view.CanvasView satisfies it)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Protocol
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import SignalInstance
 
 from app.core.model import Annotation
 from app.services.prompts import PromptSet
+from app.ui.canvas.prepared import PreparedGeometry
 
 
 class Canvas(Protocol):
@@ -38,8 +40,10 @@ class Canvas(Protocol):
         ...
 
     def set_annotations(self, anns: list[Annotation], colors: dict[int, str],
-                        hidden: AbstractSet[int] = frozenset()) -> None:
-        """Draw these annotations (label id -> colour; hidden ids are not drawn)."""
+                        hidden: AbstractSet[int] = frozenset(),
+                        drawing: Mapping[int, PreparedGeometry] | None = None) -> None:
+        """Draw these annotations (label id -> colour; hidden ids are not drawn; drawing: data
+        computed off the GUI thread for some of them, by id)."""
         ...
 
     def select_annotation(self, ann_id: int | None) -> None:

@@ -14,10 +14,11 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from app.core.model import Annotation, ImageRecord, LabelClass
+from app.core.model import Annotation, ImageRecord, LabelClass, Part
 from app.core.project_api import LabelingProject
 from app.services.inference import InferenceService
 from app.services.undo import Edit, UndoService
+from app.ui.canvas.prepared import PreparedGeometry
 from app.ui.docks.images_dock import ImageListModel
 from app.ui.image_loader import ImageLoader
 from app.ui.labeling.canvas_api import Canvas
@@ -61,6 +62,7 @@ class LabelingState(QObject):
     hidden: set[int]
     _logits: dict[int, np.ndarray]        # annotation id -> low-res logits of the candidate it came from
     _anns: tuple[int, list[Annotation]] | None
+    _incoming: tuple[tuple[Part, ...], PreparedGeometry] | None  # geometry being stored, its drawing data
     _generation: int                       # bumped per project session: late results of the old one are dropped
 
     # ------------------------------------------------------------- project data (memoised)
@@ -81,7 +83,12 @@ class LabelingState(QObject):
 
     def _show_annotations(self) -> None:
         if self.image_shape is not None:
-            self.canvas.set_annotations(self.annotations(), self._colors(), set(self.hidden))
+            anns = self.annotations()
+            drawing: dict[int, PreparedGeometry] = {}
+            if self._incoming is not None:  # an accept being stored: its drawing data was computed off-thread
+                parts, data = self._incoming
+                drawing = {a.id: data for a in anns if a.parts is parts and a.id is not None}
+            self.canvas.set_annotations(anns, self._colors(), set(self.hidden), drawing)
             self.canvas.select_annotation(self.selected)
         self.annotationsChanged.emit()
 
