@@ -20,7 +20,7 @@ from app.services.prompts import PromptSet
 from app.ui.canvas.items import AnnotationItem, HandlesItem
 from app.ui.canvas.layers import AnnotationLayer
 from app.ui.canvas.markers import PolygonDraft, PromptLayer
-from app.ui.canvas.overlay import ImageItem, MaskOverlayItem
+from app.ui.canvas.overlay import ImageItem, MaskOverlayItem, PendingMasks
 from app.ui.canvas.prepared import PreparedGeometry
 from app.ui.canvas.tools import Tool, make_tools
 
@@ -77,6 +77,7 @@ class CanvasView(QGraphicsView):
         self._overlay = MaskOverlayItem()
         self._overlay.setZValue(OVERLAY_Z)
         self._scene.addItem(self._overlay)
+        self.pending = PendingMasks(self._scene, OVERLAY_Z + 1)  # accepted, not stored yet
         self._handles = HandlesItem()
         self._handles.setZValue(HANDLES_Z)
         self._scene.addItem(self._handles)
@@ -116,6 +117,7 @@ class CanvasView(QGraphicsView):
         self._image_item.set_array(None)
         self._size = None
         self._overlay.set_mask(None, "#000000")
+        self.pending.clear()
         self.set_annotations([], {})
         self._reset_prompts()
         self._scene.setSceneRect(QRectF(0, 0, 1, 1))
@@ -217,6 +219,13 @@ class CanvasView(QGraphicsView):
         """Remove all prompts and cancel an unfinished polygon or drag (no signal is emitted)."""
         self._tool.cancel()
         self._reset_prompts()
+
+    def restore_prompts(self, prompts: PromptSet) -> None:
+        """Show `prompts` again as the current ones (coming back to an image); no signal is emitted."""
+        self._tool.cancel()
+        self._reset_prompts()
+        self._prompts = prompts
+        self.prompt_layer.show(prompts)
 
     def push_prompts(self, prompts: PromptSet) -> None:
         """Replace the prompts after a user edit: remembered for undo_prompt, drawn, emitted."""

@@ -15,6 +15,7 @@ from app.core import edits
 from app.core.model import Annotation, Part
 from app.services.geometry import AcceptJob, AcceptResult, GeometryService, StoredGeometry
 from app.services.undo import Edit
+from app.ui.canvas.overlay import MaskOverlayItem
 from app.ui.canvas.prepared import PreparedGeometry, drawing_data
 from app.ui.labeling.state import LabelingState, translate
 
@@ -25,9 +26,10 @@ class AcceptsMixin(LabelingState):
     geometry: GeometryService
     _deferred: list[Callable[[], object]]
     _geometry_warm: bool
+    _shown_pending: list[tuple[AcceptJob, MaskOverlayItem]]  # accepted masks drawn until stored
 
     def _init_accepts(self) -> None:
-        self._deferred = []
+        self._deferred, self._shown_pending = [], []
         self.geometry = GeometryService(drawing_data, parent=self)
         self.geometry.finished.connect(self._on_geometry)
         self._geometry_warm = False
@@ -38,6 +40,10 @@ class AcceptsMixin(LabelingState):
     def _end_session(self) -> None:
         super()._end_session()
         self._deferred = []
+
+    def _leave_image(self) -> None:
+        super()._leave_image()
+        self._shown_pending = []  # the canvas drops them with the image
 
     def _first_answer(self) -> None:
         super()._first_answer()
@@ -67,7 +73,9 @@ class AcceptsMixin(LabelingState):
         job = AcceptJob(self._generation, self.image.id, label_id, self.selected, mask,
                         np.array(self.prediction.low_res_logits[k], dtype=np.float32),
                         float(self.prediction.scores[k]), self._next_z())
-        self._submit(job)
+        if self._submit(job):
+            # shown at once in the label colour, until the stored geometry replaces it (issue 13, defect 3)
+            self._shown_pending.append((job, self.canvas.pending.add(mask, self.label_color())))
         self.canvas.clear_prompts()
         self._clear_candidates()
 
@@ -90,13 +98,15 @@ class AcceptsMixin(LabelingState):
         in_flight = [j.z for j in self.geometry.pending_jobs() if j.image_id == image_id and j.target is None]
         return max([a.z for a in self.annotations()] + in_flight + [0]) + 1
 
-    def _submit(self, job: AcceptJob) -> None:
+    def _submit(self, job: AcceptJob) -> bool:
         """Hand a job to the accept service; its edit is pushed when it comes back (in order)."""
         try:
             self.geometry.submit(job)
+            return True
         except ValueError as exc:
             self.message.emit(translate("LabelingController", "The mask could not be converted to polygons: {reason}").format(
                 reason=exc))
+            return False
 
     def _push(self, edit: Edit) -> None:
         self.after_accepts(lambda: self.undo.push(edit))
@@ -118,10 +128,19 @@ class AcceptsMixin(LabelingState):
                                                       outline=geo.outline))
                 if self._push_stored(edit, geo) and edit.annotation_id is not None and job.logits is not None:
                     self._logits[edit.annotation_id] = job.logits
+        self._unshow_pending(job)
         if self.geometry.pending() == 0:
             deferred, self._deferred = self._deferred, []
             for fn in deferred:
                 fn()
+
+    def _unshow_pending(self, job: AcceptJob) -> None:
+        """The accept of `job` is stored (or failed): its stand-in mask goes."""
+        for k, (shown, item) in enumerate(self._shown_pending):
+            if shown is job:
+                self.canvas.pending.remove(item)
+                del self._shown_pending[k]
+                return
 
     def _push_stored(self, edit: Edit, geo: StoredGeometry) -> bool:
         """Push the edit storing `geo`; the canvas item drawn for it meanwhile gets the drawing data

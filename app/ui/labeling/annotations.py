@@ -63,7 +63,11 @@ class AnnotationsMixin(LabelingState):
         if self.image is not None:
             self.image = self.project.image(self.image.id)
             self.model.update_record(self.image)
-            if self.selected is not None and self.selected not in {a.id for a in self.annotations()}:
+            present = {a.id for a in self.annotations()}
+            # an annotation that went away (undo of its creation, delete) is no longer hidden: when a
+            # redo brings it back it is drawn, as its row in the annotations list shows it (checked)
+            self.hidden &= {i for i in present if i is not None}
+            if self.selected is not None and self.selected not in present:
                 self.selected = None
                 self.selectionChanged.emit(None)
         self._show_annotations()

@@ -10,6 +10,7 @@ from PySide6.QtCore import SignalInstance
 
 from app.core.model import Annotation
 from app.services.prompts import PromptSet
+from app.ui.canvas.overlay import PendingMasks
 from app.ui.canvas.prepared import PreparedGeometry
 
 
@@ -59,5 +60,18 @@ class Canvas(Protocol):
         ...
 
     def clear_prompts(self) -> None:
-        """Remove every prompt (emits promptsChanged)."""
+        """Remove every prompt (no signal)."""
+        ...
+
+    def restore_prompts(self, prompts: PromptSet) -> None:
+        """Show these prompts as the current ones (no signal)."""
+        ...
+
+    def push_prompts(self, prompts: PromptSet) -> None:
+        """Replace the prompts as a user edit would (emits promptsChanged)."""
+        ...
+
+    @property
+    def pending(self) -> PendingMasks:
+        """Accepted masks shown until their stored geometry is drawn."""
         ...
