@@ -69,6 +69,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("zoom_out", QT_TRANSLATE_NOOP("Actions", "Zoom out"), ("-",), "view"),
         ("fit", QT_TRANSLATE_NOOP("Actions", "Fit image to window"), ("F",), "view"),
         ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
+        ("encode_all", QT_TRANSLATE_NOOP("Actions", "Pre-encode all images"), ("Ctrl+Shift+E",), "tools_menu"),
         ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
          "tools_menu"),
         ("settings", QT_TRANSLATE_NOOP("Actions", "Settings…"), ("Ctrl+,",), "tools_menu"),

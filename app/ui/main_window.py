@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
             "open": self.ask_open_project, "open_folder": self.ask_open_folder, "import": self.ask_import,
             "export": self.ask_export, "quit": self.close, "zoom_in": self.canvas.zoom_in,
             "zoom_out": self.canvas.zoom_out, "fit": self.canvas.fit, "model_manager": self.open_model_manager,
-            "settings": self.open_settings, "cheatsheet": self.show_cheatsheet,
+            "settings": self.open_settings, "cheatsheet": self.show_cheatsheet, "encode_all": self.encode_all_images,
         }
         for action_id, fn in simple.items():
             act(action_id).triggered.connect(lambda _c=False, fn=fn: fn())
@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         model_id = model_id or self.settings.model_id
         device = device or self.settings.device
         if checkpoint is None:
-            from sam_backend.checkpoints import install_state
+            from app.services.models import install_state
 
             try:
                 missing = install_state(model_id).status == "missing"
@@ -376,6 +376,13 @@ class MainWindow(QMainWindow):
         else:
             self.status.show_message(self.tr("{task}: {done} of {total}").format(task=text, done=done, total=total))
 
+    def encode_all_images(self) -> None:
+        """Tools > Pre-encode all images: every image's embedding into the cache (progress in the status bar)."""
+        if self.project is None:
+            return
+        self.inference.encode_all([(image_key(r), self.project.image_path(r)) for r in self.project.images()
+                                   if not r.missing])
+
     # ------------------------------------------------------------------ dialogs
     def open_settings(self) -> None:
         """Tools > Settings (shortcuts, prefetch, cache)."""
@@ -387,11 +394,15 @@ class MainWindow(QMainWindow):
         """Apply shortcuts (refused with a message on conflict) and the other values; saved."""
         if not self.registry.apply_shortcuts(mapping):
             return False
-        language = self.settings.language
+        language, reuse = self.settings.language, self.settings.reuse_window
+        cache = (self.settings.memory_cache_mb, self.settings.disk_cache)
         for key, value in values.items():
             setattr(self.settings, key, value)
         self.controller.prefetch_count = int(self.settings.prefetch_count)
-        self.inference.set_prefetch_count(int(self.settings.prefetch_count))
+        if (self.settings.memory_cache_mb, self.settings.disk_cache) != cache:
+            self.inference.apply_settings(self.settings)  # a new embedding cache, at once
+        else:
+            self.inference.set_prefetch_count(int(self.settings.prefetch_count))
         if self.settings.theme != current_theme():  # a theme applies at once; a language at the next start
             apply_theme(QApplication.instance(), self.settings.theme)
             set_action_icons(self.registry)
@@ -399,6 +410,8 @@ class MainWindow(QMainWindow):
         message = self.tr("Settings saved.")
         if self.settings.language != language:
             message += " " + self.tr("The new language is used from the next start.")
+        if self.settings.reuse_window != reuse:
+            message += " " + self.tr("Opening projects from the desktop follows the new choice from the next start.")
         self.status.show_message(message)
         return True
 

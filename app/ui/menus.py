@@ -100,6 +100,7 @@ def build_menus(window: Any) -> QMenu:
         labels.addAction(act(f"label_{n}"))
     tools_menu.addSeparator()
     tools_menu.addAction(act("model_manager"))
+    tools_menu.addAction(act("encode_all"))
     tools_menu.addAction(act("settings"))
 
     help_menu = bar.addMenu(translate("Menus", "&Help"))

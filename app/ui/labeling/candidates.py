@@ -10,7 +10,7 @@ from app.services.prompts import PromptSet
 from app.services.requests import DecodeResult
 from app.ui.labeling.state import LabelingState, image_key, translate
 from app.ui.mask_input import mask_to_logits
-from sam_backend.types import Prediction
+from app.services.models import Prediction
 
 
 MAX_KEPT_PREDICTIONS = 4  # candidates kept for the images left most recently (3 masks each: up to 36 MB at 12 MP)

@@ -22,7 +22,7 @@ from app.ui.canvas.prepared import PreparedGeometry
 from app.ui.docks.images_dock import ImageListModel
 from app.ui.image_loader import ImageLoader
 from app.ui.labeling.canvas_api import Canvas
-from sam_backend.types import Prediction
+from app.services.models import Prediction
 
 DEFAULT_LABEL = "object"
 # Messages of every concern use the context "LabelingController" as a literal (Qt's lupdate reads it;

@@ -24,7 +24,7 @@ from app.ui.labeling import LabelingController
 from app.ui.text_prompt.converter import ConvertedBatch, ProposalConverter, batch_of
 from app.ui.text_prompt.overlay import DrawnProposal, ProposalsItem
 from app.ui.text_prompt.panel import ProposalRow, TextPromptDock
-from sam_backend.detectors.types import text_support_problem
+from app.services.models import text_support_problem
 
 DEFAULT_LABEL = "object"
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFormLayout,
                                QListWidget, QListWidgetItem, QPushButton, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from app.ui.i18n import mark_data
-from sam_backend.detectors.locate import DEFAULT_DETECTOR, DETECTOR_IDS
+from app.services.models import DEFAULT_DETECTOR, DETECTOR_IDS
 
 SLIDER_STEPS = 100
 
