@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.services.automation_jobs import TaskContext, TaskResult, WorkerTask
 from app.services.prompts import PromptSet
-from app.services.requests import DecodeRequest, DecodeResult, ImageItem, describe_error
+from app.services.requests import DecodeRequest, DecodeResult, ImageItem
 from app.services.settings import Settings
 from app.services.worker import InferenceWorker
 from sam_backend.cache import EmbeddingCache

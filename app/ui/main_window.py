@@ -2,6 +2,8 @@
 services and the labeling controller. No labeling logic lives here (see app.ui.controller)."""
 from __future__ import annotations
 
+from functools import partial
+
 from pathlib import Path
 from typing import Any, Callable
 
@@ -145,7 +147,11 @@ class MainWindow(QMainWindow):
         ad.selectionRequested.connect(c.select_annotation)
         ad.hiddenChanged.connect(c.set_hidden)
         ad.raiseRequested.connect(c.change_z)
-        ad.deleteRequested.connect(lambda ann_id: (c.select_annotation(ann_id), c.delete_selected()))
+        def delete(ann_id: int) -> None:
+            c.select_annotation(ann_id)
+            c.delete_selected()
+
+        ad.deleteRequested.connect(delete)
         self.banner.openManager.connect(self.open_model_manager)
 
     def _push_label_edit(self, name: str, *args: Any) -> None:
@@ -248,7 +254,7 @@ class MainWindow(QMainWindow):
         """Rebuild File > Recent projects."""
         self.recent_menu.clear()
         for p in self.settings.recent_projects:
-            self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
+            self.recent_menu.addAction(p, partial(self.open_path, p))
         self.recent_menu.setEnabled(bool(self.settings.recent_projects))
 
     def save(self) -> None:
@@ -404,7 +410,9 @@ class MainWindow(QMainWindow):
         else:
             self.inference.set_prefetch_count(int(self.settings.prefetch_count))
         if self.settings.theme != current_theme():  # a theme applies at once; a language at the next start
-            apply_theme(QApplication.instance(), self.settings.theme)
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                apply_theme(app, self.settings.theme)
             set_action_icons(self.registry)
         self._save_settings()
         message = self.tr("Settings saved.")

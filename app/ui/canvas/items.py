@@ -178,7 +178,8 @@ class AnnotationItem(QGraphicsItem):
         if len(parts):
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             painter.setPen(pen)
-            painter.drawLines(points_to_qpolygonf(self.index.segments(parts)))
+            # a QPolygonF is a QList<QPointF>, which drawLines takes (the stubs list only Python sequences)
+            painter.drawLines(points_to_qpolygonf(self.index.segments(parts)))  # type: ignore[call-overload]
 
     def raster(self) -> PartsRaster:
         """The cached label raster of the geometry (built on first use; many-part mode)."""

@@ -11,11 +11,12 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.ui.i18n import mark_data
 from app.ui.jobs import BackgroundJob
 from app.services.models import INSTALLED, MODELS, device_report_text, download, import_checkpoint, install_state
@@ -157,7 +158,8 @@ class ModelManagerDialog(QDialog):
 
     def state_text(self, model_id: str) -> str:
         """The State column of a model."""
-        return self.table.item(self._ids.index(model_id), 4).text()
+        item = self.table.item(self._ids.index(model_id), 4)
+        return "" if item is None else item.text()
 
     def download_selected(self) -> None:
         """Download the selected model in the background (progress bar; Cancel keeps the part file)."""
