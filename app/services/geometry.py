@@ -26,19 +26,16 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.core import codec
-from app.core.mask_convert import ConvertedMask, PackedMask, convert_mask, convert_packed
-from app.core.model import Annotation, Outline, Part
-from app.core.outline import outline_of_annotation
+from app.core.mask_convert import ConvertedMask, PackedMask, convert_packed
+from app.core.model import Part
+from app.services.geometry_work import Prepare, Request, StoredGeometry, convert_request, warm
 
 log = logging.getLogger(__name__)
 
-Prepare = Callable[[tuple[Part, ...]], object]  # geometry -> the canvas's drawing data (opaque here)
 MAX_FAILURES_IN_A_ROW = 3  # worker processes that die this often in a row are given up (one thread then)
 EMPTY_MASK = "The candidate mask is empty; add prompts or pick another candidate."
 
@@ -73,21 +70,6 @@ class AcceptJob:
 
 
 @dataclass(frozen=True)
-class StoredGeometry:
-    """What the store keeps of an accepted shape, and how the canvas draws it.
-
-    parts: polygons carrying their blob (codec.EncodedParts); rle: the exact mask (None for manual
-    shapes); outline: app.core.outline of it (None when it could not be computed: the store does);
-    drawing: what the service's `prepare` function returned for `parts` (None without one, or for
-    small geometries)."""
-
-    parts: tuple[Part, ...]
-    rle: dict | None
-    outline: Outline | None
-    drawing: object = None
-
-
-@dataclass(frozen=True)
 class AcceptResult:
     """A finished job: its geometry, or `error` (one sentence for the user)."""
 
@@ -96,45 +78,10 @@ class AcceptResult:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class _Request:
-    """What travels to the worker process (the mask packed: 1 bit per pixel)."""
-
-    mask: PackedMask | None
-    parts: tuple[Part, ...]
-    image_size: tuple[int, int] | None
-
-
-def convert_request(request: _Request, prepare: Prepare | None) -> StoredGeometry | None:
-    """The worker's function (any process or thread): None for an empty mask; ValueError for a
-    malformed one."""
-    if request.mask is not None:
-        done = convert_mask(request.mask.unpack())
-        if done.geometry is None:
-            return None
-        parts: tuple[Part, ...] = codec.decode_parts(done.geometry)
-        rle, outline = done.rle, done.outline
-    else:
-        parts, rle, outline = codec.encoded(request.parts), None, None
-        if request.image_size is not None:
-            h, w = request.image_size
-            try:
-                outline = outline_of_annotation(Annotation(0, 0, parts), h, w)
-            except Exception:  # noqa: BLE001 - optional: the store computes it itself
-                log.warning("the outline of a manual shape could not be computed", exc_info=True)
-    drawing = prepare(parts) if prepare is not None else None
-    return StoredGeometry(parts, rle, outline, drawing)
-
-
-def _warm() -> int:
-    """Run in the worker once, ahead of the first accept (imports done, process started)."""
-    return 0
-
-
 @dataclass
 class _Pending:
     job: AcceptJob
-    request: _Request
+    request: Request
     future: Future
     executor: Executor
 
@@ -170,7 +117,7 @@ class GeometryService(QObject):
         if not self._closed:
             executor = self._executor_now()
             try:
-                executor.submit(_warm)
+                executor.submit(warm, self._prepare)
             except BrokenProcessPool:
                 self._restart(executor)
 
@@ -178,7 +125,7 @@ class GeometryService(QObject):
         """Queue a job (returns at once); ValueError for a malformed mask (not 2-D)."""
         if self._closed:
             raise RuntimeError("the accept service is shut down")
-        request = _Request(None if job.mask is None else PackedMask.of(job.mask), tuple(job.parts), job.image_size)
+        request = Request(None if job.mask is None else PackedMask.of(job.mask), tuple(job.parts), job.image_size)
         pending = _Pending(job, request, *self._start(request))
         self._pending.append(pending)
         pending.future.add_done_callback(self._on_done)
@@ -242,7 +189,7 @@ class GeometryService(QObject):
                     self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sam-labeler-accept")
             return self._executor
 
-    def _start(self, request: _Request) -> tuple[Future, Executor]:
+    def _start(self, request: Request) -> tuple[Future, Executor]:
         """Submit to the current executor; one found broken (its worker died while idle) is replaced."""
         while True:
             executor = self._executor_now()
