@@ -45,11 +45,20 @@ class AcceptsMixin(LabelingState):
         super()._leave_image()
         self._shown_pending = []  # the canvas drops them with the image
 
+    def model_ready(self) -> None:
+        """A model finished loading: the accept worker starts now too (its process start then overlaps
+        the model's warm-up, not the first prompts; measured in benchmarks/bench_gui.py)."""
+        super().model_ready()
+        self._warm_geometry()
+
     def _first_answer(self) -> None:
         super()._first_answer()
+        self._warm_geometry()  # a model given directly (set_predictor): at the first answer
+
+    def _warm_geometry(self) -> None:
         if not self._geometry_warm:
             self._geometry_warm = True
-            self.geometry.warm_up()  # its worker process starts while the person looks at the candidates
+            self.geometry.warm_up()
 
     def accept(self) -> None:
         """Enter / Space: store the current candidate (new annotation, or new geometry when refining).

@@ -115,6 +115,7 @@ class NavigationMixin(LabelingState):
 
     def model_ready(self) -> None:
         """A model finished loading: encode the current image now (neighbours follow as prefetch)."""
+        super().model_ready()
         if self.image is not None and self.project is not None:
             self.inference.encode(image_key(self.image), self.project.image_path(self.image))
 

@@ -105,6 +105,9 @@ class LabelingState(QObject):
     def _first_answer(self) -> None:
         """A decode answer for the current image arrived."""
 
+    def model_ready(self) -> None:
+        """A model finished loading (the window calls this)."""
+
     # ------------------------------------------------------------- calls across concerns
     def _clear_candidates(self) -> None:
         """Forget the candidates (candidates module)."""
