@@ -108,6 +108,25 @@ def test_optional_libraries_only_in_their_family_modules_and_lazily() -> None:
     assert offenders == []
 
 
+def _backend_imports_in_ui() -> list[str]:
+    """Every `sam_backend` import statement (module level or inside a function) under app/ui."""
+    return [f"{path.relative_to(ROOT).as_posix()}: {name}"
+            for path in sorted((ROOT / "app" / "ui").rglob("*.py"))
+            for name, _ in _imports(path) if name == "sam_backend"]
+
+
+def test_ui_reaches_models_only_through_services() -> None:
+    """Layer rule 4: app.ui never imports sam_backend, not even inside a function (app.services.models
+    is its door to the registry, install states, downloads, devices, families and detectors)."""
+    assert _backend_imports_in_ui() == []
+
+
+def test_the_ui_rule_sees_a_function_level_backend_import(tmp_path: Path) -> None:
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n    from sam_backend.checkpoints import install_state\n")
+    assert _imports(f) == [("sam_backend", False)]
+
+
 def test_the_checker_sees_a_module_level_import(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
     f.write_text("import transformers\ndef f():\n    from huggingface_hub import x\n")

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.services.settings import Settings
 
 translate = QCoreApplication.translate
@@ -70,6 +71,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("zoom_out", QT_TRANSLATE_NOOP("Actions", "Zoom out"), ("-",), "view"),
         ("fit", QT_TRANSLATE_NOOP("Actions", "Fit image to window"), ("F",), "view"),
         ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
+        ("encode_all", QT_TRANSLATE_NOOP("Actions", "Pre-encode all images"), ("Ctrl+Shift+E",), "tools_menu"),
         ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
          "tools_menu"),
         ("autolabel_images", QT_TRANSLATE_NOOP("Actions", "Auto-label images…"), ("Ctrl+Shift+L",), "tools_menu"),

@@ -40,6 +40,9 @@ class FakePredictor:
     """
 
     preprocess_version = 1
+    prompt_kinds: frozenset[str] = frozenset({"points", "box", "mask"})  # sam_backend.families.Predictor
+    candidates = 3
+    score_name = "predicted IoU"
 
     def __init__(self, encode_delay: float = 0.0, decode_delay: float = 0.0, radius: float | None = None,
                  model_id: str = "fake", device: str = "cpu") -> None:
@@ -56,6 +59,11 @@ class FakePredictor:
         self.on_encode: Callable[[int], None] | None = None
         self.on_decode: Callable[[int], None] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def device_name(self) -> str:
+        """Where it "runs" (the device given)."""
+        return str(self.device)
 
     def encode(self, image: np.ndarray, should_abort: Callable[[], bool] | None = None) -> ImageEmbedding:
         """HxWx3 uint8 RGB -> ImageEmbedding with a tiny (1, 3, 4, 4) float32 `features` (per-channel means).

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.services.automation_jobs import TaskContext, TaskResult, WorkerTask
 from app.services.prompts import PromptSet
-from app.services.requests import DecodeRequest, DecodeResult, ImageItem, describe_error
+from app.services.requests import DecodeRequest, DecodeResult, ImageItem
 from app.services.settings import Settings
 from app.services.worker import InferenceWorker
 from sam_backend.cache import EmbeddingCache
@@ -42,7 +42,6 @@ class InferenceService(QObject):
         decodeFinished(DecodeResult): only for the newest decode request.
         failed(text): one human sentence.
         progress(text, done, total): total -1 when unknown; done == total means the job ended.
-        downloadFinished(model_id, ok): a download ended (ok False on error or cancel).
         taskFinished(TaskResult): an automation task ended (only the newest task of its channel).
     """
 
@@ -51,7 +50,6 @@ class InferenceService(QObject):
     decodeFinished = Signal(object)
     failed = Signal(str)
     progress = Signal(str, int, int)
-    downloadFinished = Signal(str, bool)
     taskFinished = Signal(object)
 
     # private relays: emitted from the worker/download threads, delivered queued in the GUI thread
@@ -60,7 +58,6 @@ class InferenceService(QObject):
     _wDecode = Signal(object)
     _wFailed = Signal(str)
     _wProgress = Signal(str, int, int)
-    _wDownload = Signal(str, bool)
     _wTask = Signal(object)
 
     def __init__(self, settings: Settings | None = None, parent: QObject | None = None,
@@ -75,14 +72,12 @@ class InferenceService(QObject):
         self._model_state = "none"
         self._model_text = "no model"
         self._closed = False
-        self._download: tuple[threading.Thread, threading.Event, str] | None = None
         q = Qt.ConnectionType.QueuedConnection
         self._wModel.connect(self._on_model, q)
         self._wEncode.connect(self.encodeStateChanged, q)
         self._wDecode.connect(self._on_decode, q)
         self._wFailed.connect(self.failed, q)
         self._wProgress.connect(self.progress, q)
-        self._wDownload.connect(self.downloadFinished, q)
         self._wTask.connect(self._on_task, q)
         self._latest_task: dict[str, int] = {}
         self._worker = InferenceWorker(_Relay(self), cache, prefetch_count=self._settings.prefetch_count)
@@ -171,10 +166,6 @@ class InferenceService(QObject):
         self._worker.post_task(WorkerTask(self._task_id, channel, image_key, Path(path), run, image_id))
         return self._task_id
 
-    def latest_request_id(self) -> int:
-        """The id returned by the last `decode` call (0 before any)."""
-        return self._latest_id
-
     # ------------------------------------------------------------------------------------- jobs
     def encode_all(self, items: Sequence[ImageItem]) -> None:
         """Pre-compute embeddings of `items` into the cache, one per worker turn (progress "Encoding images")."""
@@ -183,65 +174,21 @@ class InferenceService(QObject):
             return
         self._worker.post_encode_all(list(items))
 
-    def download_model(self, model_id: str) -> None:
-        """Download `model_id`'s checkpoint in a separate thread (decodes keep running).
-
-        progress(f"Downloading {model_id}", bytes done, bytes total or -1); downloadFinished(model_id, ok);
-        failures become `failed`. One download at a time.
-        """
-        if self._download is not None and self._download[0].is_alive():
-            self.failed.emit(self.tr("A download of {model} is already running.").format(model=self._download[2]))
-            return
-        cancel = threading.Event()
-        thread = threading.Thread(target=self._download_main, args=(model_id, cancel),
-                                  name="sam-model-download", daemon=True)
-        self._download = (thread, cancel, model_id)
-        thread.start()
-
-    def _download_main(self, model_id: str, cancel: threading.Event) -> None:
-        """Download thread body (never touches Qt objects except by emitting relay signals)."""
-        from sam_backend.download import download  # local: keeps http machinery out of start-up
-        text = self.tr("Downloading {model}").format(model=model_id)
-        relay = _Relay(self)
-
-        def on_progress(done: int, total: int | None) -> None:
-            relay.progress(text, int(done), int(total) if total else -1)
-
-        ok = False
-        try:
-            path = download(model_id, progress=on_progress, cancel=cancel)
-            ok = True
-            relay.progress(text, 1, 1)
-            log.info("downloaded %s to %s", model_id, path)
-        except Exception as exc:
-            relay.progress(text, 0, 0)
-            if not cancel.is_set():
-                relay.failed(describe_error(exc, f"downloading {model_id}"))
-        relay.download_finished(model_id, ok)
-
     def cancel(self) -> None:
-        """Cancel the model load, the download and the batch job (each ends with a final progress)."""
+        """Cancel the model load and the batch job (each ends with a final progress)."""
         self._worker.cancel()
-        if self._download is not None:
-            self._download[1].set()
 
     # --------------------------------------------------------------------------------- shutdown
     def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Stop and join the worker and download threads (call from closeEvent); idempotent."""
+        """Stop and join the worker thread (call from closeEvent); idempotent."""
         self._closed = True
         self._worker.stop(timeout_s)
-        if self._download is not None:
-            thread, cancel, _ = self._download
-            cancel.set()
-            if thread.is_alive():
-                thread.join(timeout_s)
         if self._worker.is_alive():
             log.warning("inference worker did not stop within %.1f s", timeout_s)
 
     def is_running(self) -> bool:
-        """True while any thread of this service is alive."""
-        dl = self._download is not None and self._download[0].is_alive()
-        return self._worker.is_alive() or dl
+        """True while the worker thread is alive."""
+        return self._worker.is_alive()
 
     # ----------------------------------------------------------------------------- GUI-thread slots
     @Slot(str, str)
@@ -296,9 +243,6 @@ class _Relay:
 
     def progress(self, text: str, done: int, total: int) -> None:
         self._emit("_wProgress", text, done, total)
-
-    def download_finished(self, model_id: str, ok: bool) -> None:
-        self._emit("_wDownload", model_id, ok)
 
     def task_finished(self, result: TaskResult) -> None:
         self._emit("_wTask", result)

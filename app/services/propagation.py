@@ -59,6 +59,7 @@ class PropagationJob(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cancel_event = threading.Event()
+        self.dialog: QObject | None = None  # the progress dialog the window shows for it (app.ui.propagate_ui)
         self._thread: threading.Thread | None = None
 
     def start(self, task: PropagationTask) -> None:

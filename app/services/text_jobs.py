@@ -36,7 +36,7 @@ def detect_job(prompt: str, detector: str, box_threshold: float,
                text_threshold: float) -> Callable[[TaskContext], TextAnswer]:
     """A task running the detector for ``prompt`` and decoding the kept boxes; ValueError (one
     sentence, at once) for an empty prompt or a threshold outside [0, 1]."""
-    params = {"prompt": prompt, "detector": detector, "box_threshold": box_threshold,
+    params: dict[str, bool | int | float | str] = {"prompt": prompt, "detector": detector, "box_threshold": box_threshold,
               "text_threshold": text_threshold}
     text_params(params)
 

@@ -20,201 +20,27 @@ one sentence for the sink; the thread never dies of one. Reports go to a WorkerS
 """
 from __future__ import annotations
 
-import inspect
 import logging
-import os
-import threading
 import time
-from collections import deque
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from typing import Any, Callable
 
 from app.core.images import load_image
-from app.services.automation_jobs import DetectorCache, TaskContext, TaskResult, WorkerTask, execute
+from app.services.automation_jobs import TaskContext, TaskResult, WorkerTask, execute
 from app.services.requests import DecodeRequest, DecodeResult, ImageItem, WorkerSink, describe_error
-from sam_backend.cache import CacheKey, EmbeddingCache, sha1_of_file
+from app.services.worker_api import BATCH_TEXT, WorkerState, translate
+from app.services.worker_models import WorkerPredictor, fallback_reason, warm_up
+from sam_backend.cache import CacheKey, EmbeddingCache
 from sam_backend.errors import EncodeAborted
 from sam_backend.types import ImageEmbedding
 
 log = logging.getLogger(__name__)
 Job = Callable[[], None]
-BATCH_TEXT = QT_TRANSLATE_NOOP("InferenceWorker", "Encoding images")  # English source; shown translated
-translate = QCoreApplication.translate  # thread-safe: the worker's messages are in the user's language
 
 
-class InferenceWorker:
-    """Owns the worker thread. Public `post_*` methods are called from the GUI thread and never block."""
-
-    def __init__(self, sink: WorkerSink, cache: EmbeddingCache, prefetch_count: int = 2,
-                 loader: Callable[..., Any] | None = None) -> None:
-        self._sink = sink
-        self._cache = cache
-        self._loader = loader if loader is not None else _load_predictor
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="sam-inference-worker", daemon=True)
-        # --- guarded by _cond
-        self._stop = False
-        self._load: tuple[Any, ...] | None = None
-        self._install_next: tuple[Any, str] | None = None
-        self._current: ImageItem | None = None
-        self._encode_pending = False
-        self._decode: DecodeRequest | None = None
-        self._latest_decode = 0
-        self._paths: dict[str, Path] = {}
-        self._items: list[ImageItem] = []
-        self._index_of: dict[str, int] = {}
-        self._prefetch_count = max(0, int(prefetch_count))
-        self._prefetch_done: set[str] = set()
-        self._settled: str | None = None  # key of the current image once its encode ended (any outcome)
-        self._batch: deque[ImageItem] = deque()
-        self._batch_total = 0
-        self._batch_done = 0
-        self._batch_failures: list[str] = []
-        self._batch_gen = 0  # bumped by cancel: items of an older generation no longer report
-        self._has_predictor = False
-        self._new_cache: EmbeddingCache | None = None
-        self._load_cancel = threading.Event()
-        self._tasks: dict[str, WorkerTask] = {}  # newest queued task per channel
-        self._running_task: WorkerTask | None = None
-        # --- worker thread only
-        self._detectors = DetectorCache()
-        self._predictor: Any = None
-        self._abortable = False  # the predictor's encode takes should_abort
-        self._model_id = ""
-        self._device = "cpu"
-        self._hot: tuple[str, CacheKey, ImageEmbedding] | None = None
-        self._fallback_seen: str | None = None
-        self._sha1: dict[str, tuple[Path, int, int, str]] = {}
-
-    # ------------------------------------------------------------------ GUI-thread API (non-blocking)
-    def start(self) -> None:
-        """Start the thread (once)."""
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 5.0) -> bool:
-        """Ask the thread to stop after its current step, join it; True when it has ended."""
-        with self._cond:
-            self._stop = True
-            self._load_cancel.set()
-            self._cond.notify_all()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
-    def is_alive(self) -> bool:
-        """True while the thread runs."""
-        return self._thread.is_alive()
-
-    def post_load(self, model_id: str, checkpoint: str | None, device: str) -> None:
-        """Load a model with sam_backend.load_predictor (replaces a pending load)."""
-        with self._cond:
-            self._load_cancel.clear()
-            self._load = ("load", model_id, checkpoint, device)
-            self._cond.notify_all()
-
-    def post_install(self, predictor: Any, model_id: str) -> None:
-        """Use an already built predictor (tests, fake predictor); a pending model load is dropped."""
-        with self._cond:
-            self._load = None
-            self._install_next = (predictor, model_id)
-            self._cond.notify_all()
-
-    def set_image_list(self, items: Sequence[ImageItem], current: int) -> None:
-        """The project's images in navigation order and the current index.
-
-        Prefetch plans around the current image, and starts only once that image has been encoded
-        (`post_encode`); this call alone encodes nothing.
-        """
-        with self._cond:
-            self._items = [(str(k), Path(p)) for k, p in items]
-            self._index_of = {k: i for i, (k, _) in enumerate(self._items)}
-            self._paths.update(dict(self._items))
-            if 0 <= current < len(self._items):
-                if self._current is None or self._current[0] != self._items[current][0]:
-                    self._prefetch_done.clear()  # a new current image: re-plan the neighbours
-                self._current = self._items[current]
-            self._cond.notify_all()
-
-    def set_prefetch_count(self, count: int) -> None:
-        """Neighbours on each side to pre-encode when idle."""
-        with self._cond:
-            self._prefetch_count = max(0, int(count))
-            self._cond.notify_all()
-
-    def post_cache(self, cache: EmbeddingCache, prefetch_count: int | None = None) -> None:
-        """Replace the embedding cache (settings changed) before the next job; optionally the prefetch count too."""
-        with self._cond:
-            self._new_cache = cache
-            if prefetch_count is not None:
-                self._prefetch_count = max(0, int(prefetch_count))
-            self._cond.notify_all()
-
-    def post_encode(self, image_key: str, path: Path) -> None:
-        """Make `image_key` the current image and encode it before anything but a model load."""
-        with self._cond:
-            if self._current is None or self._current[0] != image_key:
-                self._prefetch_done.clear()  # re-plan: neighbours are re-checked (cheap when cached)
-            self._current = (image_key, Path(path))
-            self._paths[image_key] = Path(path)
-            self._encode_pending = True
-            self._cond.notify_all()
-
-    def post_decode(self, request: DecodeRequest) -> None:
-        """Queue a decode; it replaces any queued decode (only the newest is ever served)."""
-        with self._cond:
-            self._latest_decode = max(self._latest_decode, request.request_id)
-            self._decode = request
-            self._cond.notify_all()
-
-    def drop_decodes(self, newest_id: int) -> None:
-        """Forget queued decodes older than or equal to `newest_id` (e.g. the prompts were cleared)."""
-        with self._cond:
-            self._latest_decode = max(self._latest_decode, newest_id)
-            if self._decode is not None and self._decode.request_id <= newest_id:
-                self._decode = None
-
-    def post_task(self, task: WorkerTask) -> None:
-        """Queue an automation task (app.services.automation_jobs); it replaces the queued task of its
-        channel and cancels the running one (newest wins). Served after decodes, before prefetch."""
-        with self._cond:
-            self._paths.setdefault(task.image_key, Path(task.path))
-            old = self._tasks.get(task.channel)
-            if old is not None:
-                old.cancel.set()
-            running = self._running_task
-            if running is not None and running.channel == task.channel:
-                running.cancel.set()
-            self._tasks[task.channel] = task
-            self._cond.notify_all()
-
-    def post_encode_all(self, items: Sequence[ImageItem]) -> None:
-        """Pre-compute embeddings of `items` into the cache (batch job with progress)."""
-        with self._cond:
-            for k, p in items:
-                self._batch.append((str(k), Path(p)))
-                self._paths.setdefault(str(k), Path(p))
-            self._batch_total += len(items)
-            done, total = self._batch_done, self._batch_total
-            self._cond.notify_all()
-        self._sink.progress(translate("InferenceWorker", BATCH_TEXT), done, total)
-
-    def cancel(self) -> None:
-        """Cancel a pending/running model load and the batch job."""
-        with self._cond:
-            self._load_cancel.set()
-            self._load = None
-            had_batch = bool(self._batch) or self._batch_total > 0
-            self._batch.clear()
-            self._batch_gen += 1
-            done = self._batch_done
-            self._batch_total = self._batch_done = 0
-            self._batch_failures = []
-        if had_batch:
-            self._sink.progress(translate("InferenceWorker", "Encoding cancelled"), done, done)
+class InferenceWorker(WorkerState):
+    """Owns the worker thread (state and GUI-thread API: app.services.worker_api.WorkerState)."""
 
     # ------------------------------------------------------------------------------ worker loop
     def _run(self) -> None:
@@ -224,7 +50,7 @@ class InferenceWorker:
                 while job is None and not self._stop:
                     self._cond.wait()
                     job = self._take_job_locked()
-                if self._stop:
+                if self._stop or job is None:
                     break
             try:
                 job()
@@ -275,9 +101,8 @@ class InferenceWorker:
         if nxt is not None:
             self._prefetch_done.add(nxt[0])
             return partial(self._do_encode, nxt[0], nxt[1], False)
-        if self._batch:
-            return partial(self._do_batch_item, self._batch.popleft(), self._batch_gen)
-        return None
+        nxt_batch = self._batch.take()
+        return None if nxt_batch is None else partial(self._do_batch_item, *nxt_batch)
 
     def _next_prefetch_locked(self) -> ImageItem | None:
         if self._current is None or self._prefetch_count <= 0 or self._settled != self._current[0]:
@@ -322,13 +147,12 @@ class InferenceWorker:
         self._install(predictor, model_id)
         self._sink.model_state("ready", self._model_text())
 
-    def _install(self, predictor: Any, model_id: str) -> None:
+    def _install(self, predictor: WorkerPredictor, model_id: str) -> None:
         reencode = self._hot is not None
         self._predictor = predictor
-        self._abortable = _accepts_should_abort(getattr(predictor, "encode", None))
-        self._fallback_seen = getattr(predictor, "fallback_reason", None)
+        self._fallback_seen = fallback_reason(predictor)
         self._model_id = model_id
-        self._device = str(getattr(predictor, "device", "cpu"))
+        self._device = predictor.device_name
         self._hot = None
         with self._cond:
             self._settled = None  # prefetch waits until the current image is encoded by this model
@@ -337,13 +161,19 @@ class InferenceWorker:
             if self._current is not None and reencode:
                 self._encode_pending = True  # re-encode the current image with the new model
 
+    def _model(self) -> WorkerPredictor:
+        """The installed predictor (jobs that need one run only after a model was installed)."""
+        if self._predictor is None:
+            raise RuntimeError("no model is loaded")
+        return self._predictor
+
     def _check_fallback(self) -> None:
         """Report once when the predictor moved itself to the CPU (CUDA out of memory)."""
-        reason = getattr(self._predictor, "fallback_reason", None)
-        if not reason or reason == self._fallback_seen:
+        reason = fallback_reason(self._predictor)
+        if self._predictor is None or not reason or reason == self._fallback_seen:
             return
         self._fallback_seen = reason
-        self._device = str(getattr(self._predictor, "device", "cpu"))
+        self._device = self._predictor.device_name
         self._hot = None  # embeddings on the old device are re-read from the cache on the new one
         self._sink.model_state("ready", self._model_text())
         self._sink.failed(translate("InferenceWorker", "The model now runs on the CPU: {reason}.").format(
@@ -410,7 +240,7 @@ class InferenceWorker:
         p = req.prompts
         t0 = time.perf_counter()
         try:
-            pred = self._predictor.predict(
+            pred = self._model().predict(
                 emb, points=list(p.points) or None, labels=list(p.labels) or None, box=p.box,
                 mask_input=req.mask_input, multimask=True)
         except Exception as exc:
@@ -434,7 +264,7 @@ class InferenceWorker:
             return emb
 
         try:
-            result = execute(task, TaskContext(task, self._predictor, embed, self._detectors, self._sink.progress))
+            result = execute(task, TaskContext(task, self._model(), embed, self._detectors, self._sink.progress))
         finally:
             with self._cond:
                 if self._running_task is task:
@@ -467,26 +297,18 @@ class InferenceWorker:
                 self._embedding(key, path, hot=False, should_abort=self._aborter(key, by_decodes=True))
         except EncodeAborted:
             with self._cond:
-                if gen == self._batch_gen:
-                    self._batch.appendleft(item)  # again on a later turn
+                self._batch.put_back(item, gen)  # again on a later turn
             return
         except Exception as exc:
             failure = describe_error(exc, f"encoding {path.name}")
         with self._cond:
-            if gen != self._batch_gen:
-                return  # cancelled meanwhile; cancel() already reported the end
-            if failure is not None:
-                self._batch_failures.append(failure)
-            self._batch_done += 1
-            done, total = self._batch_done, self._batch_total
-            failures = list(self._batch_failures)
-            finished = not self._batch
-            if finished:
-                self._batch_total = self._batch_done = 0
-                self._batch_failures = []
-        self._sink.progress(translate("InferenceWorker", BATCH_TEXT), done, total)
-        if finished and failures:
-            self._sink.failed(f"{len(failures)} of {total} images could not be encoded; first: {failures[0]}")
+            report = self._batch.finished_one(gen, failure)
+        if report is None:
+            return  # cancelled meanwhile; cancel() already reported the end
+        self._sink.progress(translate("InferenceWorker", BATCH_TEXT), report.done, report.total)
+        if report.finished and report.failures:
+            self._sink.failed(f"{len(report.failures)} of {report.total} images could not be encoded; "
+                              f"first: {report.failures[0]}")
 
     # -------------------------------------------------------------------------------- embedding
     def _embedding(self, key: str, path: Path, hot: bool, quiet_hit: bool = False,
@@ -507,10 +329,7 @@ class InferenceWorker:
             self._sink.encode_state(key, "encoding")
             image = load_image(path).array
             try:
-                if should_abort is not None and self._abortable:
-                    emb = self._predictor.encode(image, should_abort=should_abort)
-                else:
-                    emb = self._predictor.encode(image)
+                emb = self._model().encode(image, should_abort=should_abort)
             except EncodeAborted:
                 self._sink.encode_state(key, "queued")
                 raise
@@ -541,42 +360,4 @@ class InferenceWorker:
         return should_abort
 
     def _cache_key(self, path: Path) -> CacheKey:
-        st = os.stat(path)
-        memo = self._sha1.get(str(path))
-        if memo is not None and memo[1] == st.st_mtime_ns and memo[2] == st.st_size:
-            sha1 = memo[3]
-        else:
-            sha1 = sha1_of_file(path)
-            self._sha1[str(path)] = (path, st.st_mtime_ns, st.st_size, sha1)
-        return CacheKey(self._model_id, sha1, int(self._predictor.preprocess_version))
-
-
-def warm_up(predictor: Any) -> None:
-    """Run one encode and one predict on a small blank image, as part of loading a model.
-
-    A network's first calls pay one-time costs (kernel selection, buffer set-up, the thread pool);
-    parts of that hold the GIL, stalling the event loop for 100-300 ms (measured). Paying them while
-    "Loading" is shown keeps them away from the first click. The outputs are discarded.
-    """
-    blank = np.zeros((64, 64, 3), np.uint8)
-    emb = predictor.encode(blank)
-    predictor.predict(emb, points=[[32.0, 32.0]], labels=[1])
-
-
-def _load_predictor(*args: Any, **kwargs: Any) -> Any:
-    """sam_backend.load_predictor, imported on first use (in the worker thread: torch takes seconds
-    to import, and the window shows its first image before any model is needed)."""
-    from sam_backend import load_predictor
-
-    return load_predictor(*args, **kwargs)
-
-
-def _accepts_should_abort(encode: Any) -> bool:
-    """True when `encode` takes a `should_abort` keyword (SamPredictor, FakePredictor; not every test double)."""
-    if encode is None:
-        return False
-    try:
-        params = inspect.signature(encode).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "should_abort" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+        return CacheKey(self._model_id, self._hashes.sha1(path), int(self._model().preprocess_version))

@@ -80,7 +80,11 @@ def run_gui(args: argparse.Namespace) -> int:
     window = MainWindow(settings=settings)
     window.show()
     if server is not None:
-        server.openRequested.connect(lambda p: (bring_to_front(window), window.open_path(p)))
+        def open_requested(path: str) -> None:
+            bring_to_front(window)
+            window.open_path(path)
+
+        server.openRequested.connect(open_requested)
 
     started = False
 

@@ -2,6 +2,8 @@
 services and the labeling controller. No labeling logic lives here (see app.ui.controller)."""
 from __future__ import annotations
 
+from functools import partial
+
 from pathlib import Path
 from typing import Any, Callable
 
@@ -103,7 +105,7 @@ class MainWindow(QMainWindow):
             "open": self.ask_open_project, "open_folder": self.ask_open_folder, "import": self.ask_import,
             "export": self.ask_export, "quit": self.close, "zoom_in": self.canvas.zoom_in,
             "zoom_out": self.canvas.zoom_out, "fit": self.canvas.fit, "model_manager": self.open_model_manager,
-            "settings": self.open_settings, "cheatsheet": self.show_cheatsheet,
+            "settings": self.open_settings, "cheatsheet": self.show_cheatsheet, "encode_all": self.encode_all_images,
         }
         for action_id, fn in simple.items():
             act(action_id).triggered.connect(lambda _c=False, fn=fn: fn())
@@ -145,7 +147,11 @@ class MainWindow(QMainWindow):
         ad.selectionRequested.connect(c.select_annotation)
         ad.hiddenChanged.connect(c.set_hidden)
         ad.raiseRequested.connect(c.change_z)
-        ad.deleteRequested.connect(lambda ann_id: (c.select_annotation(ann_id), c.delete_selected()))
+        def delete(ann_id: int) -> None:
+            c.select_annotation(ann_id)
+            c.delete_selected()
+
+        ad.deleteRequested.connect(delete)
         self.banner.openManager.connect(self.open_model_manager)
 
     def _push_label_edit(self, name: str, *args: Any) -> None:
@@ -248,7 +254,7 @@ class MainWindow(QMainWindow):
         """Rebuild File > Recent projects."""
         self.recent_menu.clear()
         for p in self.settings.recent_projects:
-            self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
+            self.recent_menu.addAction(p, partial(self.open_path, p))
         self.recent_menu.setEnabled(bool(self.settings.recent_projects))
 
     def save(self) -> None:
@@ -331,7 +337,7 @@ class MainWindow(QMainWindow):
         model_id = model_id or self.settings.model_id
         device = device or self.settings.device
         if checkpoint is None:
-            from sam_backend.checkpoints import install_state
+            from app.services.models import install_state
 
             try:
                 missing = install_state(model_id).status == "missing"
@@ -376,6 +382,13 @@ class MainWindow(QMainWindow):
         else:
             self.status.show_message(self.tr("{task}: {done} of {total}").format(task=text, done=done, total=total))
 
+    def encode_all_images(self) -> None:
+        """Tools > Pre-encode all images: every image's embedding into the cache (progress in the status bar)."""
+        if self.project is None:
+            return
+        self.inference.encode_all([(image_key(r), self.project.image_path(r)) for r in self.project.images()
+                                   if not r.missing])
+
     # ------------------------------------------------------------------ dialogs
     def open_settings(self) -> None:
         """Tools > Settings (shortcuts, prefetch, cache)."""
@@ -387,18 +400,26 @@ class MainWindow(QMainWindow):
         """Apply shortcuts (refused with a message on conflict) and the other values; saved."""
         if not self.registry.apply_shortcuts(mapping):
             return False
-        language = self.settings.language
+        language, reuse = self.settings.language, self.settings.reuse_window
+        cache = (self.settings.memory_cache_mb, self.settings.disk_cache)
         for key, value in values.items():
             setattr(self.settings, key, value)
         self.controller.prefetch_count = int(self.settings.prefetch_count)
-        self.inference.set_prefetch_count(int(self.settings.prefetch_count))
+        if (self.settings.memory_cache_mb, self.settings.disk_cache) != cache:
+            self.inference.apply_settings(self.settings)  # a new embedding cache, at once
+        else:
+            self.inference.set_prefetch_count(int(self.settings.prefetch_count))
         if self.settings.theme != current_theme():  # a theme applies at once; a language at the next start
-            apply_theme(QApplication.instance(), self.settings.theme)
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                apply_theme(app, self.settings.theme)
             set_action_icons(self.registry)
         self._save_settings()
         message = self.tr("Settings saved.")
         if self.settings.language != language:
             message += " " + self.tr("The new language is used from the next start.")
+        if self.settings.reuse_window != reuse:
+            message += " " + self.tr("Opening projects from the desktop follows the new choice from the next start.")
         self.status.show_message(message)
         return True
 

@@ -101,6 +101,7 @@ def build_menus(window: Any) -> QMenu:
         labels.addAction(act(f"label_{n}"))
     tools_menu.addSeparator()
     tools_menu.addAction(act("model_manager"))
+    tools_menu.addAction(act("encode_all"))
     tools_menu.addAction(act("settings"))
 
     help_menu = bar.addMenu(translate("Menus", "&Help"))
@@ -111,10 +112,11 @@ def build_menus(window: Any) -> QMenu:
     toolbar = window.addToolBar(translate("Menus", "Main toolbar"))
     toolbar.setObjectName("MainToolBar")
     toolbar.setMovable(False)
-    for action_id in ("open_folder", "save", "export", None, "undo", "redo", None, *TOOL_IDS, None,
-                      "fit", "model_manager"):
-        if action_id is None:
+    bar_ids: tuple[str | None, ...] = ("open_folder", "save", "export", None, "undo", "redo", None, *TOOL_IDS, None,
+                                       "fit", "model_manager")
+    for bar_id in bar_ids:
+        if bar_id is None:
             toolbar.addSeparator()
         else:
-            toolbar.addAction(act(action_id))
+            toolbar.addAction(act(bar_id))
     return recent

@@ -28,7 +28,7 @@ TIMEOUT_MS = 1500
 
 def server_name() -> str:
     """The socket name of this user and data root (a full path on Unix, a pipe name on Windows)."""
-    from sam_backend.paths import data_root
+    from app.services.models import data_root
 
     try:
         user = getpass.getuser()

@@ -5,8 +5,10 @@ the encode state of the current and next images, model + device, the saved state
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStatusBar, QWidget
+
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 
 translate = QCoreApplication.translate
 ENCODE_TEXT = {"queued": QT_TRANSLATE_NOOP("StatusPanel", "queued"),

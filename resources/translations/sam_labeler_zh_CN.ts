@@ -119,6 +119,10 @@
         <translation>模型管理器…</translation>
     </message>
     <message>
+        <source>Pre-encode all images</source>
+        <translation>预先编码所有图像</translation>
+    </message>
+    <message>
         <source>Propagate annotations through frames…</source>
         <translation>沿帧传播标注…</translation>
     </message>
@@ -932,14 +936,6 @@ status: {status}</source>
         <source>No model is loaded; choose one in the model manager before encoding images.</source>
         <translation>未加载模型；请先在模型管理器中选择一个模型，再编码图像。</translation>
     </message>
-    <message>
-        <source>A download of {model} is already running.</source>
-        <translation>{model} 已在下载中。</translation>
-    </message>
-    <message>
-        <source>Downloading {model}</source>
-        <translation>正在下载 {model}</translation>
-    </message>
 </context>
 <context>
     <name>InferenceWorker</name>
@@ -1013,6 +1009,10 @@ status: {status}</source>
     <message>
         <source>The candidate mask is empty; add prompts or pick another candidate.</source>
         <translation>候选掩码为空；请添加提示或选择其他候选。</translation>
+    </message>
+    <message>
+        <source>The mask could not be converted to polygons: {reason}</source>
+        <translation>无法将掩码转换为多边形：{reason}</translation>
     </message>
 </context>
 <context>
@@ -1213,6 +1213,10 @@ Open it read-only?</source>
         <translation>新的语言将在下次启动时生效。</translation>
     </message>
     <message>
+        <source>Opening projects from the desktop follows the new choice from the next start.</source>
+        <translation>从桌面打开项目的方式将在下次启动时按新设置生效。</translation>
+    </message>
+    <message>
         <source>About {app}</source>
         <translation>关于 {app}</translation>
     </message>
@@ -1372,6 +1376,10 @@ Model: {model}</source>
     <message>
         <source>Device check failed: {reason}</source>
         <translation>设备检查失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Download or import this model first.</source>
+        <translation>请先下载或导入此模型。</translation>
     </message>
     <message>
         <source>Downloading {model}</source>

@@ -269,8 +269,8 @@ class _FallingPredictor(FakePredictor):
 
     fallback_reason: str | None = None
 
-    def encode(self, image: np.ndarray):
-        emb = super().encode(image)
+    def encode(self, image: np.ndarray, should_abort=None):  # type: ignore[no-untyped-def]
+        emb = super().encode(image, should_abort)
         self.device = "cpu"
         self.fallback_reason = "CUDA ran out of memory while encoding; continuing on the CPU"
         return emb
@@ -339,13 +339,13 @@ def test_navigation_replans_prefetch_from_cache(qtbot, make_service, images) -> 
 def test_loading_a_model_warms_it_up_before_ready(qtbot, make_service, monkeypatch) -> None:
     """A loaded model runs one blank encode + predict while "loading" is shown (first-call costs,
     some of them GIL-holding, are paid there and not at the first click)."""
-    from app.services import worker as worker_mod
+    from app.services import worker_api as worker_mod
 
     fake = FakePredictor()
     seen: list[tuple[str, int]] = []
     fake.on_encode = lambda n: seen.append(("encode", n))
     fake.on_decode = lambda n: seen.append(("decode", n))
-    monkeypatch.setattr(worker_mod, "_load_predictor", lambda **kw: fake)
+    monkeypatch.setattr(worker_mod, "load_predictor", lambda **kw: fake)
     svc = make_service(None)
     states = _collect(svc.modelStateChanged)
     svc.load_model("fake", None, "cpu")

@@ -18,7 +18,7 @@ class VertexRef(NamedTuple):
 
     part: int
     ring: int
-    index: int
+    index: int  # type: ignore[assignment]  # the field's name shadows tuple.index, which nothing here uses
 
 
 class EdgeHit(NamedTuple):

@@ -4,10 +4,11 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.services.actions import ACTIONS
 
 translate = QCoreApplication.translate

@@ -11,15 +11,15 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.ui.i18n import mark_data
 from app.ui.jobs import BackgroundJob
-from sam_backend.checkpoints import import_checkpoint, install_state
-from sam_backend.registry import MODELS
+from app.services.models import INSTALLED, MODELS, device_report_text, download, import_checkpoint, install_state
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 translate = QCoreApplication.translate
@@ -47,9 +47,7 @@ def model_state(model_id: str) -> str:
 
 
 def _device_report_text(_progress: Callable[[int, int], None], _cancel: threading.Event) -> str:
-    from sam_backend.device import device_report, format_report
-
-    return format_report(device_report())
+    return device_report_text()
 
 
 class ModelManagerDialog(QDialog):
@@ -95,19 +93,30 @@ class ModelManagerDialog(QDialog):
         row.addWidget(self.use_button)
         lay.addLayout(row)
         self.progress = QProgressBar(self)
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # its space stays: nothing moves when a download starts or ends
+        self.progress.setSizePolicy(policy)
         self.progress.setVisible(False)
         lay.addWidget(self.progress)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # room for three lines of message (a failed download's reason), so the table above keeps its size
+        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         lay.addWidget(self.status)
         self.report = QPlainTextEdit(self)
         self.report.setReadOnly(True)
         mark_data(self.report)  # the device report is the self-check's text (English, like the CLI)
         self.report.setPlaceholderText(self.tr("Checking devices…"))
         lay.addWidget(self.report, 1)
+        self._installed: dict[str, bool] = {}
         self.refresh()
+        self.table.resizeColumnsToContents()  # once: later refreshes keep the layout (no jumps)
+        self.table.currentCellChanged.connect(lambda *_: self._update_use_button())
         if current_model in self._ids:
             self.table.selectRow(self._ids.index(current_model))
+        self._update_use_button()
         self.download_button.clicked.connect(self.download_selected)
         self.import_button.clicked.connect(self.import_selected)
         self.cancel_button.clicked.connect(self.cancel_job)
@@ -119,15 +128,28 @@ class ModelManagerDialog(QDialog):
         self._report_job.start()
 
     def refresh(self) -> None:
-        """Re-read install states into the table."""
+        """Re-read install states into the table (column widths are kept)."""
         for r, model_id in enumerate(self._ids):
             spec = MODELS[model_id]
             cells = (spec.title, spec.id, human_size(spec.size_bytes), spec.licence, model_state(model_id))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                if c == 4:
+                    item.setToolTip(text)
                 self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
+            try:
+                self._installed[model_id] = install_state(model_id).status in INSTALLED
+            except (KeyError, ValueError, OSError):
+                self._installed[model_id] = False
+        self._update_use_button()
+
+    def _update_use_button(self) -> None:
+        """"Use this model" only for an installed model; otherwise the button says what to do."""
+        model_id = self.selected_model()
+        ok = model_id is not None and self._installed.get(model_id, False)
+        self.use_button.setEnabled(ok)
+        self.use_button.setToolTip("" if ok else self.tr("Download or import this model first."))
 
     def selected_model(self) -> str | None:
         """Id of the selected row."""
@@ -136,7 +158,8 @@ class ModelManagerDialog(QDialog):
 
     def state_text(self, model_id: str) -> str:
         """The State column of a model."""
-        return self.table.item(self._ids.index(model_id), 4).text()
+        item = self.table.item(self._ids.index(model_id), 4)
+        return "" if item is None else item.text()
 
     def download_selected(self) -> None:
         """Download the selected model in the background (progress bar; Cancel keeps the part file)."""
@@ -145,8 +168,6 @@ class ModelManagerDialog(QDialog):
             return
 
         def work(progress: Callable[[int, int], None], cancel: threading.Event) -> Path:
-            from sam_backend.download import download
-
             return download(model_id, progress=progress, cancel=cancel)
 
         self._start(BackgroundJob(work, self.tr("Downloading {model}").format(model=model_id), self, show_dialog=False),
@@ -213,7 +234,7 @@ class ModelManagerDialog(QDialog):
 
     def _use(self) -> None:
         model_id = self.selected_model()
-        if model_id is not None:
+        if model_id is not None and self._installed.get(model_id, False):
             self.useRequested.emit(model_id, self.device_box.currentText())
             self.accept()
 

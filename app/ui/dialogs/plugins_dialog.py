@@ -10,7 +10,7 @@ from app.ui.i18n import mark_data
 def plugins_text() -> str:
     """The report shown by the dialog (the same facts as `sam-labeler plugins list`)."""
     from app.extensions import automations, formats, plugin_statuses
-    from sam_backend.families import families
+    from app.services.models import family_lines
 
     lines = ["Plugins:"]
     statuses = plugin_statuses()
@@ -25,11 +25,7 @@ def plugins_text() -> str:
     lines.append("")
     lines.append("Formats: " + ", ".join(f.id for f in formats()))
     lines.append("Automations: " + (", ".join(a.id for a in automations()) or "none"))
-    fams = []
-    for fam in families():
-        note = fam.available()
-        fams.append(fam.id + (f" (not available: {note})" if note else ""))
-    lines.append("Model families: " + ", ".join(fams))
+    lines.append("Model families: " + ", ".join(family_lines()))
     return "\n".join(lines)
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.services.actions import ACTIONS, find_conflicts
 from app.ui.i18n import LANGUAGES, mark_data
 from app.ui.theme import THEMES, normalize_theme
@@ -89,10 +90,10 @@ class SettingsDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         for r, action_id in enumerate(self._ids):
-            name = QTableWidgetItem(ACTIONS[action_id].title())
-            name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            name.setToolTip(self.tr("Action id: {id}").format(id=action_id))
-            self.table.setItem(r, 0, name)
+            title = QTableWidgetItem(ACTIONS[action_id].title())
+            title.setFlags(title.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            title.setToolTip(self.tr("Action id: {id}").format(id=action_id))
+            self.table.setItem(r, 0, title)
             seqs = registry.action(action_id).shortcuts()
             text = f"{SEPARATOR} ".join(s.toString(QKeySequence.SequenceFormat.PortableText) for s in seqs)
             self.table.setItem(r, 1, QTableWidgetItem(text))
@@ -112,18 +113,25 @@ class SettingsDialog(QDialog):
         self.table.itemChanged.connect(lambda _it: self.check())
         self.check()
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        """A cell of the shortcut table (every cell is filled in the constructor)."""
+        item = self.table.item(row, column)
+        if item is None:
+            raise LookupError(f"no shortcut table cell ({row}, {column})")
+        return item
+
     def set_keys(self, action_id: str, text: str) -> None:
         """Set the shortcut cell of an action (as if typed)."""
-        self.table.item(self._ids.index(action_id), 1).setText(text)
+        self._cell(self._ids.index(action_id), 1).setText(text)
 
     def restore_defaults(self) -> None:
         """Fill every shortcut cell with the action's default keys."""
         for r, action_id in enumerate(self._ids):
-            self.table.item(r, 1).setText(f"{SEPARATOR} ".join(ACTIONS[action_id].default_keys))
+            self._cell(r, 1).setText(f"{SEPARATOR} ".join(ACTIONS[action_id].default_keys))
 
     def mapping(self) -> dict[str, tuple[str, ...]]:
         """action id -> key sequences (portable text). Raises ValueError for an unreadable cell."""
-        return {a: parse_keys(self.table.item(r, 1).text()) for r, a in enumerate(self._ids)}
+        return {a: parse_keys(self._cell(r, 1).text()) for r, a in enumerate(self._ids)}
 
     def values(self) -> dict[str, Any]:
         """The non-shortcut settings: prefetch_count, memory_cache_mb, disk_cache, theme, language, reuse_window."""
@@ -148,7 +156,7 @@ class SettingsDialog(QDialog):
         self.table.blockSignals(True)
         for r in range(self.table.rowCount()):
             colour = QColor("#5c1f1f") if r in bad_rows else QColor(0, 0, 0, 0)
-            self.table.item(r, 1).setBackground(QBrush(colour))
+            self._cell(r, 1).setBackground(QBrush(colour))
         self.table.blockSignals(False)
         self.conflicts_label.setText(" ".join(problems))
         ok = not problems

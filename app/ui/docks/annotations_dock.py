@@ -3,10 +3,11 @@ checkbox each, selection, z-order up/down and delete. Changes are emitted as req
 controller turns them into undoable edits (hiding is a view setting, not an edit)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QListWidget, QListWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
 
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.core.model import Annotation, LabelClass
 from app.ui.docks.labels_dock import swatch
 

@@ -11,12 +11,13 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import (QT_TRANSLATE_NOOP, QAbstractListModel, QCoreApplication, QModelIndex,
+from PySide6.QtCore import (QAbstractListModel, QCoreApplication, QModelIndex,
                             QPersistentModelIndex, Qt, Signal)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QListView, QVBoxLayout, QWidget
 
 from app.automation.review import needs_review
+from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.core.model import ImageRecord
 from app.core.project_images import TO_REVIEW
 from app.ui.i18n import mark_data

@@ -66,7 +66,7 @@ class EverythingController(QObject):
         self._sliders_set = False
         self.item = ProposalsItem()
         canvas.scene().addItem(self.item)
-        self.converter = ProposalConverter(self)
+        self.converter = ProposalConverter(self, labeling.geometry)
         self.answer: EverythingAnswer | None = None
         self.answer_key: str | None = None
         self.visible: list[int] = []     # indices into answer.items, in list order

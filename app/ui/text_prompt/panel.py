@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFormLayout,
                                QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from app.ui.i18n import mark_data
+from app.services.models import DEFAULT_DETECTOR, DETECTOR_IDS
 from app.ui.proposals.widgets import ProposalList, ProposalRow, ThresholdSlider
-from sam_backend.detectors.locate import DEFAULT_DETECTOR, DETECTOR_IDS
 
 class PromptEdit(QLineEdit):
     """The phrase field: Return/Enter run the prompt here instead of triggering the window's
