@@ -44,8 +44,18 @@ def check_status(status: str) -> str:
     return status
 
 
+IMAGE_DIR_META = "image_dir"  # meta key: the image folder relative to the project file's folder (absent: that folder)
+
+
 class ImagesMixin(ProjectBase):
     """image table: relative paths, decoded size, sha1, status, missing flag."""
+
+    @property
+    def image_root(self) -> Path:
+        """The folder whose images this project syncs: ``root`` unless the project file lives outside
+        its image folder (meta ``image_dir``, written by ``Project.open_folder``)."""
+        rel = self.get_meta(IMAGE_DIR_META)
+        return self.root if not rel else Path(os.path.normpath(self.root / rel))
 
     def relative_path(self, path: str | Path) -> str:
         """Normalise a path to the stored form: relative to root, "/" separators, no "." parts.
@@ -186,7 +196,11 @@ class ImagesMixin(ProjectBase):
         marked missing (their annotations are kept), missing ones that came back are un-marked.
         ``progress(done, total)``: (found, 0) while scanning, then (total, total) at the end.
         """
-        found = scan_image_files(self.root, progress=progress)
+        image_root = self.image_root
+        prefix = "" if image_root == self.root else os.path.relpath(image_root, self.root).replace(os.sep, "/")
+        found = scan_image_files(image_root, progress=progress)
+        if prefix:
+            found = [posixpath.normpath(f"{prefix}/{p}") for p in found]
         on_disk = set(found)
         known: dict[str, tuple[int, bool]] = {
             str(p): (int(i), bool(m)) for i, p, m in self.conn.execute("SELECT id, path, missing FROM image")
@@ -196,8 +210,9 @@ class ImagesMixin(ProjectBase):
         def present(rel: str) -> bool:
             if rel in on_disk:
                 return True
-            scan_could_see = not rel.startswith("../") and rel.lower().endswith(exts) and not any(
-                part.startswith(".") for part in rel.split("/"))
+            inner = rel[len(prefix) + 1:] if prefix and rel.startswith(prefix + "/") else (None if prefix else rel)
+            scan_could_see = inner is not None and not inner.startswith("../") and inner.lower().endswith(exts) \
+                and not any(part.startswith(".") for part in inner.split("/"))
             return not scan_could_see and os.path.isfile(self.root / rel)
 
         new = [p for p in found if p not in known]

@@ -1,0 +1,59 @@
+"""A project file outside its image folder (the GUI's default: beside the folder)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.core.errors import ProjectError
+from app.core.project import Project
+
+
+def _images(folder: Path, names: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(folder / name)
+    return folder
+
+
+def test_project_beside_the_folder_syncs_only_that_folder_and_leaves_it_untouched(tmp_path: Path) -> None:
+    photos = _images(tmp_path / "photos", ["a.png", "b.png"])
+    _images(tmp_path / "unrelated", ["x.png"])  # a sibling folder must not be scanned
+    before = sorted(os.listdir(photos))
+    target = tmp_path / "photos.samlabel"
+    with Project.open_folder(photos, project_path=target) as proj:
+        assert proj.path == target and proj.image_root == photos
+        recs = proj.images()
+        assert [r.path for r in recs] == ["photos/a.png", "photos/b.png"]
+        assert proj.image_path(recs[0]) == photos / "a.png"
+    assert sorted(os.listdir(photos)) == before  # no project, WAL or lock file in the image folder
+    assert not (tmp_path / "photos.samlabel.lock").exists()
+    _images(photos, ["c.png"])
+    (photos / "a.png").unlink()
+    with Project.open_folder(photos, project_path=target) as proj:  # reopen: new image added, one missing
+        assert {r.path: r.missing for r in proj.images()} == {"photos/a.png": True, "photos/b.png": False,
+                                                               "photos/c.png": False}
+
+
+def test_project_far_from_its_folder_and_refusal_of_another_folders_project(tmp_path: Path) -> None:
+    photos = _images(tmp_path / "data" / "photos", ["a.png"])
+    (tmp_path / "projects").mkdir()
+    target = tmp_path / "projects" / "p.samlabel"
+    with Project.open_folder(photos, project_path=target) as proj:
+        assert [r.path for r in proj.images()] == ["../data/photos/a.png"]
+        assert proj.image_root == photos
+    other = _images(tmp_path / "other", ["z.png"])
+    with pytest.raises(ProjectError, match="project of the image folder"):
+        Project.open_folder(other, project_path=target)
+    with Project.open(target) as proj:  # the refused open left it intact and unlocked
+        assert proj.image_count() == 1
+
+
+def test_default_location_stays_inside_the_folder(tmp_path: Path) -> None:
+    photos = _images(tmp_path / "photos", ["a.png"])
+    with Project.open_folder(photos) as proj:
+        assert proj.path == photos / "photos.samlabel" and proj.image_root == photos
+        assert [r.path for r in proj.images()] == ["a.png"]
