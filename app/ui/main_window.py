@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -34,6 +34,7 @@ from app.ui import session_memory
 from app.ui.propagate_ui import install_propagation
 from app.ui.status import ModelBanner, StatusPanel
 from app.ui.theme import apply_theme, current_theme
+from app.ui.window_geometry import place_window
 
 APP_NAME = "SAM Labeler"
 TOOLS = ("point", "box", "scribble", "polygon", "edit")
@@ -85,10 +86,8 @@ class MainWindow(QMainWindow):
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()
         self.extensions = install_ui_extensions(self)  # hook point: app.ui.extensions.UI_EXTENSIONS
-        self.resize(1400, 900)
         geometry = self.settings.get("window_geometry")
-        if isinstance(geometry, str):
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        place_window(self, geometry if isinstance(geometry, str) else None)  # fits the screen (app.ui.window_geometry)
         self.update_title()
         self.canvas.setFocus()
 

@@ -46,3 +46,46 @@ def test_cancelling_the_location_question_opens_nothing(qtbot, tmp_path: Path, m
     assert not win.open_path(second)
     assert win.project.image_root == first and not (tmp_path / "second.samlabel").exists()
     win.close()
+
+
+def _inside(outer, inner) -> bool:  # type: ignore[no-untyped-def]
+    return outer.contains(inner.topLeft()) and outer.contains(inner.bottomRight())
+
+
+def test_window_fits_the_screen_with_its_status_bar_visible(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QPoint, QRect
+
+    from app.ui.window_geometry import clamp_to_screen
+
+    win = open_window(qtbot, make_images(tmp_path / "imgs", n=1), None)
+    area = win.screen().availableGeometry()  # offscreen platform: 800 px high
+    assert win.frameGeometry().height() <= area.height()
+    bar = win.statusBar()
+    bottom = bar.mapToGlobal(QPoint(0, bar.height() - 1)).y()
+    assert bar.isVisible() and area.top() <= bottom <= area.bottom()
+    laptop = QRect(0, 0, 1280, 800 - 30)  # 1280x800 with a desktop panel
+    win.resize(1600, 1000)
+    clamp_to_screen(win, laptop)
+    assert win.minimumSizeHint().width() <= laptop.width()
+    assert _inside(laptop, win.frameGeometry())
+    win.close()
+
+
+def test_saved_geometry_from_a_bigger_monitor_is_pulled_onto_the_screen(qtbot, tmp_path: Path) -> None:
+    from app.services.settings import Settings
+
+    win = open_window(qtbot, make_images(tmp_path / "imgs", n=1), None)
+    win.showNormal()
+    win.setGeometry(2600, 1500, 2400, 1300)  # as if saved on a 4K monitor to the right
+    win.close()  # saves the geometry
+    assert isinstance(Settings.load().get("window_geometry"), str)
+    again = MainWindow(settings=Settings.load())
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    area = again.screen().availableGeometry()
+    assert _inside(area, again.frameGeometry()) or (
+        again.frameGeometry().left() >= area.left() and again.frameGeometry().top() >= area.top()
+        and again.frameGeometry().height() <= area.height()
+        and again.width() == again.minimumSizeHint().expandedTo(again.minimumSize()).width())
+    again.close()
