@@ -110,6 +110,15 @@ class ImagesMixin(ProjectBase):
         )
         return [_row(r) for r in rows]
 
+    def image_row(self, image_id: int, status: str | None = None) -> int:
+        """Position of an image in ``images(status=status)`` order (by path); -1 when it is not there."""
+        found = self.conn.execute("SELECT path, status FROM image WHERE id = ?", (image_id,)).fetchone()
+        if found is None or (status is not None and found[1] != check_status(status)):
+            return -1
+        where, args = ("", ()) if status is None else ("status = ? AND ", (status,))
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM image WHERE {where}path < ?",
+                                     (*args, found[0])).fetchone()[0])
+
     def image(self, image_id: int) -> ImageRecord:
         """The image with this id; NotFoundError otherwise."""
         row = self.conn.execute(f"SELECT {_IMG_COLS} FROM image WHERE id = ?", (image_id,)).fetchone()

@@ -53,6 +53,10 @@ def _specs() -> dict[str, ActionSpec]:
         ("clear", QT_TRANSLATE_NOOP("Actions", "Clear prompts / cancel"), ("Esc",), "candidates"),
     ]
     specs = {r[0]: ActionSpec(*r) for r in rows}
+    specs["add_label"] = ActionSpec("add_label", QT_TRANSLATE_NOOP("Actions", "Add label class…"), ("Ctrl+L",),
+                                    "labels")
+    specs["filter_labels"] = ActionSpec("filter_labels", QT_TRANSLATE_NOOP("Actions", "Filter label classes"),
+                                        ("Ctrl+F",), "labels")
     label = QT_TRANSLATE_NOOP("Actions", "Label class {n}")
     specs |= {f"label_{i}": ActionSpec(f"label_{i}", label, (str(i),), "labels", i) for i in range(1, 10)}
     rows = [
@@ -68,6 +72,14 @@ def _specs() -> dict[str, ActionSpec]:
         ("zoom_in", QT_TRANSLATE_NOOP("Actions", "Zoom in"), ("+", "="), "view"),
         ("zoom_out", QT_TRANSLATE_NOOP("Actions", "Zoom out"), ("-",), "view"),
         ("fit", QT_TRANSLATE_NOOP("Actions", "Fit image to window"), ("F",), "view"),
+        ("toggle_masks", QT_TRANSLATE_NOOP("Actions", "Hide / show all masks"), ("H",), "view"),
+        ("outline_mode", QT_TRANSLATE_NOOP("Actions", "Masks as outlines only"), ("O",), "view"),
+        ("opacity_up", QT_TRANSLATE_NOOP("Actions", "More mask opacity"), ("]",), "view"),
+        ("opacity_down", QT_TRANSLATE_NOOP("Actions", "Less mask opacity"), ("[",), "view"),
+        ("display_panel", QT_TRANSLATE_NOOP("Actions", "Brightness, contrast and mask display…"), ("Ctrl+B",),
+         "view"),
+        ("display_reset", QT_TRANSLATE_NOOP("Actions", "Reset brightness, contrast and gamma"), ("Ctrl+Shift+B",),
+         "view"),
         ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
         ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
          "tools_menu"),
@@ -79,6 +91,10 @@ def _specs() -> dict[str, ActionSpec]:
 
 
 ACTIONS: dict[str, ActionSpec] = _specs()
+
+# Keys the canvas handles itself (not remappable): listed beside the action in Settings and F1.
+# Space: a tap accepts the current candidate, Space + drag pans (see app.ui.canvas.view).
+FIXED_KEYS: dict[str, tuple[str, ...]] = {"accept": ("Space",)}
 
 
 def normalize_keys(keys: str) -> str:

@@ -59,6 +59,7 @@ class LabelingController(QObject):
         self.label_id: int | None = None
         self.selected: int | None = None
         self.hidden: set[int] = set()
+        self.hidden_labels: set[int] = set()  # label classes whose annotations are not drawn (all images)
         self._request_id = -1
         self._logits: dict[int, np.ndarray] = {}
         self._neighbour_items: list[tuple[str, Path]] = []
@@ -86,8 +87,9 @@ class LabelingController(QObject):
         loader.failed.connect(self._on_image_failed)
 
     # ----------------------------------------------------------------- project / images
-    def set_project(self, project: Any) -> None:
-        """Start a session on `project` (None ends it); shows the first image of the images model."""
+    def set_project(self, project: Any, start_image: int | None = None) -> None:
+        """Start a session on `project` (None ends it); shows image `start_image` (an id, e.g. the one
+        worked on last) when the images model lists it, else its first image."""
         self.project = project
         self._generation += 1  # results of accepts made on the previous project are dropped
         self._anns = None
@@ -101,7 +103,8 @@ class LabelingController(QObject):
         self.labelChanged.emit(self.label_id)
         self.row, self.image = -1, None
         if project is not None and self.model.rowCount() > 0:
-            self.go_to_row(0)
+            row = -1 if start_image is None else project.image_row(start_image, self.model.status_filter())
+            self.go_to_row(max(0, row))
         else:
             self._reset_image()
 
@@ -226,13 +229,20 @@ class LabelingController(QObject):
 
     def _show_annotations(self) -> None:
         if self.image_shape is not None:
-            self.canvas.set_annotations(self.annotations(), self._colors(), set(self.hidden))
+            anns = self.annotations()
+            hidden = set(self.hidden) | {a.id for a in anns if a.label_id in self.hidden_labels and a.id is not None}
+            self.canvas.set_annotations(anns, self._colors(), hidden)
             self.canvas.select_annotation(self.selected)
         self.annotationsChanged.emit()
 
     def set_hidden(self, hidden: set[int]) -> None:
         """Hide these annotations on the canvas (view only)."""
         self.hidden = set(hidden)
+        self._show_annotations()
+
+    def set_hidden_labels(self, label_ids: set[int]) -> None:
+        """Hide the annotations of these label classes on every image (view only)."""
+        self.hidden_labels = set(label_ids)
         self._show_annotations()
 
     def select_annotation(self, ann_id: int | None) -> None:

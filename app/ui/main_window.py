@@ -32,6 +32,7 @@ from app.ui.jobs import BackgroundJob
 from app.ui.menus import build_menus, set_action_icons
 from app.ui import session_memory
 from app.ui.propagate_ui import install_propagation
+from app.ui.view_features import install_view_features
 from app.ui.status import ModelBanner, StatusPanel
 from app.ui.theme import apply_theme, current_theme
 from app.ui.window_geometry import place_window
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.mark_new_action = QAction(self.tr("Mark image not done"), self)
         self.recent_menu = build_menus(self)
         install_propagation(self)  # Tools > Propagate annotations through frames (app.ui.propagate_ui)
+        self.view_features = install_view_features(self)  # display dock, label counts, status fields
         self._shut_down = False
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()
@@ -234,7 +236,8 @@ class MainWindow(QMainWindow):
         if project is not None:
             project.start_background_checkpoints()  # no commit of the GUI thread pays for a WAL checkpoint
         self.images_dock.set_project(project)
-        self.controller.set_project(project)
+        start = session_memory.last_image(self.settings, project.path) if project is not None else None
+        self.controller.set_project(project, start_image=start)  # back where the person stopped
         if project is not None:
             self.settings.add_recent_project(str(project.path))
             self._save_settings()
@@ -397,12 +400,7 @@ class MainWindow(QMainWindow):
             self.controller.model_ready()
 
     def _on_progress(self, text: str, done: int, total: int) -> None:
-        if total < 0:
-            self.status.show_message(self.tr("{task}…").format(task=text))
-        elif done >= total:
-            self.status.show_message(self.tr("{task}: done.").format(task=text))
-        else:
-            self.status.show_message(self.tr("{task}: {done} of {total}").format(task=text, done=done, total=total))
+        self.status.show_progress(text, done, total)
 
     # ------------------------------------------------------------------ dialogs
     def open_settings(self) -> None:
@@ -469,6 +467,8 @@ class MainWindow(QMainWindow):
             self._refresh_annotations()
             return
         self.images_dock.select_row(self.controller.row)
+        if self.project is not None:
+            session_memory.remember_image(self.settings, self.project.path, rec.id)
         nxt = self.images_dock.model.record(self.controller.row + 1)
         self.status.set_keys(image_key(rec), image_key(nxt) if nxt is not None else None)
         self.setWindowFilePath(str(self.controller.image_path() or ""))

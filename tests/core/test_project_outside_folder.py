@@ -57,3 +57,21 @@ def test_default_location_stays_inside_the_folder(tmp_path: Path) -> None:
     with Project.open_folder(photos) as proj:
         assert proj.path == photos / "photos.samlabel" and proj.image_root == photos
         assert [r.path for r in proj.images()] == ["a.png"]
+
+
+def test_image_row_and_label_counts(tmp_path: Path) -> None:
+    from app.core.model import Annotation, Part
+
+    photos = _images(tmp_path / "photos", ["c.png", "a.png", "b.png"])
+    with Project.open_folder(photos) as proj:
+        recs = {r.path: r for r in proj.images()}
+        assert [proj.image_row(recs[n].id) for n in ("a.png", "b.png", "c.png")] == [0, 1, 2]
+        proj.set_image_status(recs["c.png"].id, "done")
+        assert proj.image_row(recs["c.png"].id, "done") == 0 and proj.image_row(recs["a.png"].id, "done") == -1
+        cat, dog = proj.add_label_class("cat"), proj.add_label_class("dog")
+        square = (Part(((1.0, 1.0), (5.0, 1.0), (5.0, 5.0), (1.0, 5.0))),)
+        for image, label in (("a.png", cat), ("a.png", cat), ("a.png", dog), ("b.png", cat)):
+            proj.add_annotation(Annotation(recs[image].id, label.id, square))
+        assert proj.label_counts() == {cat.id: 3, dog.id: 1}
+        assert proj.label_counts(recs["a.png"].id) == {cat.id: 2, dog.id: 1}
+        assert proj.label_counts(recs["c.png"].id) == {}
