@@ -1,8 +1,7 @@
 """Entry point of `sam-labeler` and `python -m app`: GUI by default, sub-commands for headless work.
 
-In a frozen (PyInstaller) build the executable is also the interpreter of the app's helper processes:
-multiprocessing's spawned workers (`freeze_support`) and the mask conversion helper
-(app.core.mask_convert.FROZEN_HELPER_ARG).
+In a frozen (PyInstaller) build the executable is also the interpreter of the app's worker processes
+(multiprocessing's spawned workers, e.g. the accept service app.services.geometry): `freeze_support`.
 """
 from __future__ import annotations
 
@@ -16,15 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code (also used as the gui-script entry)."""
     multiprocessing.freeze_support()  # a spawned worker of a frozen build runs its task and exits here
     args = sys.argv[1:] if argv is None else argv
-    from app.core.mask_convert import FROZEN_HELPER_ARG
-
-    if args[:1] == [FROZEN_HELPER_ARG]:
-        from app.core.mask_convert import main as helper_main
-
-        helper_main()
-        code = 0
-    else:
-        code = _cli_main(args)
+    code = _cli_main(args)
     if argv is None:
         sys.exit(code)
     return code

@@ -1,7 +1,7 @@
 """Entry script of the bundle's `sam-labeler` executable (PyInstaller; see sam-labeler.spec).
 
 The executable starts the GUI and serves every sub-command, like the pip-installed `sam-labeler`; it
-is also the interpreter of the app's helper processes (multiprocessing workers, the mask helper).
+is also the interpreter of the app's worker processes (multiprocessing workers, e.g. the accept service).
 """
 import multiprocessing
 

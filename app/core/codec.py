@@ -17,6 +17,7 @@ import sys
 import threading
 from array import array
 from collections import OrderedDict
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -55,34 +56,60 @@ def validate_parts(parts: tuple[Part, ...]) -> None:
                     raise ValueError(f"the {what} ring of part {pi} has an invalid point {pt!r}.")
 
 
-class _DecodedParts:
-    """Memo of recently packed/unpacked geometry blobs -> Parts, bounded by total blob bytes.
+class EncodedParts(tuple[Part, ...]):
+    """Parts (a tuple, equal to the plain tuple of the same Parts) that carry their geometry blob.
 
-    The GUI re-reads an image's annotations after every edit; a SAM mask of a fragmented object
-    can hold thousands of parts whose unpacking into tuples costs ~100 ms. Parts are immutable,
-    so sharing them between reads is safe. Keyed by the blob itself (equal bytes, equal parts);
-    only values of exactly the unpacked form are stored (unpacked ones, and packed ones made of
-    float tuples), so a hit returns what unpacking would.
+    Made only by this module (`decode_parts`, `encoded`), so ``blob`` is always exactly
+    `encode_parts` of these parts. A geometry read from the store or converted off the GUI thread
+    travels as EncodedParts: writing it back (an undo, a relabel, an accept) costs no packing, and
+    nothing needs a cache keyed by object identity to know that.
     """
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[bytes, tuple[Part, ...]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()  # the GUI's geometry thread packs while the GUI thread reads
+    blob: bytes
 
-    def get(self, blob: bytes) -> tuple[Part, ...] | None:
+    def __new__(cls, parts: Iterable[Part], blob: bytes) -> "EncodedParts":
+        obj = super().__new__(cls, parts)
+        obj.blob = blob
+        return obj
+
+    def __reduce__(self) -> tuple[type, tuple[tuple[Part, ...], bytes]]:
+        return (EncodedParts, (tuple(self), self.blob))
+
+
+class PartsMemo:
+    """Recently decoded geometry blobs -> EncodedParts, bounded by total blob bytes.
+
+    The GUI re-reads an image's annotations after every edit; a SAM mask of a fragmented object
+    can hold thousands of parts whose unpacking into tuples costs ~70 ms (measured at 6000 parts).
+    The store owns one (app.core.project_annotations) and fills it with what it writes, so a
+    read-back returns the very parts just written. Keyed by the blob itself (equal bytes, equal
+    parts; Parts are immutable, so sharing them between reads is safe). Thread-safe.
+    """
+
+    MIN_BYTES = 4096  # small geometries decode in microseconds: not worth an entry
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[bytes, EncodedParts] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, blob: bytes) -> EncodedParts | None:
+        """The parts remembered for this blob, or None."""
         with self._lock:
             parts = self._items.get(blob)
             if parts is not None:
                 self._items.move_to_end(blob)
             return parts
 
-    def put(self, blob: bytes, parts: tuple[Part, ...]) -> None:
-        if len(blob) < _MEMO_MIN_BYTES or len(blob) > self.max_bytes:
+    def put(self, parts: EncodedParts) -> None:
+        """Remember ``parts`` for its blob (small and oversized blobs are not kept)."""
+        blob = parts.blob
+        if len(blob) < self.MIN_BYTES or len(blob) > self.max_bytes:
             return
         with self._lock:
             if blob in self._items:
+                self._items.move_to_end(blob)
                 return
             self._items[blob] = parts
             self._bytes += len(blob)
@@ -91,64 +118,22 @@ class _DecodedParts:
                 self._bytes -= len(old)
 
 
-class _PackedParts:
-    """The last few geometries packed by encode_parts, by the identity of their parts tuple.
-
-    The GUI's geometry thread packs an accepted mask's parts right after converting it; the store,
-    on the GUI thread, then packs the very same tuple again and gets the blob from here. Entries
-    hold their tuple (so its id cannot be reused while the entry lives). Parts are immutable
-    (frozen dataclasses of tuples), so an identical tuple always packs to the same blob.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[int, tuple[tuple[Part, ...], bytes]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, parts: tuple[Part, ...]) -> bytes | None:
-        with self._lock:
-            entry = self._items.get(id(parts))
-            return entry[1] if entry is not None and entry[0] is parts else None
-
-    def put(self, parts: tuple[Part, ...], blob: bytes) -> None:
-        with self._lock:
-            self._items[id(parts)] = (parts, blob)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-_MEMO_MIN_BYTES = 4096  # small geometries decode in microseconds: not worth a memo entry
-_memo = _DecodedParts(max_bytes=16 * 1024 * 1024)
-_packed = _PackedParts(size=8)
-
-
 def encode_parts(parts: tuple[Part, ...]) -> bytes:
     """Validate polygons (pixel-centre float coordinates) and pack them into the geometry blob
     described above. ValueError (one sentence, from `validate_parts`) for an invalid ring.
+    EncodedParts give their blob at once.
 
-    Vectorised: a fragmented SAM mask can have thousands of parts and ~10^5 vertices, and this
-    runs on the GUI thread on every accepted edit. Large results are remembered both ways: packing
-    the identical tuple again returns the blob at once (see _PackedParts), and decoding the blob
-    returns this very tuple (so a store read-back keeps the caller's objects)."""
-    cached = _packed.get(parts) if type(parts) is tuple else None
-    if cached is not None:
-        return cached
-    blob = _pack_parts(parts)
-    if len(blob) >= _MEMO_MIN_BYTES and type(parts) is tuple and _as_unpacked(parts):
-        _packed.put(parts, blob)
-        _memo.put(blob, parts)
-    return blob
+    Vectorised: a fragmented SAM mask can have thousands of parts and ~10^5 vertices (~30 ms)."""
+    if isinstance(parts, EncodedParts):
+        return parts.blob
+    return _pack_parts(parts)
 
 
-def _as_unpacked(parts: tuple[Part, ...]) -> bool:
-    """True when ``parts`` is made of exactly what unpacking gives: tuples of (float, float) tuples
-    (so the decode memo may return it for its blob)."""
-    rings = [ring for part in parts for ring in (part.exterior, *part.holes)]
-    if {type(h) for part in parts for h in (part.holes,)} - {tuple} or {type(r) for r in rings} - {tuple}:
-        return False
-    points = list(itertools.chain.from_iterable(rings))
-    return not ({type(pt) for pt in points} - {tuple}) and not (
-        set(map(type, itertools.chain.from_iterable(points))) - {float})
+def encoded(parts: tuple[Part, ...]) -> EncodedParts:
+    """``parts`` with their blob (ValueError as encode_parts); for work done off the GUI thread."""
+    if isinstance(parts, EncodedParts):
+        return parts
+    return EncodedParts(parts, _pack_parts(parts))
 
 
 def _pack_parts(parts: tuple[Part, ...]) -> bytes:
@@ -174,16 +159,15 @@ def _pack_parts(parts: tuple[Part, ...]) -> bytes:
     return b"".join((_MAGIC, code, _le(array("I", [len(ints)])), _le(ints), coords))
 
 
-def decode_parts(blob: bytes) -> tuple[Part, ...]:
-    """Unpack a geometry blob into Parts (tuples of (x, y) float tuples); large blobs are memoised
-    both ways (decoding the blob again returns this tuple; packing this tuple returns the blob)."""
+def decode_parts(blob: bytes, memo: PartsMemo | None = None) -> EncodedParts:
+    """Unpack a geometry blob into Parts (tuples of (x, y) float tuples) carrying the blob;
+    with a memo, an equal blob decoded (or written) before returns the same parts object."""
     blob = bytes(blob)
-    parts = _memo.get(blob)
+    parts = memo.get(blob) if memo is not None else None
     if parts is None:
-        parts = _unpack_parts(blob)
-        _memo.put(blob, parts)
-        if len(blob) >= _MEMO_MIN_BYTES:
-            _packed.put(parts, blob)
+        parts = EncodedParts(_unpack_parts(blob), blob)
+        if memo is not None:
+            memo.put(parts)
     return parts
 
 

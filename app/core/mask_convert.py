@@ -1,21 +1,13 @@
-"""Accepted mask -> what the store keeps, as one picklable call (the GUI runs it in a helper process).
+"""Accepted mask -> what the store keeps, as picklable calls (the GUI's accept service,
+app.services.geometry, runs them in its worker process; automations call them directly).
 
 Converting a fragmented mask (thousands of parts) is mostly Python work: in a thread of the GUI
 process it would hold the GIL for a second or more in small slices and make the event loop stutter.
-`convert_packed` takes the mask as packed bits and returns plain bytes and dicts, so the GUI process
-only pays for unpickling a small result and decoding the geometry blob. `main` is the helper
-process (``helper_command()``: ``python -c "from app.core.mask_convert import main; main()"``, or the
-bundle's executable with FROZEN_HELPER_ARG): `serve` answers pickled
-requests on stdin/stdout (a plain pipe protocol, so no multiprocessing start method re-imports the
-GUI's main module).
+`PackedMask` carries a mask as packed bits (1 bit per pixel) to a worker process.
 """
 from __future__ import annotations
 
-import os
-import pickle
-import sys
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import numpy as np
 
@@ -69,43 +61,5 @@ def convert_mask(mask: np.ndarray) -> ConvertedMask:
 
 
 def convert_packed(packed: PackedMask) -> ConvertedMask:
-    """convert_mask of a PackedMask (the helper process's entry point)."""
+    """convert_mask of a PackedMask."""
     return convert_mask(packed.unpack())
-
-
-def serve(inp: BinaryIO, out: BinaryIO) -> None:
-    """The helper process's loop: read pickled PackedMask objects from ``inp`` until end of file and
-    answer each with a pickled ("ok", ConvertedMask) or ("error", one sentence), in order. Only the
-    parent that started this process writes to ``inp``: pickle is safe here."""
-    while True:
-        try:
-            packed = pickle.load(inp)
-        except EOFError:
-            return
-        try:
-            answer: tuple[str, object] = ("ok", convert_packed(packed))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, the loop lives on
-            answer = ("error", f"{type(exc).__name__}: {exc}")
-        pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-
-
-# argument that makes a frozen (PyInstaller) build's executable run `main` instead of the application
-FROZEN_HELPER_ARG = "--mask-convert-helper"
-
-
-def helper_command() -> list[str]:
-    """The command line that starts the helper: the bundle's own executable with FROZEN_HELPER_ARG in a
-    frozen build (sys.executable is the app there; app.__main__ dispatches it), else this Python."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, FROZEN_HELPER_ARG]
-    return [sys.executable, "-c", "from app.core.mask_convert import main; main()"]
-
-
-def main() -> None:
-    """The helper process: serve on stdin/stdout (stdout is kept for answers: stray
-    prints of libraries go to stderr, or nowhere when there is none, as in a windowed build)."""
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    err_fd = sys.stderr.fileno() if sys.stderr is not None else os.open(os.devnull, os.O_WRONLY)
-    os.dup2(err_fd, sys.stdout.fileno())
-    serve(sys.stdin.buffer, out)

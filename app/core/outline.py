@@ -338,7 +338,7 @@ def outlines(sources: Sequence[Source]) -> list[Outline | str]:
                 got = rle_crop(rle, runs[i])
             else:
                 source = codec.decode_parts(parts) if isinstance(parts, (bytes, bytearray, memoryview)) \
-                    else tuple(parts)
+                    else parts if isinstance(parts, tuple) else tuple(parts)  # the very tuple (EncodedParts too)
                 got = parts_crop(source, h, w)
         except ValueError as exc:  # a corrupt stored mask or geometry
             out[i] = f"{UNREADABLE} ({exc})"

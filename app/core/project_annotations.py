@@ -46,8 +46,8 @@ def _json_object(text: str | None) -> dict:
     return {} if text is None else json.loads(text)
 
 
-def _row(row: tuple) -> Annotation:
-    parts = codec.decode_parts(row[5])
+def _row(row: tuple, memo: codec.PartsMemo | None = None) -> Annotation:
+    parts = codec.decode_parts(row[5], memo)
     rle = codec.decode_rle(row[6], row[7], row[8])
     return Annotation(
         id=int(row[0]), image_id=int(row[1]), label_id=int(row[2]),
@@ -152,7 +152,7 @@ def _outlines(anns: list[Annotation], sizes: list[tuple[int, int] | None]) -> li
 def _encode(ann: Annotation) -> tuple:
     """Validate ``ann`` (ValueError, one sentence) and return its storable column values
     (_VALUE_COLS); the outline column is added by the callers (_outline_column)."""
-    parts = tuple(ann.parts)
+    parts = ann.parts if isinstance(ann.parts, tuple) else tuple(ann.parts)  # keeps EncodedParts' blob
     check_shape(ann)
     if ann.source not in SOURCES:
         raise ValueError(f"an annotation source must be one of {', '.join(SOURCES)} (got {ann.source!r}).")
@@ -211,14 +211,14 @@ class AnnotationsMixin(ProjectBase):
         rows = self.conn.execute(
             f"SELECT {_ANN_COLS} FROM annotation WHERE image_id = ? ORDER BY z, id", (image_id,)
         ).fetchall()
-        return [_row(r) for r in rows]
+        return [_row(r, self.parts_memo) for r in rows]
 
     def annotation(self, ann_id: int) -> Annotation:
         """The annotation with this id; NotFoundError otherwise."""
         row = self.conn.execute(f"SELECT {_ANN_COLS} FROM annotation WHERE id = ?", (ann_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"{self.path} has no annotation with id {ann_id}.")
-        return _row(row)
+        return _row(row, self.parts_memo)
 
     def add_annotation(self, ann: Annotation) -> Annotation:
         """Store ``ann`` and return it with id/created/updated set. One transaction.
@@ -240,7 +240,13 @@ class AnnotationsMixin(ProjectBase):
             cur = conn.execute(_INSERT, (ann.id, *values, _outline_column(found), created, updated))
             new_id = int(cur.lastrowid) if ann.id is None else int(ann.id)
             conn.execute("UPDATE image SET status = 'in_progress' WHERE id = ? AND status = 'new'", (ann.image_id,))
+        self._remember_parts(ann)
         return self.annotation(new_id)
+
+    def _remember_parts(self, ann: Annotation) -> None:
+        """A stored geometry that knows its blob: reads of it return these very parts (no decode)."""
+        if isinstance(ann.parts, codec.EncodedParts):
+            self.parts_memo.put(ann.parts)
 
     def update_annotation(self, ann: Annotation, *, touch: bool = True) -> None:
         """Overwrite the stored annotation ``ann.id`` with ``ann``. One transaction.
@@ -262,6 +268,7 @@ class AnnotationsMixin(ProjectBase):
                 ann = replace(ann, outline=old.outline)  # kept if the geometry is unchanged (relabel, z, ...)
             found = _outlines([ann], [size])[0]
             conn.execute(_UPDATE, (*values, _outline_column(found), created, updated, ann.id))
+        self._remember_parts(ann)
 
     def delete_annotation(self, ann_id: int) -> None:
         """Delete one annotation; NotFoundError if absent. The image status is left as it is."""

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TypeVar
 from urllib.parse import quote
 
+from app.core import codec
 from app.core.checkpointer import DEFAULT_INTERVAL_S, WalCheckpointer
 from app.core.errors import DiskFull, ProjectError, ReadOnlyProject
 from app.core.locking import ProjectFileLock
@@ -161,6 +162,7 @@ class ProjectBase:
         self._depth = 0
         self._commits = 0  # outermost transactions committed by this object (read by the checkpointer)
         self._checkpointer: WalCheckpointer | None = None
+        self.parts_memo = codec.PartsMemo()  # decoded geometry of recent reads and writes (see codec)
 
     # ------------------------------------------------------------------ lifecycle
     @property

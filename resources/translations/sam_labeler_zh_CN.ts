@@ -585,6 +585,10 @@ status: {status}</source>
         <source>The candidate mask is empty; add prompts or pick another candidate.</source>
         <translation>候选掩码为空；请添加提示或选择其他候选。</translation>
     </message>
+    <message>
+        <source>The mask could not be converted to polygons: {reason}</source>
+        <translation>无法将掩码转换为多边形：{reason}</translation>
+    </message>
 </context>
 <context>
     <name>LabelsDock</name>

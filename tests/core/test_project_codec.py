@@ -50,20 +50,20 @@ def test_large_geometry_reads_are_memoised_and_equal_to_unpacking() -> None:
     ring = tuple((float(i % 97) + 0.5, float(i // 97)) for i in range(3000))
     parts = (Part(exterior=ring), Part(exterior=((0.0, 0.0), (4.0, 0.0), (0.0, 4.0)), holes=()))
     blob = codec.encode_parts(parts)
-    assert len(blob) > codec._MEMO_MIN_BYTES
-    first = codec.decode_parts(blob)
-    again = codec.decode_parts(bytes(blob))  # an equal blob from a new read
+    assert len(blob) > codec.PartsMemo.MIN_BYTES
+    memo = codec.PartsMemo()
+    first = codec.decode_parts(blob, memo)
+    again = codec.decode_parts(bytes(blob), memo)  # an equal blob from a new read
     assert again is first  # served from the memo
+    assert codec.decode_parts(blob) is not first  # no memo given: decoded again
     assert first == codec._unpack_parts(blob) == parts
 
 
 def test_geometry_memo_is_bounded_by_bytes() -> None:
-    from app.core.codec import _DecodedParts
-
-    memo = _DecodedParts(max_bytes=10_000)
+    memo = codec.PartsMemo(max_bytes=10_000)
     blobs = [bytes([i]) * 4_500 for i in range(4)]
     for b in blobs:
-        memo.put(b, ())
+        memo.put(codec.EncodedParts((), b))
     assert memo.get(blobs[0]) is None and memo.get(blobs[1]) is None
     assert memo.get(blobs[3]) == ()
 
@@ -73,22 +73,36 @@ def _big_parts(offset: float = 0.5) -> tuple[Part, ...]:
     return (Part(exterior=ring),)
 
 
-def test_packing_the_same_tuple_again_reuses_the_blob_and_reads_give_it_back() -> None:
+def test_encoded_parts_carry_their_blob_through_pickling_and_the_store(tmp_path) -> None:
+    import pickle
+
+    from app.core.model import Annotation
+    from app.core.project import Project
+
     parts = _big_parts(0.25)
-    blob = codec.encode_parts(parts)
-    assert codec.encode_parts(parts) is blob  # identity hit (the GUI's geometry thread packed it first)
-    twin = tuple(Part(exterior=tuple(p.exterior)) for p in parts)
-    other = codec.encode_parts(twin)
-    assert other == blob and other is not blob  # an equal tuple is packed again, to the same bytes
-    assert codec.decode_parts(bytes(blob)) is parts  # a store read-back returns the caller's objects
-    assert codec._unpack_parts(blob) == parts
+    enc = codec.encoded(parts)
+    assert enc == parts and enc.blob == codec._pack_parts(parts)
+    assert codec.encode_parts(enc) is enc.blob  # no packing again
+    assert codec.encoded(enc) is enc
+    back = pickle.loads(pickle.dumps(enc))
+    assert type(back) is codec.EncodedParts and back == parts and back.blob == enc.blob
+    assert codec.decode_parts(enc.blob).blob == enc.blob
+    proj = Project.create(tmp_path / "p.samlabel")
+    try:
+        img = proj.add_image("a.png", 200, 100)
+        lab = proj.add_label_class("x", "#ff0000")
+        stored = proj.add_annotation(Annotation(img.id, lab.id, back))
+        assert stored.parts is back  # the store's read-back returns the written parts (its memo)
+        assert proj.annotations(img.id)[0].parts is back
+    finally:
+        proj.close()
 
 
-def test_parts_not_in_unpacked_form_are_not_handed_out_by_reads() -> None:
+def test_parts_not_in_unpacked_form_are_read_back_as_floats() -> None:
     ring = tuple((i % 97, i // 97) for i in range(3000))  # ints: unpacking gives floats
     parts = (Part(exterior=ring),)
     blob = codec.encode_parts(parts)
-    got = codec.decode_parts(blob)
+    got = codec.decode_parts(blob, codec.PartsMemo())
     assert got is not parts and got == parts
     assert all(type(v) is float for pt in got[0].exterior for v in pt)
 
@@ -98,6 +112,7 @@ def test_memos_are_safe_under_concurrent_packing_and_reading() -> None:
 
     tuples = [_big_parts(0.5 + k / 64) for k in range(40)]
     blobs = [codec._pack_parts(t) for t in tuples]
+    memo = codec.PartsMemo(max_bytes=200_000)  # smaller than all of them: entries come and go
     errors: list[BaseException] = []
 
     def pack() -> None:
@@ -112,7 +127,7 @@ def test_memos_are_safe_under_concurrent_packing_and_reading() -> None:
         try:
             for _ in range(5):
                 for t, b in zip(tuples, blobs):
-                    assert codec.decode_parts(b) == t
+                    assert codec.decode_parts(b, memo) == t
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 

@@ -1,8 +1,6 @@
-"""Drawing data built off the GUI thread (app.ui.canvas.prepared) is what the canvas item uses for
-the very same parts tuple, and only for it; it draws exactly what the item would build itself."""
+"""Drawing data built off the GUI thread (app.ui.canvas.prepared.drawing_data) is what the canvas item
+uses when it is given; it draws exactly what the item would build itself."""
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 from PySide6.QtGui import QColor
@@ -19,36 +17,32 @@ def _grid(n: int, size: float = 3.0, step: float = 8.0) -> tuple[Part, ...]:
     return tuple(Part(sq(10.0 + step * i, 10.0 + step * j)) for i in range(n) for j in range(n))
 
 
-def test_item_takes_the_data_prepared_in_another_thread_for_the_same_tuple(qtbot) -> None:  # noqa: ARG001
-    prepared.clear()
-    parts = _grid(25)  # 625 parts, 2500 vertices
-    worker = threading.Thread(target=prepared.prepare, args=(parts,))
-    worker.start()
-    worker.join()
-    ready = prepared._entries[id(parts)][1]
-    item = AnnotationItem(1, parts, "#00ff00")
+def test_item_uses_the_drawing_data_it_is_given_and_it_survives_pickling(qtbot) -> None:  # noqa: ARG001
+    """The accept service computes the data in its worker process and pickles it back."""
+    import pickle
+
+    from app.core import codec
+
+    parts = codec.encoded(_grid(25))  # 625 parts, 2500 vertices: computed from the blob's arrays
+    ready = pickle.loads(pickle.dumps(prepared.drawing_data(parts)))
+    assert ready is not None and ready.raster is not None
+    item = AnnotationItem(1, parts, "#00ff00", ready)
     assert item.index is ready.index and item.many
     assert item.raster() is ready.raster
-    # taken once: a second item for the same tuple builds its own data
-    again = AnnotationItem(2, parts, "#00ff00")
-    assert again.index is not ready.index
+    plain = AnnotationItem(2, parts, "#00ff00")  # without: the item builds its own
+    assert plain.index is not ready.index
+    np.testing.assert_array_equal(plain.index.verts, ready.index.verts)
 
 
-def test_equal_but_different_tuple_does_not_take_prepared_data(qtbot) -> None:  # noqa: ARG001
-    prepared.clear()
-    parts = _grid(25)
-    prepared.prepare(parts)
-    twin = tuple(Part(p.exterior, p.holes) for p in parts)
-    assert twin == parts and twin is not parts
-    item = AnnotationItem(1, twin, "#00ff00")
-    assert item.index is not prepared._entries[id(parts)][1].index
+def test_small_geometry_gets_no_drawing_data() -> None:
+    small = _grid(3)  # 36 vertices
+    assert prepared.drawing_data(small) is None
+    assert prepared.drawing_data(_grid(25)) is not None  # plain tuples too (from their vertices)
 
 
 def test_prepared_raster_equals_the_one_the_item_builds(qtbot) -> None:  # noqa: ARG001
-    prepared.clear()
     parts = _grid(25)
-    prepared.prepare(parts)
-    fast = AnnotationItem(1, parts, "#3366ff")
+    fast = AnnotationItem(1, parts, "#3366ff", prepared.drawing_data(parts))
     slow = AnnotationItem(2, tuple(Part(p.exterior) for p in parts), "#3366ff")
     assert fast.index is not slow.index
     assert np.array_equal(fast.raster().labels, slow.raster().labels)
@@ -57,20 +51,6 @@ def test_prepared_raster_equals_the_one_the_item_builds(qtbot) -> None:  # noqa:
     img_a = fast.raster().image(QColor("#3366ff"), 80, QColor("#ffffff"), True)
     img_b = slow.raster().image(QColor("#3366ff"), 80, QColor("#ffffff"), True)
     assert img_a == img_b
-
-
-def test_small_geometry_is_not_prepared_and_cache_is_bounded() -> None:
-    prepared.clear()
-    small = _grid(3)  # 36 vertices: built in the GUI thread, nothing kept
-    prepared.prepare(small)
-    assert prepared.take(small) is None
-    tuples = [_grid(25) for _ in range(prepared.MAX_ENTRIES + 3)]
-    for t in tuples:
-        prepared.prepare(t)
-    assert len(prepared._entries) == prepared.MAX_ENTRIES
-    assert prepared.take(tuples[0]) is None  # the oldest were dropped
-    assert prepared.take(tuples[-1]) is not None
-    prepared.clear()
 
 
 def test_index_from_blob_arrays_equals_index_from_parts() -> None:

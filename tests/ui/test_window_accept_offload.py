@@ -1,7 +1,8 @@
-"""Accepting a fragmented mask: the GUI thread neither packs its geometry nor builds its drawing data
-(the helper process and the geometry thread did); the canvas item shows exactly the stored polygons."""
+"""Accepting a fragmented mask: the GUI process neither packs its geometry nor builds its drawing data
+(the accept service's worker process did); the canvas item shows exactly the stored polygons."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -28,8 +29,10 @@ class SpeckledPredictor(RecordingPredictor):
 
 
 def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot, tmp_path, monkeypatch) -> None:
+    """Packing, outline and drawing data of an accepted mask come from the accept service's worker
+    process: this process computes none of them, and the canvas draws the delivered data."""
     packed_in: list[str] = []
-    built_in: list[tuple[str, object]] = []
+    built_in: list[str] = []
     pack, build = codec._pack_parts, prepared.build
 
     def spy_pack(parts):  # type: ignore[no-untyped-def]
@@ -37,9 +40,8 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
         return pack(parts)
 
     def spy_build(parts, arrays=None):  # type: ignore[no-untyped-def]
-        ready = build(parts, arrays)
-        built_in.append((threading.current_thread().name, ready.index))
-        return ready
+        built_in.append(threading.current_thread().name)
+        return build(parts, arrays)
 
     from app.core import outline
 
@@ -54,6 +56,8 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
     monkeypatch.setattr(codec, "_pack_parts", spy_pack)
     monkeypatch.setattr(prepared, "build", spy_build)
     win = open_window(qtbot, make_images(tmp_path / "imgs", n=2), SpeckledPredictor())
+    results: list = []
+    win.controller.geometry.finished.connect(results.append)
     try:
         click_image(win, 80, 60)
         wait_candidates(qtbot, win)
@@ -63,15 +67,16 @@ def test_accept_of_fragmented_mask_does_its_heavy_work_off_the_gui_thread(qtbot,
         key(win, Qt.Key.Key_Return)
         anns = win.project.annotations(win.controller.image.id)
         assert len(anns) == 1 and len(anns[0].parts) > 500
+        assert len(results) == 1 and results[0].error is None
+        delivered = results[0].geometry
         item = win.canvas._layer.items[anns[0].id]
-        assert item.many and item.parts is anns[0].parts  # the store's read-back kept the objects
-        assert built_in and built_in[-1] == ("sam-labeler-geometry", item.index)
-        assert "MainThread" not in packed_in  # packed in the helper process; the store reused that blob
-        assert win.controller.geometry.process_conversions == 1
-        assert win.controller.geometry.process_failures == 0
+        assert item.many and item.parts is anns[0].parts is delivered.parts  # the store's read-back kept them
+        assert item.index is delivered.drawing.index  # drawn with the data computed in the worker
+        assert packed_in == [] and built_in == []  # nothing packed or built in this process
+        assert outline_in == []  # the outline came from the worker too (not from the store)
+        pids = win.controller.geometry.worker_pids()
+        assert pids and os.getpid() not in pids and win.controller.geometry.process_failures == 0
         assert np.array_equal(parts_to_mask(item.parts, 120, 160), expected)
-        # the outline was computed by the helper too (not by the store), and equals a fresh one
-        assert outline_in == []
         stored = anns[0].outline
         assert stored is not None and not stored.holes
         fresh = outline.outline_of_annotation(anns[0], 120, 160)

@@ -71,7 +71,8 @@ class AnnotationItem(QGraphicsItem):
     The item takes no mouse events itself: the view's tools hit-test with `contains_point`.
     """
 
-    def __init__(self, ann_id: int, parts: Sequence[Part], color: str) -> None:
+    def __init__(self, ann_id: int, parts: Sequence[Part], color: str,
+                 ready: prepared.PreparedGeometry | None = None) -> None:
         super().__init__()
         self.ann_id = ann_id
         self._color = QColor(color) if QColor(color).isValid() else QColor("#ff00ff")
@@ -86,14 +87,13 @@ class AnnotationItem(QGraphicsItem):
         self.parts: tuple[Part, ...] = ()
         self.index = ShapeIndex(())
         self.many = False
-        self.set_parts(parts)
+        self.set_parts(parts, ready)
 
-    def set_parts(self, parts: Sequence[Part]) -> None:
-        """Replace the drawn geometry (image px). Uses the data `prepared.prepare` built off the GUI
-        thread for this very tuple, when there is any."""
+    def set_parts(self, parts: Sequence[Part], ready: prepared.PreparedGeometry | None = None) -> None:
+        """Replace the drawn geometry (image px). ready: its drawing data when it was computed off
+        the GUI thread (app.ui.canvas.prepared.drawing_data of exactly these parts)."""
         self.prepareGeometryChange()
-        self.parts = tuple(parts)
-        ready = prepared.take(self.parts)
+        self.parts = parts if isinstance(parts, tuple) else tuple(parts)
         self.index = ready.index if ready is not None else ShapeIndex(self.parts)
         self._path = None
         self._raster = ready.raster if ready is not None else None

@@ -1,7 +1,7 @@
 """The annotation layer: one AnnotationItem per shown annotation, drawing order and selection."""
 from __future__ import annotations
 
-from typing import AbstractSet, Sequence
+from typing import AbstractSet, Mapping, Sequence
 
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGraphicsScene
 from app.core.model import Annotation, Part
 from app.ui.canvas.display import MaskStyle
 from app.ui.canvas.items import AnnotationItem
+from app.ui.canvas.prepared import PreparedGeometry
 
 FALLBACK_COLOR = "#ff00ff"
 
@@ -26,8 +27,10 @@ class AnnotationLayer:
         self._hidden: frozenset[int] = frozenset()
         self.style = MaskStyle()
 
-    def set(self, anns: Sequence[Annotation], colors: dict[int, str], hidden: AbstractSet[int]) -> None:
-        """Replace all shapes. colors: label_id -> "#rrggbb"; hidden: annotation ids not drawn.
+    def set(self, anns: Sequence[Annotation], colors: dict[int, str], hidden: AbstractSet[int],
+            drawing: Mapping[int, PreparedGeometry] | None = None) -> None:
+        """Replace all shapes. colors: label_id -> "#rrggbb"; hidden: annotation ids not drawn;
+        drawing: annotation id -> drawing data computed off the GUI thread (used for new items).
         Annotations without an id are skipped; the selection survives when its id stays visible.
         An item whose id, geometry and colour are unchanged is kept (with its cached rendering)."""
         old = self.items
@@ -39,11 +42,12 @@ class AnnotationLayer:
             assert ann.id is not None
             color = colors.get(ann.label_id, FALLBACK_COLOR)
             item = old.pop(ann.id, None)
-            if item is not None and (item.color() != QColor(color) or item.parts != tuple(ann.parts)):
+            parts = ann.parts if isinstance(ann.parts, tuple) else tuple(ann.parts)
+            if item is not None and (item.color() != QColor(color) or item.parts != parts):
                 self._scene.removeItem(item)
                 item = None
             if item is None:
-                item = AnnotationItem(ann.id, ann.parts, color)
+                item = AnnotationItem(ann.id, ann.parts, color, (drawing or {}).get(ann.id))
                 item.set_view_scale(self._scale)
                 item.set_style(self.style)
                 self._scene.addItem(item)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, qRgba
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
 
 from app.ui.canvas.convert import DEFAULT_MASK_ALPHA, array_to_qimage_view, check_image_array, mask_bbox
 
@@ -143,3 +143,37 @@ class ImageItem(QGraphicsItem):
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth)
         painter.drawImage(self.boundingRect(), self._image)
+
+
+class PendingMasks:
+    """Accepted candidates shown at once, in their label colour, until their stored geometry is drawn
+    (the accept service converts them off the GUI thread; a fragmented 12 MP mask takes seconds)."""
+
+    def __init__(self, scene: QGraphicsScene, z: float) -> None:
+        self._scene, self._z = scene, z
+        self._items: list[MaskOverlayItem] = []
+
+    def add(self, mask: np.ndarray, color: str) -> MaskOverlayItem:
+        """Show `mask` (bool HxW, image px); returns its item (the handle for `remove`)."""
+        item = MaskOverlayItem()
+        item.setZValue(self._z)
+        item.set_mask(mask, color)
+        self._scene.addItem(item)
+        self._items.append(item)
+        return item
+
+    def remove(self, item: MaskOverlayItem) -> None:
+        """Stop showing one pending mask (unknown items are ignored)."""
+        if item in self._items:
+            self._items.remove(item)
+            self._scene.removeItem(item)
+
+    def clear(self) -> None:
+        """Remove every pending mask."""
+        for item in self._items:
+            self._scene.removeItem(item)
+        self._items = []
+
+    def items(self) -> list[MaskOverlayItem]:
+        """The pending masks shown (oldest first)."""
+        return list(self._items)

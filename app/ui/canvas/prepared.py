@@ -1,30 +1,27 @@
-"""Drawing data of an annotation computed ahead of time, off the GUI thread.
+"""Drawing data of an annotation (ShapeIndex, and PartsRaster in many-part mode), computable anywhere.
 
 A fragmented SAM mask can have thousands of parts: building its ShapeIndex and, in many-part mode,
 its PartsRaster costs tens of milliseconds, which the GUI thread would otherwise spend right after an
-accept (new canvas item, first paint). The geometry worker thread calls `prepare(parts)` once it has
-converted the mask; when the canvas later creates the item for the very same `parts` tuple object,
-`take(parts)` hands the prepared data over. Keyed by object identity (the entry holds the tuple, so
-its id cannot be reused while the entry lives); a miss only means the GUI thread builds the data
-itself, as before. Thread-safe. Nothing here touches Qt objects that belong to a thread (PartsRaster
-creates its QImage lazily, in the GUI thread's paint).
+accept (new canvas item, first paint). The accept service (app.services.geometry) computes it with
+`drawing_data` in its worker process, next to the polygons, and hands it over with the stored
+geometry; the controller gives it to the canvas (CanvasView.set_annotations(..., drawing=...)).
+Nothing here creates Qt objects (PartsRaster makes its QImage lazily, in the GUI thread's paint), so
+the data pickles.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from app.core import codec
 from app.core.model import Part
 from app.ui.canvas.raster import PartsRaster
 from app.ui.canvas.shape_index import ShapeIndex
 
 MANY_PARTS = 64          # more parts (or vertices) than this: cached raster fill + LOD outlines
 MANY_VERTICES = 5000
-MAX_ENTRIES = 8          # prepared geometries waiting for their canvas item (a few accepts in flight)
 MIN_PREPARE_VERTICES = 2000  # below this the GUI thread builds the data in well under a millisecond
 
 
@@ -41,10 +38,6 @@ class PreparedGeometry:
     raster: PartsRaster | None
 
 
-_lock = threading.Lock()
-_entries: OrderedDict[int, tuple[tuple[Part, ...], PreparedGeometry]] = OrderedDict()
-
-
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -56,32 +49,14 @@ def build(parts: Sequence[Part], arrays: Arrays | None = None) -> PreparedGeomet
     return PreparedGeometry(index, PartsRaster(index) if needs_raster(index) else None)
 
 
-def prepare(parts: tuple[Part, ...], arrays: Arrays | None = None) -> None:
-    """Build the drawing data of `parts` now (any thread) and keep it for `take(parts)`.
-    Small geometries are skipped (building them in the GUI thread costs nothing noticeable).
-    arrays: as for `build` (must describe exactly `parts`)."""
+def drawing_data(parts: tuple[Part, ...]) -> PreparedGeometry | None:
+    """The drawing data of a geometry, computed wherever this is called (the accept service runs it
+    in its worker process); None for small geometries (the GUI thread builds those in well under a
+    millisecond). EncodedParts are read from their blob's arrays (no Python object per vertex)."""
+    blob = getattr(parts, "blob", None)
+    arrays = codec.unpack_arrays(blob) if isinstance(blob, bytes) else None
     vertices = int(arrays[2].shape[0]) if arrays is not None else sum(
         len(r) for p in parts for r in (p.exterior, *p.holes))
     if vertices < MIN_PREPARE_VERTICES:
-        return
-    prepared = build(parts, arrays)
-    with _lock:
-        _entries[id(parts)] = (parts, prepared)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-
-
-def take(parts: tuple[Part, ...]) -> PreparedGeometry | None:
-    """The data prepared for this very tuple object (removed from the cache), or None."""
-    with _lock:
-        entry = _entries.get(id(parts))
-        if entry is None or entry[0] is not parts:
-            return None
-        del _entries[id(parts)]
-    return entry[1]
-
-
-def clear() -> None:
-    """Drop every prepared entry (tests; closing a project)."""
-    with _lock:
-        _entries.clear()
+        return None
+    return build(parts, arrays)

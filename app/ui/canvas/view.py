@@ -8,7 +8,7 @@ Every signal and method of this class speaks image px.
 """
 from __future__ import annotations
 
-from typing import AbstractSet
+from typing import AbstractSet, Mapping
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
@@ -21,7 +21,8 @@ from app.ui.canvas.display import ImageAdjust, MaskStyle
 from app.ui.canvas.items import AnnotationItem, HandlesItem
 from app.ui.canvas.layers import AnnotationLayer
 from app.ui.canvas.markers import PolygonDraft, PromptLayer
-from app.ui.canvas.overlay import ImageItem, MaskOverlayItem
+from app.ui.canvas.overlay import ImageItem, MaskOverlayItem, PendingMasks
+from app.ui.canvas.prepared import PreparedGeometry
 from app.ui.canvas.tools import Tool, make_tools
 
 TOOLS = ("point", "box", "scribble", "polygon", "edit")
@@ -78,6 +79,7 @@ class CanvasView(QGraphicsView):
         self._overlay = MaskOverlayItem()
         self._overlay.setZValue(OVERLAY_Z)
         self._scene.addItem(self._overlay)
+        self.pending = PendingMasks(self._scene, OVERLAY_Z + 1)  # accepted, not stored yet
         self._handles = HandlesItem()
         self._handles.setZValue(HANDLES_Z)
         self._scene.addItem(self._handles)
@@ -121,6 +123,7 @@ class CanvasView(QGraphicsView):
         self._image_item.set_array(None)
         self._size = None
         self._overlay.set_mask(None, "#000000")
+        self.pending.clear()
         self.set_annotations([], {})
         self._reset_prompts()
         self._scene.setSceneRect(QRectF(0, 0, 1, 1))
@@ -165,15 +168,17 @@ class CanvasView(QGraphicsView):
 
     # ----- annotations and candidate ---------------------------------------------------------
     def set_annotations(self, anns: list[Annotation], colors: dict[int, str],
-                        hidden: AbstractSet[int] = frozenset()) -> None:
+                        hidden: AbstractSet[int] = frozenset(),
+                        drawing: Mapping[int, PreparedGeometry] | None = None) -> None:
         """Show these annotations (image px parts), coloured by colors[label_id] ("#rrggbb").
 
-        `hidden` holds annotation ids not drawn. Drawing order follows Annotation.z (then the list
+        `hidden` holds annotation ids not drawn; `drawing` the drawing data of annotations computed
+        off the GUI thread (app.ui.canvas.prepared.drawing_data), by id. Drawing order follows Annotation.z (then the list
         order). Annotations without an id are skipped. The selection is kept when its id remains.
         An edit-tool drag in progress is abandoned; an unfinished polygon is kept.
         """
         self._cancel_edit()
-        self._layer.set(anns, colors, hidden)
+        self._layer.set(anns, colors, hidden, drawing)
         self._highlight()
 
     def select_annotation(self, ann_id: int | None) -> None:
@@ -235,6 +240,13 @@ class CanvasView(QGraphicsView):
         """Remove all prompts and cancel an unfinished polygon or drag (no signal is emitted)."""
         self._tool.cancel()
         self._reset_prompts()
+
+    def restore_prompts(self, prompts: PromptSet) -> None:
+        """Show `prompts` again as the current ones (coming back to an image); no signal is emitted."""
+        self._tool.cancel()
+        self._reset_prompts()
+        self._prompts = prompts
+        self.prompt_layer.show(prompts)
 
     def push_prompts(self, prompts: PromptSet) -> None:
         """Replace the prompts after a user edit: remembered for undo_prompt, drawn, emitted."""

@@ -20,6 +20,7 @@ from app.core.proposal_edits import AddLabelledAnnotations, match_label
 from app.services.automation_jobs import TaskResult
 from app.services.text_jobs import CHANNEL, TextAnswer, detect_job, refilter_job
 from app.ui.controller import image_key
+from app.ui.labeling import LabelingController
 from app.ui.text_prompt.converter import ConvertedBatch, ProposalConverter, batch_of
 from app.ui.text_prompt.overlay import DrawnProposal, ProposalsItem
 from app.ui.text_prompt.panel import ProposalRow, TextPromptDock
@@ -38,13 +39,13 @@ class TextPromptController(QObject):
     proposalsShown = Signal(int)  # number of proposals now shown (tests, status)
     stored = Signal(int)          # number of annotations stored by an accept
 
-    def __init__(self, dock: TextPromptDock, inference: Any, labeling: Any, undo: Any, canvas: Any,
+    def __init__(self, dock: TextPromptDock, inference: Any, labeling: LabelingController, undo: Any, canvas: Any,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.dock, self.inference, self.labeling, self.undo = dock, inference, labeling, undo
         self.item = ProposalsItem()
         canvas.scene().addItem(self.item)
-        self.converter = ProposalConverter(self)
+        self.converter = ProposalConverter(self, labeling.geometry)
         self.answer: TextAnswer | None = None
         self.answer_key: str | None = None
         self.results: list[TextResult] = []

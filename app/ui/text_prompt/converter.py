@@ -2,8 +2,8 @@
 
 Decoding a 12 MP RLE alone costs 110-170 ms (measured), and converting a mask to polygons far more,
 so the GUI thread does neither: ``submit`` hands a batch of proposals to ONE thread, which decodes
-each mask, converts it in the geometry helper process (app.ui.geometry_worker.ConversionProcess;
-in the thread when the helper cannot run), builds the (label name, Annotation) items and the canvas
+each mask, converts it in the accept service's worker process (app.services.geometry.GeometryService;
+in the thread without one), builds the (label name, Annotation) items and the canvas
 drawing data, and ``finished(ConvertedBatch)`` delivers them to the GUI thread (queued), which only
 pushes the one undoable edit.
 """
@@ -19,12 +19,10 @@ from PySide6.QtCore import QObject, Signal
 
 from app.automation.api import Proposal
 from app.automation.store import labelled_annotations
-from app.core import codec
 from app.core.mask_convert import ConvertedMask, convert_mask
 from app.core.proposal_edits import LabelledAnnotation
 from app.core.rle import rle_to_mask
-from app.ui.canvas import prepared
-from app.ui.geometry_worker import ConversionProcess, HelperGone
+from app.services.geometry import GeometryService
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +46,10 @@ class ProposalConverter(QObject):
 
     finished = Signal(object)
 
-    def __init__(self, parent: QObject | None = None, use_process: bool = True) -> None:
+    def __init__(self, parent: QObject | None = None, geometry: GeometryService | None = None) -> None:
         super().__init__(parent)
         self._queue: queue.Queue[ConvertedBatch | None] = queue.Queue()
-        self._use_process = use_process
-        self._helper: ConversionProcess | None = None
+        self._geometry = geometry
         self._thread = threading.Thread(target=self._run, name="sam-labeler-proposals", daemon=True)
         self._thread.start()
 
@@ -61,50 +58,28 @@ class ProposalConverter(QObject):
         self._queue.put(batch)
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Finish the queued batches, end the helper process, join the thread."""
+        """Finish the queued batches, join the thread."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout_s)
 
     def _convert(self, rle: dict) -> ConvertedMask:
         mask = rle_to_mask(rle)
-        if self._helper is None and self._use_process:
-            try:
-                self._helper = ConversionProcess()
-            except HelperGone as exc:
-                log.warning("proposals are converted in a thread: %s", exc)
-                self._use_process = False
-        if self._helper is not None:
-            try:
-                return self._helper.convert(mask)
-            except HelperGone as exc:
-                log.warning("%s; converting this proposal in the thread", exc)
-                helper, self._helper = self._helper, None
-                helper.close()
-                self._use_process = False
-        return convert_mask(mask)
+        return self._geometry.convert_blocking(mask) if self._geometry is not None else convert_mask(mask)
 
     def _run(self) -> None:
-        try:
-            while True:
-                batch = self._queue.get()
-                if batch is None:
-                    return
-                try:
-                    converted = [None if p.rle is None else self._convert(p.rle) for p in batch.proposals]
-                    batch.items = tuple(labelled_annotations(batch.proposals, batch.image_id, z_start=batch.z_start,
-                                                             converted=converted, default_label=batch.default_label))
-                    for _, ann in batch.items[-prepared.MAX_ENTRIES:]:  # the canvas items' drawing data
-                        if ann.rle is not None:
-                            prepared.prepare(ann.parts, codec.unpack_arrays(codec.encode_parts(ann.parts)))
-                except Exception as exc:  # noqa: BLE001 - reported to the user; the thread lives on
-                    log.warning("proposal conversion failed", exc_info=True)
-                    batch.error = f"The proposals could not be converted to polygons: {exc}"
-                self.finished.emit(batch)
-        finally:
-            if self._helper is not None:
-                self._helper.close()
-                self._helper = None
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            try:
+                converted = [None if p.rle is None else self._convert(p.rle) for p in batch.proposals]
+                batch.items = tuple(labelled_annotations(batch.proposals, batch.image_id, z_start=batch.z_start,
+                                                         converted=converted, default_label=batch.default_label))
+            except Exception as exc:  # noqa: BLE001 - reported to the user; the thread lives on
+                log.warning("proposal conversion failed", exc_info=True)
+                batch.error = f"The proposals could not be converted to polygons: {exc}"
+            self.finished.emit(batch)
 
 
 def batch_of(batch_id: int, image_id: int, proposals: Sequence[Proposal], z_start: int,
