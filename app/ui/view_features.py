@@ -63,7 +63,8 @@ class ViewFeatures(QObject):
 
     # ------------------------------------------------------------------ counts
     def _invalidate_counts(self) -> None:
-        self._counted_project = None
+        self._counted_project = None  # the controller may have redrawn before this slot ran: count again
+        self.refresh_counts()
 
     def refresh_counts(self) -> None:
         """Counts of the current image (from the controller's memo) and of the project (one indexed
