@@ -44,6 +44,17 @@ def check_status(status: str) -> str:
     return status
 
 
+def _image_filter(status: str | None, name: str | None) -> tuple[str, tuple[str, ...]]:
+    """SQL condition prefix ("... AND ") and its arguments for a status and a path substring."""
+    where, args = "", ()
+    if status is not None:
+        where, args = "status = ? AND ", (check_status(status),)
+    if name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where, args = where + "path LIKE ? ESCAPE '\\' AND ", (*args, f"%{escaped}%")
+    return where, args
+
+
 IMAGE_DIR_META = "image_dir"  # meta key: the image folder relative to the project file's folder (absent: that folder)
 
 
@@ -75,12 +86,12 @@ class ImagesMixin(ProjectBase):
             raise ValueError(f"{path!r} is not an image path.")
         return rel
 
-    def image_count(self, status: str | None = None) -> int:
-        """Number of images (with this status when given)."""
-        if status is None:
+    def image_count(self, status: str | None = None, name: str | None = None) -> int:
+        """Number of images (with this status, and whose path contains ``name``, when given)."""
+        if status is None and not name:
             return int(self.conn.execute("SELECT COUNT(*) FROM image").fetchone()[0])
-        check_status(status)
-        return int(self.conn.execute("SELECT COUNT(*) FROM image WHERE status = ?", (status,)).fetchone()[0])
+        where, args = _image_filter(status, name)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM image WHERE {where}1", args).fetchone()[0])
 
     def status_counts(self) -> dict[str, int]:
         """{status: count} for every status in IMAGE_STATUSES (zeros included)."""
@@ -89,15 +100,17 @@ class ImagesMixin(ProjectBase):
             counts[str(status)] = int(n)
         return counts
 
-    def images(self, offset: int = 0, limit: int | None = None, status: str | None = None) -> list[ImageRecord]:
-        """A page of images ordered by path (optionally only one status).
+    def images(self, offset: int = 0, limit: int | None = None, status: str | None = None,
+               name: str | None = None) -> list[ImageRecord]:
+        """A page of images ordered by path (optionally only one status, only paths containing
+        ``name``, case-insensitive for ASCII letters).
 
         Deep pages skip ``offset`` entries in a covering index (paths only), then read the page
         from its first path on, so a page far down a 100k-image list costs milliseconds.
         """
         lim = -1 if limit is None else max(0, int(limit))
         off = max(0, int(offset))
-        where, args = ("", ()) if status is None else ("status = ? AND ", (check_status(status),))
+        where, args = _image_filter(status, name)
         start = ""
         if off:
             row = self.conn.execute(f"SELECT path FROM image WHERE {where}1 ORDER BY path LIMIT 1 OFFSET ?",
@@ -110,14 +123,25 @@ class ImagesMixin(ProjectBase):
         )
         return [_row(r) for r in rows]
 
-    def image_row(self, image_id: int, status: str | None = None) -> int:
-        """Position of an image in ``images(status=status)`` order (by path); -1 when it is not there."""
-        found = self.conn.execute("SELECT path, status FROM image WHERE id = ?", (image_id,)).fetchone()
-        if found is None or (status is not None and found[1] != check_status(status)):
+    def image_row(self, image_id: int, status: str | None = None, name: str | None = None) -> int:
+        """Position of an image in ``images(status=status, name=name)`` order (by path); -1 when it is
+        not there."""
+        where, args = _image_filter(status, name)
+        found = self.conn.execute(f"SELECT path FROM image WHERE {where}id = ?", (*args, image_id)).fetchone()
+        if found is None:
             return -1
-        where, args = ("", ()) if status is None else ("status = ? AND ", (status,))
         return int(self.conn.execute(f"SELECT COUNT(*) FROM image WHERE {where}path < ?",
                                      (*args, found[0])).fetchone()[0])
+
+    def next_image_not_done(self, after_path: str) -> ImageRecord | None:
+        """The first image after ``after_path`` (by path, wrapping around) whose status is not "done"
+        and that is not missing; None when every image is done."""
+        for sql in ("path > ? AND", "path <= ? AND"):
+            row = self.conn.execute(f"SELECT {_IMG_COLS} FROM image WHERE {sql} status != 'done' AND missing = 0 "
+                                    "ORDER BY path LIMIT 1", (after_path,)).fetchone()
+            if row is not None:
+                return _row(row)
+        return None
 
     def image(self, image_id: int) -> ImageRecord:
         """The image with this id; NotFoundError otherwise."""

@@ -83,7 +83,6 @@ def build_menus(window: Any) -> QMenu:
     image_menu.addAction(act("prev_image"))
     image_menu.addAction(act("next_image"))
     image_menu.addSeparator()
-    image_menu.addAction(window.mark_done_action)
     image_menu.addAction(window.mark_new_action)
 
     tools_menu = bar.addMenu(translate("Menus", "&Tools"))

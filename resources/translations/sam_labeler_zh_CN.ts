@@ -59,6 +59,14 @@
         <translation>清除提示 / 取消</translation>
     </message>
     <message>
+        <source>Add label class…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Filter label classes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Label class {n}</source>
         <translation>标签类别 {n}</translation>
     </message>
@@ -109,6 +117,30 @@
     <message>
         <source>Fit image to window</source>
         <translation>图像适应窗口</translation>
+    </message>
+    <message>
+        <source>Hide / show all masks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Masks as outlines only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>More mask opacity</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Less mask opacity</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Brightness, contrast and mask display…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reset brightness, contrast and gamma</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Model manager…</source>
@@ -330,6 +362,53 @@ Tab / Shift+Tab</translation>
     <message>
         <source>Keyboard shortcuts</source>
         <translation>键盘快捷键</translation>
+    </message>
+</context>
+<context>
+    <name>DisplayDock</name>
+    <message>
+        <source>Display</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Masks</source>
+        <translation type="unfinished">掩码</translation>
+    </message>
+    <message>
+        <source>Fill opacity of the annotation masks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Outline only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show masks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Image (display only)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Brightness</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Contrast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Gamma</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reset image</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -597,24 +676,12 @@ status: {status}</source>
         <translation>标签</translation>
     </message>
     <message>
-        <source>No label classes yet: press + to add one (the first accepted object otherwise gets the label “object”). Keys 1–9 choose a class.</source>
-        <translation>还没有标签类别：按 + 添加（否则第一个被接受的物体将获得标签“object”）。按键 1–9 选择类别。</translation>
-    </message>
-    <message>
         <source>Add a label class</source>
         <translation>添加标签类别</translation>
     </message>
     <message>
-        <source>Rename</source>
-        <translation>重命名</translation>
-    </message>
-    <message>
         <source>Rename the label class</source>
         <translation>重命名标签类别</translation>
-    </message>
-    <message>
-        <source>Colour</source>
-        <translation>颜色</translation>
     </message>
     <message>
         <source>Change the colour</source>
@@ -629,16 +696,28 @@ status: {status}</source>
         <translation>下移</translation>
     </message>
     <message>
-        <source>Delete</source>
-        <translation>删除</translation>
+        <source>Filter labels…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checkbox: shown · counts: this image · project</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Delete the label class</source>
         <translation>删除标签类别</translation>
     </message>
     <message>
+        <source>{name} ({color}): {image} on this image, {project} in the project</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source> — key {n}</source>
         <translation> — 按键 {n}</translation>
+    </message>
+    <message>
+        <source>No label classes yet: click + below or press {key} to add one (the first accepted object otherwise gets the label “object”). Keys 1–9 choose a class.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Add label class</source>
@@ -657,12 +736,44 @@ status: {status}</source>
         <translation>{name} 的颜色</translation>
     </message>
     <message>
+        <source>Delete the label class “{name}”? No annotation uses it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the label class “{name}” and its {n} annotation(s) in this project? You can undo this with Ctrl+Z.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Delete label class</source>
         <translation>删除标签类别</translation>
     </message>
     <message>
-        <source>Delete the label class “{name}” and all annotations with this label? You can undo this with Ctrl+Z.</source>
-        <translation>删除标签类别“{name}”以及所有带此标签的标注吗？可以用 Ctrl+Z 撤销。</translation>
+        <source>Use this label</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Colour…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hide its annotations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show its annotations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show only this label</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -720,6 +831,10 @@ Open it read-only?</source>
         <translation>项目 (*.samlabel)</translation>
     </message>
     <message>
+        <source>Where should the project of “{folder}” be saved?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>All changes are saved (each accepted edit is committed at once).</source>
         <translation>所有更改均已保存（每次接受的编辑都会立即提交）。</translation>
     </message>
@@ -766,18 +881,6 @@ Open it read-only?</source>
     <message>
         <source>The SAM model could not be loaded ({reason}) — manual tools work; open the model manager.</source>
         <translation>无法加载 SAM 模型（{reason}）— 手动工具仍可使用；请打开模型管理器。</translation>
-    </message>
-    <message>
-        <source>{task}…</source>
-        <translation>{task}…</translation>
-    </message>
-    <message>
-        <source>{task}: done.</source>
-        <translation>{task}：完成。</translation>
-    </message>
-    <message>
-        <source>{task}: {done} of {total}</source>
-        <translation>{task}：{done} / {total}</translation>
     </message>
     <message>
         <source>Settings saved.</source>
@@ -1125,8 +1228,16 @@ Model: {model}</source>
         <translation>快捷键</translation>
     </message>
     <message>
+        <source>Also (fixed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Action id: {id}</source>
         <translation>操作标识：{id}</translation>
+    </message>
+    <message>
+        <source>Handled by the canvas; cannot be changed</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Restore default shortcuts</source>
@@ -1176,6 +1287,18 @@ Model: {model}</source>
         <translation>无模型</translation>
     </message>
     <message>
+        <source>{task}…</source>
+        <translation type="unfinished">{task}…</translation>
+    </message>
+    <message>
+        <source>{task}: done.</source>
+        <translation type="unfinished">{task}：完成。</translation>
+    </message>
+    <message>
+        <source>{task}: {done} of {total}</source>
+        <translation type="unfinished">{task}：{done} / {total}</translation>
+    </message>
+    <message>
         <source>model failed</source>
         <translation>模型加载失败</translation>
     </message>
@@ -1186,6 +1309,10 @@ Model: {model}</source>
     <message>
         <source> · next: {state}</source>
         <translation> · 下一张：{state}</translation>
+    </message>
+    <message>
+        <source>Image {n} of {total}</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>

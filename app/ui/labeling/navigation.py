@@ -50,7 +50,8 @@ class NavigationMixin(LabelingState):
         self.labelChanged.emit(self.label_id)
         self.row, self.image = -1, None
         if project is not None and self.model.rowCount() > 0:
-            row = -1 if start_image is None else project.image_row(start_image, self.model.status_filter())
+            row = -1 if start_image is None else project.image_row(start_image, self.model.status_filter(),
+                                                                   self.model.name_filter() or None)
             self.go_to_row(max(0, row))
         else:
             self._reset_image()

@@ -1,4 +1,5 @@
-"""A project file outside its image folder (the GUI's default: beside the folder)."""
+"""A project file outside its image folder (the GUI's default: beside the folder); image list queries
+(row of an image, name filter, next image not done) and label counts."""
 from __future__ import annotations
 
 import os
@@ -75,3 +76,22 @@ def test_image_row_and_label_counts(tmp_path: Path) -> None:
         assert proj.label_counts() == {cat.id: 3, dog.id: 1}
         assert proj.label_counts(recs["a.png"].id) == {cat.id: 2, dog.id: 1}
         assert proj.label_counts(recs["c.png"].id) == {}
+
+
+def test_name_filter_and_next_image_not_done(tmp_path: Path) -> None:
+    photos = _images(tmp_path / "photos", ["cat_1.png", "dog_1.png", "cat_2.png", "x%_y.png", "xa_y.png"])
+    with Project.open_folder(photos) as proj:
+        assert [r.path for r in proj.images(name="CAT")] == ["cat_1.png", "cat_2.png"]
+        assert proj.image_count(name="cat") == 2 and proj.image_count("new", "dog") == 1
+        assert [r.path for r in proj.images(name="%_")] == ["x%_y.png"]  # LIKE wildcards are literal
+        assert [r.path for r in proj.images(1, 5, name="cat")] == ["cat_2.png"]
+        recs = {r.path: r for r in proj.images()}
+        assert proj.image_row(recs["cat_2.png"].id, name="cat") == 1
+        assert proj.image_row(recs["dog_1.png"].id, name="cat") == -1
+        for name in ("cat_2.png", "dog_1.png"):
+            proj.set_image_status(recs[name].id, "done")
+        assert proj.next_image_not_done("cat_1.png").path == "x%_y.png"  # cat_2, dog_1 are done
+        assert proj.next_image_not_done("xa_y.png").path == "cat_1.png"  # wraps around
+        for rec in proj.images():
+            proj.set_image_status(rec.id, "done")
+        assert proj.next_image_not_done("cat_1.png") is None
