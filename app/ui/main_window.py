@@ -33,6 +33,7 @@ from app.ui.menus import build_menus, set_action_icons
 from app.ui import session_memory
 from app.ui.propagate_ui import install_propagation
 from app.ui.annotation_actions import install_annotation_actions
+from app.ui.annotation_menu import install_annotation_menus
 from app.ui.view_features import install_view_features
 from app.ui.status import ModelBanner, StatusPanel
 from app.ui.theme import apply_theme, current_theme
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         install_propagation(self)  # Tools > Propagate annotations through frames (app.ui.propagate_ui)
         self.view_features = install_view_features(self)  # display dock, label counts, status fields
         self.annotation_actions = install_annotation_actions(self)  # copy/paste/duplicate, done, next undone
+        self.annotation_menus = install_annotation_menus(self)  # context menus of shapes and rows, details
         self._shut_down = False
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()
