@@ -17,7 +17,6 @@ from app.core.annotation_copy import copies_for_image
 from app.core.model import Annotation
 
 translate = QCoreApplication.translate
-_C = "AnnotationActions"
 
 
 class AnnotationActions(QObject):
@@ -54,10 +53,10 @@ class AnnotationActions(QObject):
     def _writable(self) -> bool:
         c = self.window.controller
         if self.window.project is None or c.image is None:
-            self._say(translate(_C, "Open an image first."))
+            self._say(translate("AnnotationActions", "Open an image first."))
             return False
         if self.window.project.read_only:
-            self._say(translate(_C, "The project is open read-only."))
+            self._say(translate("AnnotationActions", "The project is open read-only."))
             return False
         return True
 
@@ -79,19 +78,19 @@ class AnnotationActions(QObject):
         anns = c.annotations()
         chosen = [a for a in anns if a.id == c.selected] if c.selected is not None else anns
         if not chosen:
-            self._say(translate(_C, "Nothing to copy: this image has no annotations."))
+            self._say(translate("AnnotationActions", "Nothing to copy: this image has no annotations."))
             return
         self.clipboard = list(chosen)
-        self._say(translate(_C, "Copied {n} annotation(s); paste them on any image with {key}.").format(
+        self._say(translate("AnnotationActions", "Copied {n} annotation(s); paste them on any image with {key}.").format(
             n=len(chosen), key=self.window.registry.action("paste_annotations").shortcut().toString()))
 
     def paste(self) -> None:
         """Ctrl+V: add the clipboard's annotations to the current image (one undo step)."""
         if not self.clipboard:
-            self._say(translate(_C, "The annotation clipboard is empty: select one and press Ctrl+C."))
+            self._say(translate("AnnotationActions", "The annotation clipboard is empty: select one and press Ctrl+C."))
             return
         if self._writable():
-            self._add(self.clipboard, translate(_C, "Paste annotations"))
+            self._add(self.clipboard, translate("AnnotationActions", "Paste annotations"))
 
     def copy_previous(self) -> None:
         """Ctrl+Shift+V: add every annotation of the previous image in the list to this one."""
@@ -100,29 +99,29 @@ class AnnotationActions(QObject):
         c = self.window.controller
         prev = self.window.images_dock.model.record(c.row - 1) if c.row > 0 else None
         if prev is None:
-            self._say(translate(_C, "There is no previous image."))
+            self._say(translate("AnnotationActions", "There is no previous image."))
             return
         anns = list(self.window.project.annotations(prev.id))
         if not anns:
-            self._say(translate(_C, "The previous image has no annotations."))
+            self._say(translate("AnnotationActions", "The previous image has no annotations."))
             return
-        self._add(anns, translate(_C, "Copy annotations of the previous image"))
-        self._say(translate(_C, "Copied {n} annotation(s) from the previous image.").format(n=len(anns)))
+        self._add(anns, translate("AnnotationActions", "Copy annotations of the previous image"))
+        self._say(translate("AnnotationActions", "Copied {n} annotation(s) from the previous image.").format(n=len(anns)))
 
     def duplicate(self) -> None:
         """Ctrl+D: a copy of the selected annotation on this image, drawn on top."""
         c = self.window.controller
         if c.selected is None:
-            self._say(translate(_C, "Select an annotation to duplicate."))
+            self._say(translate("AnnotationActions", "Select an annotation to duplicate."))
             return
         if self._writable():
-            self._add([a for a in c.annotations() if a.id == c.selected], translate(_C, "Duplicate annotation"))
+            self._add([a for a in c.annotations() if a.id == c.selected], translate("AnnotationActions", "Duplicate annotation"))
 
     def mark_done(self) -> None:
         """Ctrl+Return: mark the current image done (undoable)."""
         if self._writable():
             self.window.controller.set_image_status("done")
-            self._say(translate(_C, "Image marked done."))
+            self._say(translate("AnnotationActions", "Image marked done."))
 
     def next_undone(self) -> None:
         """Shift+D: go to the next image (by path, wrapping) that is not done."""
@@ -132,12 +131,12 @@ class AnnotationActions(QObject):
         after = c.image.path if c.image is not None else ""
         rec = project.next_image_not_done(after)
         if rec is None:
-            self._say(translate(_C, "Every image is done."))
+            self._say(translate("AnnotationActions", "Every image is done."))
             return
         model = self.window.images_dock.model
         row = project.image_row(rec.id, model.status_filter(), model.name_filter() or None)
         if row < 0:
-            self._say(translate(_C, "The next image not done is hidden by the image list filter."))
+            self._say(translate("AnnotationActions", "The next image not done is hidden by the image list filter."))
             return
         c.go_to_row(row)
 

@@ -17,7 +17,6 @@ from app.ui.docks.labels_dock import swatch
 from app.ui.i18n import mark_data
 
 translate = QCoreApplication.translate
-_C = "AnnotationMenu"
 
 
 class AnnotationMenus(QObject):
@@ -40,27 +39,27 @@ class AnnotationMenus(QObject):
         w, c = self.window, self.window.controller
         ann = next(a for a in c.annotations() if a.id == ann_id)
         menu = QMenu(w)
-        labels = menu.addMenu(translate(_C, "Label"))
+        labels = menu.addMenu(translate("AnnotationMenu", "Label"))
         mark_data(labels)  # the user's label names
         for lc in c.label_classes():
             a = labels.addAction(swatch(lc.color), lc.name, lambda lid=lc.id: self._push(edits.Relabel(ann_id, lid)))
             a.setCheckable(True)
             a.setChecked(lc.id == ann.label_id)
-        menu.addAction(translate(_C, "Edit vertices"), lambda: self.edit_vertices(ann_id))
-        menu.addAction(translate(_C, "Details (group, description, flags)…"), lambda: self.edit_details(ann_id))
+        menu.addAction(translate("AnnotationMenu", "Edit vertices"), lambda: self.edit_vertices(ann_id))
+        menu.addAction(translate("AnnotationMenu", "Details (group, description, flags)…"), lambda: self.edit_details(ann_id))
         menu.addSeparator()
-        menu.addAction(translate(_C, "Hide"), lambda: w.annotations_dock.set_visible(ann_id, False))
-        menu.addAction(translate(_C, "Bring to front"), lambda: self.restack(ann_id, front=True))
-        menu.addAction(translate(_C, "Send to back"), lambda: self.restack(ann_id, front=False))
+        menu.addAction(translate("AnnotationMenu", "Hide"), lambda: w.annotations_dock.set_visible(ann_id, False))
+        menu.addAction(translate("AnnotationMenu", "Bring to front"), lambda: self.restack(ann_id, front=True))
+        menu.addAction(translate("AnnotationMenu", "Send to back"), lambda: self.restack(ann_id, front=False))
         menu.addAction(w.registry.action("duplicate"))
         menu.addSeparator()
-        menu.addAction(translate(_C, "Delete"), lambda: self.delete(ann_id))
+        menu.addAction(translate("AnnotationMenu", "Delete"), lambda: self.delete(ann_id))
         return menu
 
     # ------------------------------------------------------------------ actions
     def _push(self, edit: edits.Edit) -> None:
         if self.window.project is None or self.window.project.read_only:
-            self.window.status.show_message(translate(_C, "The project is open read-only."))
+            self.window.status.show_message(translate("AnnotationMenu", "The project is open read-only."))
             return
         self.window.controller.after_accepts(lambda: self.window.undo.push(edit))
 
@@ -99,7 +98,7 @@ class AnnotationMenus(QObject):
         """Key: details of the selected annotation."""
         sel = self.window.controller.selected
         if sel is None:
-            self.window.status.show_message(translate(_C, "Select an annotation first (edit tool E, or the list)."))
+            self.window.status.show_message(translate("AnnotationMenu", "Select an annotation first (edit tool E, or the list)."))
             return
         self.edit_details(sel)
 
@@ -107,7 +106,7 @@ class AnnotationMenus(QObject):
         """Key (Shift+F10 / Menu): the menu of the selected annotation, at its shape."""
         c, canvas = self.window.controller, self.window.canvas
         if c.selected is None:
-            self.window.status.show_message(translate(_C, "Select an annotation first (edit tool E, or the list)."))
+            self.window.status.show_message(translate("AnnotationMenu", "Select an annotation first (edit tool E, or the list)."))
             return
         parts = canvas.annotation_parts(c.selected)
         pos = canvas.viewport().rect().center()
