@@ -48,6 +48,10 @@ def test_label_counts_visibility_and_filter(qtbot, tmp_path: Path) -> None:
     key(win, Qt.Key.Key_A)
     qtbot.waitUntil(lambda: win.controller.row == 0 and win.canvas.has_image())
     assert {i for i, it in win.canvas._layer.items.items() if not it.isVisible()} == cat_ids
+    win.controller.select_annotation(next(iter(cat_ids)))
+    menu = dock.context_menu(1)  # the menu of "dog" while a cat is selected: no relabel by opening it
+    assert {a.label_id for a in win.controller.annotations() if a.id in cat_ids} == {cat.id}
+    assert [a.text() for a in menu.actions() if not a.isSeparator()][:3] == ["Use this label", "Rename…", "Colour…"]
     dock.show_only(cat.id)
     assert {i for i, it in win.canvas._layer.items.items() if it.isVisible()} == cat_ids
     key(win, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)  # filter field gets the keys

@@ -267,7 +267,9 @@ class LabelsDock(QDockWidget):
 
     def context_menu(self, row: int) -> QMenu:
         """The menu of a row (built, not shown): rename, colour, visibility, order, delete."""
+        self.list.blockSignals(True)  # opening a menu is no choice of label (it would relabel the selection)
         self.list.setCurrentRow(row)
+        self.list.blockSignals(False)
         lc = self._classes[row]
         menu = QMenu(self)
         menu.addAction(self.tr("Use this label"), lambda: self.labelChosen.emit(lc.id))
