@@ -46,7 +46,7 @@ def check_status(status: str) -> str:
 
 def _image_filter(status: str | None, name: str | None) -> tuple[str, tuple[str, ...]]:
     """SQL condition prefix ("... AND ") and its arguments for a status and a path substring."""
-    where, args = "", ()
+    where, args = "", tuple[str, ...]()
     if status is not None:
         where, args = "status = ? AND ", (check_status(status),)
     if name:

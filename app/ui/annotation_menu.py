@@ -9,7 +9,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt
-from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtGui import QAction, QContextMenuEvent
 from PySide6.QtWidgets import QDialog, QMenu
 
 from app.core import edits
@@ -42,7 +42,9 @@ class AnnotationMenus(QObject):
         labels = menu.addMenu(translate("AnnotationMenu", "Label"))
         mark_data(labels)  # the user's label names
         for lc in c.label_classes():
-            a = labels.addAction(swatch(lc.color), lc.name, lambda lid=lc.id: self._push(edits.Relabel(ann_id, lid)))
+            a = QAction(swatch(lc.color), lc.name, labels)
+            a.triggered.connect(lambda _c=False, lid=lc.id: self._push(edits.Relabel(ann_id, lid)))
+            labels.addAction(a)
             a.setCheckable(True)
             a.setChecked(lc.id == ann.label_id)
         menu.addAction(translate("AnnotationMenu", "Edit vertices"), lambda: self.edit_vertices(ann_id))
