@@ -34,6 +34,7 @@ from app.ui import session_memory
 from app.ui.propagate_ui import install_propagation
 from app.ui.annotation_actions import install_annotation_actions
 from app.ui.annotation_menu import install_annotation_menus
+from app.ui.drop_open import install_drop_open
 from app.ui.view_features import install_view_features
 from app.ui.status import ModelBanner, StatusPanel
 from app.ui.theme import apply_theme, current_theme
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.view_features = install_view_features(self)  # display dock, label counts, status fields
         self.annotation_actions = install_annotation_actions(self)  # copy/paste/duplicate, done, next undone
         self.annotation_menus = install_annotation_menus(self)  # context menus of shapes and rows, details
+        self.drop_opener = install_drop_open(self)  # drop a folder, image or .samlabel onto the window
         self._shut_down = False
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()

@@ -525,6 +525,22 @@ Tab / Shift+Tab</translation>
         <source>select it; new prompts then refine it</source>
         <translation>选中它；之后的新提示会细化它</translation>
     </message>
+    <message>
+        <source>Right click a shape (edit tool E)</source>
+        <translation>右键单击形状（编辑工具 E）</translation>
+    </message>
+    <message>
+        <source>its menu: label, vertices, details, order, delete</source>
+        <translation>它的菜单：标签、顶点、详情、顺序、删除</translation>
+    </message>
+    <message>
+        <source>Drop a folder, image or .samlabel on the window</source>
+        <translation>将文件夹、图像或 .samlabel 文件拖放到窗口上</translation>
+    </message>
+    <message>
+        <source>open it</source>
+        <translation>打开它</translation>
+    </message>
 </context>
 <context>
     <name>CheatSheetDialog</name>

@@ -42,6 +42,10 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
      QT_TRANSLATE_NOOP("CheatSheet", "zoom around the cursor")),
     (QT_TRANSLATE_NOOP("CheatSheet", "Click a shape (edit tool E)"),
      QT_TRANSLATE_NOOP("CheatSheet", "select it; new prompts then refine it")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Right click a shape (edit tool E)"),
+     QT_TRANSLATE_NOOP("CheatSheet", "its menu: label, vertices, details, order, delete")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Drop a folder, image or .samlabel on the window"),
+     QT_TRANSLATE_NOOP("CheatSheet", "open it")),
 )
 
 
