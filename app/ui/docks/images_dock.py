@@ -48,7 +48,11 @@ class ImageListModel(QAbstractListModel):
         self._project = project
         self._filter = status_filter
         self._pages.clear()
-        self._count = 0 if project is None else int(project.image_count(status_filter, self._name or None))
+        if project is None:
+            self._count = 0
+        else:
+            self._count = int(project.image_count(status_filter, self._name) if self._name
+                              else project.image_count(status_filter))
         self.endResetModel()
 
     def set_name_filter(self, text: str) -> None:
@@ -79,7 +83,8 @@ class ImageListModel(QAbstractListModel):
         page_no = row // PAGE_SIZE
         page = self._pages.get(page_no)
         if page is None:
-            page = list(self._project.images(page_no * PAGE_SIZE, PAGE_SIZE, self._filter, self._name or None))
+            args = (page_no * PAGE_SIZE, PAGE_SIZE, self._filter) + ((self._name,) if self._name else ())
+            page = list(self._project.images(*args))  # (a project without name filtering works unfiltered)
             self._pages[page_no] = page
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
