@@ -26,7 +26,7 @@ from app.core.locking import ProjectFileLock, lock_holder
 from app.core.project_annotations import AnnotationsMixin
 from app.core.project_base import NotFoundError, connect_ro, connect_rw, enable_wal
 from app.core.project_files import FilesMixin
-from app.core.project_images import ImagesMixin
+from app.core.project_images import IMAGE_DIR_META, ImagesMixin
 from app.core.project_labels import PALETTE, LabelsMixin
 from app.core.schema import check_header, migrate, read_version, schema_version
 from app.core.sync import SyncReport
@@ -148,18 +148,35 @@ class Project(LabelsMixin, ImagesMixin, AnnotationsMixin, FilesMixin):
 
     @classmethod
     def open_folder(cls, folder: Path, *, read_only: bool = False,
-                    progress: Callable[[int, int], None] | None = None) -> "Project":
-        """Open (or create) ``folder/<folder name>.samlabel`` and sync its images (not when read-only)."""
+                    progress: Callable[[int, int], None] | None = None,
+                    project_path: Path | None = None) -> "Project":
+        """Open (or create) the project of image folder ``folder`` and sync its images (not when read-only).
+
+        The project file is ``project_path`` when given (e.g. beside the folder: the GUI asks), else
+        ``folder/<folder name>.samlabel``. A project file outside ``folder`` records the image folder
+        (meta ``image_dir``, relative to the project file) so that syncing scans that folder only; an
+        existing project file that belongs to another image folder is refused.
+        """
         folder = Path(folder).absolute()
         if not folder.is_dir():
             raise ProjectError(f"{folder} is not a folder.")
-        path = folder / (folder.name + PROJECT_SUFFIX)
+        path = Path(project_path).absolute() if project_path is not None else folder / (folder.name + PROJECT_SUFFIX)
         if path.exists():
             project = cls.open(path, read_only=read_only)
+            if os.path.normcase(os.path.abspath(project.image_root)) != os.path.normcase(str(folder)):
+                other = project.image_root
+                project.close()
+                raise ProjectError(f"{path} is the project of the image folder {other}, not of {folder}.")
         elif read_only:
             raise ProjectError(f"{folder} has no project file {path.name}; open it for writing to create one.")
         else:
             project = cls.create(path)
+            if path.parent != folder:
+                try:
+                    project.set_meta(IMAGE_DIR_META, os.path.relpath(folder, path.parent).replace(os.sep, "/"))
+                except BaseException:
+                    project.close()
+                    raise
         if not read_only:
             try:
                 project.sync_images(progress)

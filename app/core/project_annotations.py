@@ -289,6 +289,16 @@ class AnnotationsMixin(ProjectBase):
             return int(self.conn.execute("SELECT COUNT(*) FROM annotation").fetchone()[0])
         return int(self.conn.execute("SELECT COUNT(*) FROM annotation WHERE image_id = ?", (image_id,)).fetchone()[0])
 
+    def label_counts(self, image_id: int | None = None) -> dict[int, int]:
+        """{label id: number of annotations} over the project, or of one image when given (labels
+        without annotations are absent). The whole-project count reads the label index only."""
+        if image_id is None:
+            rows = self.conn.execute("SELECT label_id, COUNT(*) FROM annotation GROUP BY label_id")
+        else:
+            rows = self.conn.execute("SELECT label_id, COUNT(*) FROM annotation WHERE image_id = ? GROUP BY label_id",
+                                     (image_id,))
+        return {int(label): int(n) for label, n in rows}
+
     def annotations_with_label(self, label_id: int) -> list[Annotation]:
         """Every annotation of one label class, by id."""
         rows = self.conn.execute(f"SELECT {_ANN_COLS} FROM annotation WHERE label_id = ? ORDER BY id", (label_id,))

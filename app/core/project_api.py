@@ -39,3 +39,11 @@ class LabelingProject(Protocol):
     def set_image_size(self, image_id: int, width: int, height: int) -> None:
         """Record the decoded size of an image (after EXIF rotation)."""
         ...
+
+    def image_row(self, image_id: int, status: str | None = None, name: str | None = None) -> int:
+        """Position of an image in the path-ordered list (of one status when given); -1 when absent."""
+        ...
+
+    def next_image_not_done(self, after_path: str) -> ImageRecord | None:
+        """The first image after this path (wrapping around) that is not done and not missing."""
+        ...

@@ -50,15 +50,6 @@ _TO_REVIEW_SQL = ("CASE WHEN json_valid(extra) THEN EXISTS (SELECT 1 FROM json_e
                   "AND NOT COALESCE(json_extract(m.value, '$.reviewed'), 0)) ELSE 0 END")
 
 
-def _filter_sql(status: str | None) -> tuple[str, tuple[str, ...]]:
-    """(SQL condition followed by " AND ", its arguments) of a filter; ("", ()) for all images."""
-    if status is None:
-        return "", ()
-    if status == TO_REVIEW:
-        return f"{_TO_REVIEW_SQL} AND ", ()
-    return "status = ? AND ", (check_status(status),)
-
-
 def check_status(status: str) -> str:
     """Return ``status`` if it is one of IMAGE_STATUSES, else ValueError."""
     if status not in IMAGE_STATUSES:
@@ -66,8 +57,32 @@ def check_status(status: str) -> str:
     return status
 
 
+def _image_filter(status: str | None, name: str | None) -> tuple[str, tuple[str, ...]]:
+    """SQL condition prefix ("... AND ") and its arguments for a status (or TO_REVIEW) and a path
+    substring; ("", ()) for all images."""
+    where, args = "", tuple[str, ...]()
+    if status == TO_REVIEW:
+        where = f"{_TO_REVIEW_SQL} AND "
+    elif status is not None:
+        where, args = "status = ? AND ", (check_status(status),)
+    if name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where, args = where + "path LIKE ? ESCAPE '\\' AND ", (*args, f"%{escaped}%")
+    return where, args
+
+
+IMAGE_DIR_META = "image_dir"  # meta key: the image folder relative to the project file's folder (absent: that folder)
+
+
 class ImagesMixin(ProjectBase):
     """image table: relative paths, decoded size, sha1, status, missing flag."""
+
+    @property
+    def image_root(self) -> Path:
+        """The folder whose images this project syncs: ``root`` unless the project file lives outside
+        its image folder (meta ``image_dir``, written by ``Project.open_folder``)."""
+        rel = self.get_meta(IMAGE_DIR_META)
+        return self.root if not rel else Path(os.path.normpath(self.root / rel))
 
     def relative_path(self, path: str | Path) -> str:
         """Normalise a path to the stored form: relative to root, "/" separators, no "." parts.
@@ -87,9 +102,11 @@ class ImagesMixin(ProjectBase):
             raise ValueError(f"{path!r} is not an image path.")
         return rel
 
-    def image_count(self, status: str | None = None) -> int:
-        """Number of images (with this status, or TO_REVIEW, when given)."""
-        where, args = _filter_sql(status)
+    def image_count(self, status: str | None = None, name: str | None = None) -> int:
+        """Number of images (with this status or TO_REVIEW, and whose path contains ``name``, when given)."""
+        if status is None and not name:
+            return int(self.conn.execute("SELECT COUNT(*) FROM image").fetchone()[0])
+        where, args = _image_filter(status, name)
         return int(self.conn.execute(f"SELECT COUNT(*) FROM image WHERE {where}1", args).fetchone()[0])
 
     def status_counts(self) -> dict[str, int]:
@@ -99,15 +116,17 @@ class ImagesMixin(ProjectBase):
             counts[str(status)] = int(n)
         return counts
 
-    def images(self, offset: int = 0, limit: int | None = None, status: str | None = None) -> list[ImageRecord]:
-        """A page of images ordered by path (optionally only one status, or TO_REVIEW).
+    def images(self, offset: int = 0, limit: int | None = None, status: str | None = None,
+               name: str | None = None) -> list[ImageRecord]:
+        """A page of images ordered by path (optionally only one status or TO_REVIEW, only paths containing
+        ``name``, case-insensitive for ASCII letters).
 
         Deep pages skip ``offset`` entries in a covering index (paths only), then read the page
         from its first path on, so a page far down a 100k-image list costs milliseconds.
         """
         lim = -1 if limit is None else max(0, int(limit))
         off = max(0, int(offset))
-        where, args = _filter_sql(status)
+        where, args = _image_filter(status, name)
         start = ""
         if off:
             row = self.conn.execute(f"SELECT path FROM image WHERE {where}1 ORDER BY path LIMIT 1 OFFSET ?",
@@ -119,6 +138,26 @@ class ImagesMixin(ProjectBase):
             f"SELECT {_IMG_COLS} FROM image WHERE {where}path >= ? ORDER BY path LIMIT ?", (*args, start, lim)
         )
         return [_row(r) for r in rows]
+
+    def image_row(self, image_id: int, status: str | None = None, name: str | None = None) -> int:
+        """Position of an image in ``images(status=status, name=name)`` order (by path); -1 when it is
+        not there."""
+        where, args = _image_filter(status, name)
+        found = self.conn.execute(f"SELECT path FROM image WHERE {where}id = ?", (*args, image_id)).fetchone()
+        if found is None:
+            return -1
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM image WHERE {where}path < ?",
+                                     (*args, found[0])).fetchone()[0])
+
+    def next_image_not_done(self, after_path: str) -> ImageRecord | None:
+        """The first image after ``after_path`` (by path, wrapping around) whose status is not "done"
+        and that is not missing; None when every image is done."""
+        for sql in ("path > ? AND", "path <= ? AND"):
+            row = self.conn.execute(f"SELECT {_IMG_COLS} FROM image WHERE {sql} status != 'done' AND missing = 0 "
+                                    "ORDER BY path LIMIT 1", (after_path,)).fetchone()
+            if row is not None:
+                return _row(row)
+        return None
 
     def image(self, image_id: int) -> ImageRecord:
         """The image with this id; NotFoundError otherwise."""
@@ -206,7 +245,11 @@ class ImagesMixin(ProjectBase):
         marked missing (their annotations are kept), missing ones that came back are un-marked.
         ``progress(done, total)``: (found, 0) while scanning, then (total, total) at the end.
         """
-        found = scan_image_files(self.root, progress=progress)
+        image_root = self.image_root
+        prefix = "" if image_root == self.root else os.path.relpath(image_root, self.root).replace(os.sep, "/")
+        found = scan_image_files(image_root, progress=progress)
+        if prefix:
+            found = [posixpath.normpath(f"{prefix}/{p}") for p in found]
         on_disk = set(found)
         known: dict[str, tuple[int, bool]] = {
             str(p): (int(i), bool(m)) for i, p, m in self.conn.execute("SELECT id, path, missing FROM image")
@@ -216,8 +259,9 @@ class ImagesMixin(ProjectBase):
         def present(rel: str) -> bool:
             if rel in on_disk:
                 return True
-            scan_could_see = not rel.startswith("../") and rel.lower().endswith(exts) and not any(
-                part.startswith(".") for part in rel.split("/"))
+            inner = rel[len(prefix) + 1:] if prefix and rel.startswith(prefix + "/") else (None if prefix else rel)
+            scan_could_see = inner is not None and not inner.startswith("../") and inner.lower().endswith(exts) \
+                and not any(part.startswith(".") for part in inner.split("/"))
             return not scan_could_see and os.path.isfile(self.root / rel)
 
         new = [p for p in found if p not in known]

@@ -42,6 +42,10 @@ def _specs() -> dict[str, ActionSpec]:
     rows: list[tuple[str, str, tuple[str, ...], str]] = [
         ("prev_image", QT_TRANSLATE_NOOP("Actions", "Previous image"), ("A",), "navigate"),
         ("next_image", QT_TRANSLATE_NOOP("Actions", "Next image"), ("D",), "navigate"),
+        ("next_undone", QT_TRANSLATE_NOOP("Actions", "Next image not done"), ("Shift+D",), "navigate"),
+        ("mark_done", QT_TRANSLATE_NOOP("Actions", "Mark image done"), ("Ctrl+Return",), "navigate"),
+        ("filter_images", QT_TRANSLATE_NOOP("Actions", "Filter images by file name"), ("Ctrl+Shift+F",),
+         "navigate"),
         ("tool_point", QT_TRANSLATE_NOOP("Actions", "SAM point tool"), ("S",), "tools"),
         ("tool_box", QT_TRANSLATE_NOOP("Actions", "SAM box tool"), ("B",), "tools"),
         ("tool_scribble", QT_TRANSLATE_NOOP("Actions", "SAM scribble tool"), ("R",), "tools"),
@@ -55,12 +59,26 @@ def _specs() -> dict[str, ActionSpec]:
         ("clear", QT_TRANSLATE_NOOP("Actions", "Clear prompts / cancel"), ("Esc",), "candidates"),
     ]
     specs = {r[0]: ActionSpec(*r) for r in rows}
+    specs["add_label"] = ActionSpec("add_label", QT_TRANSLATE_NOOP("Actions", "Add label class…"), ("Ctrl+L",),
+                                    "labels")
+    specs["filter_labels"] = ActionSpec("filter_labels", QT_TRANSLATE_NOOP("Actions", "Filter label classes"),
+                                        ("Ctrl+F",), "labels")
     label = QT_TRANSLATE_NOOP("Actions", "Label class {n}")
     specs |= {f"label_{i}": ActionSpec(f"label_{i}", label, (str(i),), "labels", i) for i in range(1, 10)}
     rows = [
         ("undo", QT_TRANSLATE_NOOP("Actions", "Undo"), ("Ctrl+Z",), "edit"),
         ("redo", QT_TRANSLATE_NOOP("Actions", "Redo"), ("Ctrl+Shift+Z", "Ctrl+Y"), "edit"),
         ("delete", QT_TRANSLATE_NOOP("Actions", "Delete annotation"), ("Del",), "edit"),
+        ("copy_annotations", QT_TRANSLATE_NOOP("Actions", "Copy annotation (all when none is selected)"),
+         ("Ctrl+C",), "edit"),
+        ("paste_annotations", QT_TRANSLATE_NOOP("Actions", "Paste annotations on this image"), ("Ctrl+V",), "edit"),
+        ("copy_previous", QT_TRANSLATE_NOOP("Actions", "Copy the previous image's annotations here"),
+         ("Ctrl+Shift+V",), "edit"),
+        ("duplicate", QT_TRANSLATE_NOOP("Actions", "Duplicate annotation"), ("Ctrl+D",), "edit"),
+        ("annotation_menu", QT_TRANSLATE_NOOP("Actions", "Menu of the selected annotation"), ("Shift+F10", "Menu"),
+         "edit"),
+        ("annotation_details", QT_TRANSLATE_NOOP("Actions", "Annotation details (group, description, flags)…"),
+         ("Ctrl+Shift+E",), "edit"),
         ("save", QT_TRANSLATE_NOOP("Actions", "Save"), ("Ctrl+S",), "file"),
         ("open", QT_TRANSLATE_NOOP("Actions", "Open project…"), ("Ctrl+O",), "file"),
         ("open_folder", QT_TRANSLATE_NOOP("Actions", "Open image folder…"), ("Ctrl+Shift+O",), "file"),
@@ -70,6 +88,14 @@ def _specs() -> dict[str, ActionSpec]:
         ("zoom_in", QT_TRANSLATE_NOOP("Actions", "Zoom in"), ("+", "="), "view"),
         ("zoom_out", QT_TRANSLATE_NOOP("Actions", "Zoom out"), ("-",), "view"),
         ("fit", QT_TRANSLATE_NOOP("Actions", "Fit image to window"), ("F",), "view"),
+        ("toggle_masks", QT_TRANSLATE_NOOP("Actions", "Hide / show all masks"), ("H",), "view"),
+        ("outline_mode", QT_TRANSLATE_NOOP("Actions", "Masks as outlines only"), ("O",), "view"),
+        ("opacity_up", QT_TRANSLATE_NOOP("Actions", "More mask opacity"), ("]",), "view"),
+        ("opacity_down", QT_TRANSLATE_NOOP("Actions", "Less mask opacity"), ("[",), "view"),
+        ("display_panel", QT_TRANSLATE_NOOP("Actions", "Brightness, contrast and mask display…"), ("Ctrl+B",),
+         "view"),
+        ("display_reset", QT_TRANSLATE_NOOP("Actions", "Reset brightness, contrast and gamma"), ("Ctrl+Shift+B",),
+         "view"),
         ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
         ("encode_all", QT_TRANSLATE_NOOP("Actions", "Pre-encode all images"), ("Ctrl+Shift+E",), "tools_menu"),
         ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
@@ -83,6 +109,10 @@ def _specs() -> dict[str, ActionSpec]:
 
 
 ACTIONS: dict[str, ActionSpec] = _specs()
+
+# Keys the canvas handles itself (not remappable): listed beside the action in Settings and F1.
+# Space: a tap accepts the current candidate, Space + drag pans (see app.ui.canvas.view).
+FIXED_KEYS: dict[str, tuple[str, ...]] = {"accept": ("Space",)}
 
 
 def normalize_keys(keys: str) -> str:

@@ -7,7 +7,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -32,9 +32,15 @@ from app.ui.gc_tuning import freeze_long_lived
 from app.ui.image_loader import ImageLoader
 from app.ui.jobs import BackgroundJob
 from app.ui.menus import build_menus, set_action_icons
+from app.ui import session_memory
 from app.ui.propagate_ui import install_propagation
+from app.ui.annotation_actions import install_annotation_actions
+from app.ui.annotation_menu import install_annotation_menus
+from app.ui.drop_open import install_drop_open
+from app.ui.view_features import install_view_features
 from app.ui.status import ModelBanner, StatusPanel
 from app.ui.theme import apply_theme, current_theme
+from app.ui.window_geometry import place_window
 
 APP_NAME = "SAM Labeler"
 TOOLS = ("point", "box", "scribble", "polygon", "edit")
@@ -82,14 +88,16 @@ class MainWindow(QMainWindow):
         self.mark_new_action = QAction(self.tr("Mark image not done"), self)
         self.recent_menu = build_menus(self)
         install_propagation(self)  # Tools > Propagate annotations through frames (app.ui.propagate_ui)
+        self.view_features = install_view_features(self)  # display dock, label counts, status fields
+        self.annotation_actions = install_annotation_actions(self)  # copy/paste/duplicate, done, next undone
+        self.annotation_menus = install_annotation_menus(self)  # context menus of shapes and rows, details
+        self.drop_opener = install_drop_open(self)  # drop a folder, image or .samlabel onto the window
         self._shut_down = False
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()
         self.extensions = install_ui_extensions(self)  # hook point: app.ui.extensions.UI_EXTENSIONS
-        self.resize(1400, 900)
         geometry = self.settings.get("window_geometry")
-        if isinstance(geometry, str):
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        place_window(self, geometry if isinstance(geometry, str) else None)  # fits the screen (app.ui.window_geometry)
         self.update_title()
         self.canvas.setFocus()
 
@@ -169,36 +177,61 @@ class MainWindow(QMainWindow):
         path = Path(path).expanduser()
         if self.project is not None and self._same_project(path):
             return True
+        project_file = self._project_file_for(path) if path.is_dir() else None
+        if path.is_dir() and project_file is None:
+            return False  # the person cancelled the question where the project goes
         self.controller.flush()  # accepts still being converted belong to the current project
         try:
-            project = self._open(path, read_only=False)
+            project = self._open(path, read_only=False, project_file=project_file)
         except ProjectLocked as exc:
             question = self.tr("{reason}\n\nOpen it read-only?").format(reason=exc)
             if not self.confirm(self.tr("Project in use"), question):
                 return False
             try:
-                project = self._open(path, read_only=True)
+                project = self._open(path, read_only=True, project_file=project_file)
             except (CoreError, OSError, ValueError) as exc2:
                 self._error(self.tr("Cannot open {path}: {reason}").format(path=path, reason=exc2))
                 return False
         except (CoreError, OSError, ValueError) as exc:
             self._error(self.tr("Cannot open {path}: {reason}").format(path=path, reason=exc))
             return False
+        if project_file is not None:
+            session_memory.remember_project_file(self.settings, path, project.path)
         self.set_project(project)
         return True
 
+    def _project_file_for(self, folder: Path) -> Path | None:
+        """The project file of an image folder: known (remembered, or inside it), else asked."""
+        known = session_memory.known_project_file(self.settings, folder)
+        if known is not None:
+            return known
+        return self.ask_project_location(folder, session_memory.default_project_file(folder))
+
+    def ask_project_location(self, folder: Path, default: Path) -> Path | None:
+        """First open of an image folder: where its project file goes (default beside the folder, so
+        the image folder stays clean). None when cancelled. Tests replace this method."""
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Where should the project of “{folder}” be saved?").format(folder=folder.name),
+            str(default), self.tr("Projects (*.samlabel)"), options=QFileDialog.Option.DontConfirmOverwrite)
+        if not path:
+            return None
+        chosen = Path(path)
+        return chosen if chosen.suffix == ".samlabel" else chosen.with_name(chosen.name + ".samlabel")
+
     def _same_project(self, path: Path) -> bool:
         assert self.project is not None
-        target = path / (path.name + ".samlabel") if path.is_dir() else path
+        target = session_memory.known_project_file(self.settings, path) if path.is_dir() else path
+        if target is None:
+            return False
         try:
             return target.resolve() == self.project.path.resolve()
         except OSError:
             return False
 
     @staticmethod
-    def _open(path: Path, read_only: bool) -> Project:
+    def _open(path: Path, read_only: bool, project_file: Path | None = None) -> Project:
         if path.is_dir():
-            return Project.open_folder(path, read_only=read_only)
+            return Project.open_folder(path, read_only=read_only, project_path=project_file)
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         return Project.open(path, read_only=read_only)
@@ -215,7 +248,8 @@ class MainWindow(QMainWindow):
         if project is not None:
             project.start_background_checkpoints()  # no commit of the GUI thread pays for a WAL checkpoint
         self.images_dock.set_project(project)
-        self.controller.set_project(project)
+        start = session_memory.last_image(self.settings, project.path) if project is not None else None
+        self.controller.set_project(project, start_image=start)  # back where the person stopped
         if project is not None:
             self.settings.add_recent_project(str(project.path))
             self._save_settings()
@@ -239,15 +273,18 @@ class MainWindow(QMainWindow):
 
     def ask_open_folder(self) -> None:
         """File > Open image folder."""
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Open image folder"), str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open image folder"),
+                                                  session_memory.last_open_dir(self.settings))
         if folder:
+            session_memory.remember_open_dir(self.settings, folder)
             self.open_path(folder)
 
     def ask_open_project(self) -> None:
         """File > Open project."""
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open project"), str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open project"), session_memory.last_open_dir(self.settings),
                                               self.tr("Projects (*.samlabel)"))
         if path:
+            session_memory.remember_open_dir(self.settings, Path(path).parent)
             self.open_path(path)
 
     def update_recent_menu(self) -> None:
@@ -307,7 +344,7 @@ class MainWindow(QMainWindow):
         if self.project is None or self.project.read_only:
             self.status.show_message(self.tr("Open a writable project first."))
             return
-        dlg = ImportDialog(self.project.root, self)
+        dlg = ImportDialog(self.project.image_root, self)
         if dlg.exec() == ImportDialog.DialogCode.Accepted:
             self.run_import(dlg.choice())
 
@@ -375,12 +412,7 @@ class MainWindow(QMainWindow):
             self.controller.model_ready()
 
     def _on_progress(self, text: str, done: int, total: int) -> None:
-        if total < 0:
-            self.status.show_message(self.tr("{task}…").format(task=text))
-        elif done >= total:
-            self.status.show_message(self.tr("{task}: done.").format(task=text))
-        else:
-            self.status.show_message(self.tr("{task}: {done} of {total}").format(task=text, done=done, total=total))
+        self.status.show_progress(text, done, total)
 
     def encode_all_images(self) -> None:
         """Tools > Pre-encode all images: every image's embedding into the cache (progress in the status bar)."""
@@ -462,6 +494,8 @@ class MainWindow(QMainWindow):
             self._refresh_annotations()
             return
         self.images_dock.select_row(self.controller.row)
+        if self.project is not None:
+            session_memory.remember_image(self.settings, self.project.path, rec.id)
         nxt = self.images_dock.model.record(self.controller.row + 1)
         self.status.set_keys(image_key(rec), image_key(nxt) if nxt is not None else None)
         self.setWindowFilePath(str(self.controller.image_path() or ""))

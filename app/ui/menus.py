@@ -64,6 +64,7 @@ def build_menus(window: Any) -> QMenu:
     file_menu.addAction(act("quit"))
 
     edit_menu = bar.addMenu(translate("Menus", "&Edit"))
+    window.edit_menu = edit_menu
     edit_menu.addAction(act("undo"))
     edit_menu.addAction(act("redo"))
     edit_menu.addSeparator()
@@ -71,6 +72,7 @@ def build_menus(window: Any) -> QMenu:
     edit_menu.addAction(act("clear"))
 
     view_menu = bar.addMenu(translate("Menus", "&View"))
+    window.view_menu = view_menu  # app.ui.view_features adds the display actions
     for action_id in ("zoom_in", "zoom_out", "fit"):
         view_menu.addAction(act(action_id))
     view_menu.addSeparator()
@@ -78,10 +80,10 @@ def build_menus(window: Any) -> QMenu:
         view_menu.addAction(dock.toggleViewAction())
 
     image_menu = bar.addMenu(translate("Menus", "&Image"))
+    window.image_menu = image_menu
     image_menu.addAction(act("prev_image"))
     image_menu.addAction(act("next_image"))
     image_menu.addSeparator()
-    image_menu.addAction(window.mark_done_action)
     image_menu.addAction(window.mark_new_action)
 
     tools_menu = bar.addMenu(translate("Menus", "&Tools"))

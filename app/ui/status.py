@@ -31,8 +31,10 @@ class StatusPanel:
         self.saved = QLabel("")
         self.cursor = QLabel("")
         self.cursor.setMinimumWidth(110)
+        self.position = QLabel("")   # "3 / 120"
+        self.image_info = QLabel("")  # "1920×1080 · 45%"
         bar.addWidget(self.message, 1)
-        for w in (self.encode, self.model, self.saved, self.cursor):
+        for w in (self.position, self.image_info, self.encode, self.model, self.saved, self.cursor):
             w.setObjectName("StatusField")  # look: resources/styles/*.qss
             bar.addPermanentWidget(w)
         self._model_ready = False
@@ -51,6 +53,20 @@ class StatusPanel:
         self.history.append(text)
         del self.history[:-20]
         self.message.setToolTip("\n".join(self.history[-10:]))
+
+    def show_progress(self, task: str, done: int, total: int) -> None:
+        """A task's progress as one sentence: "Task…", "Task: 3 of 10", "Task: done.". A task the
+        model field already shows (loading a model) is not repeated, and never gets two ellipses."""
+        task = task.rstrip().removesuffix("…").removesuffix("...").rstrip()
+        if total < 0:
+            if task and self.model.text().removesuffix("…") == task:
+                return  # the model field says it already
+            self.show_message(translate("StatusPanel", "{task}…").format(task=task))
+        elif done >= total:
+            self.show_message(translate("StatusPanel", "{task}: done.").format(task=task))
+        else:
+            self.show_message(translate("StatusPanel", "{task}: {done} of {total}").format(task=task, done=done,
+                                                                                            total=total))
 
     def set_model(self, state: str, text: str) -> None:
         """Model state "none" | "loading" | "ready" | "error" with its human text."""
@@ -93,6 +109,21 @@ class StatusPanel:
     def set_saved(self, text: str) -> None:
         """The saved-state indicator ("all changes saved", "read-only")."""
         self.saved.setText(text)
+
+    def set_position(self, row: int, total: int) -> None:
+        """Which image of how many ("3 / 120"); row < 0 clears."""
+        self.position.setText(f"{row + 1} / {total}" if row >= 0 else "")
+        self.position.setToolTip(translate("StatusPanel", "Image {n} of {total}").format(n=row + 1, total=total))
+
+    def set_image_info(self, size: tuple[int, int] | None, zoom: float | None) -> None:
+        """Image size in pixels and the zoom in percent (None clears)."""
+        if size is None:
+            self.image_info.setText("")
+            return
+        text = f"{size[0]}×{size[1]}"
+        if zoom is not None:
+            text += f" · {zoom * 100:.0f}%"
+        self.image_info.setText(text)
 
     def set_cursor(self, x: float, y: float) -> None:
         """Cursor position in image pixels."""

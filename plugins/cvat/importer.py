@@ -115,7 +115,7 @@ class CvatImporter:
         if not src.is_file():
             raise FormatError(f"{src} is not a file (give the CVAT annotations.xml).")
         folders = ([Path(images_dir)] if images_dir is not None else []) + [src.parent, src.parent / "images",
-                                                                          project.root]
+                                                                          project.image_root, project.root]
         report = ImportReport(format="CVAT for images 1.1")
         ticker = Ticker(0, progress, cancel, step=1)
         specs: dict[str, dict[str, Any]] = {}

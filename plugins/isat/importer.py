@@ -172,7 +172,7 @@ class IsatImporter:
             report.skip(str(f), "its info has no image name")
             return
         folders = [Path(images_dir)] if images_dir is not None else []
-        folders += [f.parent, session.project.root]
+        folders += [f.parent, session.project.image_root, session.project.root]
         if isinstance(info.get("folder"), str) and info["folder"]:
             folders.append(Path(info["folder"]))
         image = find_image(name, folders)

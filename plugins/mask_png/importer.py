@@ -89,7 +89,7 @@ class MaskPngImporter:
         pngs = [src] if src.is_file() else sorted(p for p in src.rglob("*.png") if not p.name.startswith("."))
         base = src.parent if src.is_file() else src
         classes = read_classes(base)
-        search = Path(images_dir).absolute() if images_dir is not None else project.root
+        search = Path(images_dir).absolute() if images_dir is not None else project.image_root
         by_stem: dict[str, list[Path]] = {}
         report = ImportReport(format="Mask PNG")
         ticker = Ticker(len(pngs), progress, cancel)

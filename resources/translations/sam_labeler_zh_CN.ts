@@ -154,6 +154,207 @@
         <source>The shortcut {keys} would be used by both {names}.</source>
         <translation>快捷键 {keys} 将同时被{names}使用。</translation>
     </message>
+    <message>
+        <source>Next image not done</source>
+        <translation>下一张未完成的图像</translation>
+    </message>
+    <message>
+        <source>Mark image done</source>
+        <translation>标记图像为已完成</translation>
+    </message>
+    <message>
+        <source>Filter images by file name</source>
+        <translation>按文件名筛选图像</translation>
+    </message>
+    <message>
+        <source>Add label class…</source>
+        <translation>添加标签类别…</translation>
+    </message>
+    <message>
+        <source>Filter label classes</source>
+        <translation>筛选标签类别</translation>
+    </message>
+    <message>
+        <source>Copy annotation (all when none is selected)</source>
+        <translation>复制标注（未选中时复制全部）</translation>
+    </message>
+    <message>
+        <source>Paste annotations on this image</source>
+        <translation>将标注粘贴到此图像</translation>
+    </message>
+    <message>
+        <source>Copy the previous image&apos;s annotations here</source>
+        <translation>将上一张图像的标注复制到此处</translation>
+    </message>
+    <message>
+        <source>Duplicate annotation</source>
+        <translation>复制一份标注</translation>
+    </message>
+    <message>
+        <source>Menu of the selected annotation</source>
+        <translation>所选标注的菜单</translation>
+    </message>
+    <message>
+        <source>Annotation details (group, description, flags)…</source>
+        <translation>标注详情（分组、描述、标志）…</translation>
+    </message>
+    <message>
+        <source>Hide / show all masks</source>
+        <translation>隐藏 / 显示全部掩码</translation>
+    </message>
+    <message>
+        <source>Masks as outlines only</source>
+        <translation>掩码仅显示轮廓</translation>
+    </message>
+    <message>
+        <source>More mask opacity</source>
+        <translation>提高掩码不透明度</translation>
+    </message>
+    <message>
+        <source>Less mask opacity</source>
+        <translation>降低掩码不透明度</translation>
+    </message>
+    <message>
+        <source>Brightness, contrast and mask display…</source>
+        <translation>亮度、对比度与掩码显示…</translation>
+    </message>
+    <message>
+        <source>Reset brightness, contrast and gamma</source>
+        <translation>重置亮度、对比度和伽马</translation>
+    </message>
+</context>
+<context>
+    <name>AnnotationActions</name>
+    <message>
+        <source>Open an image first.</source>
+        <translation>请先打开一张图像。</translation>
+    </message>
+    <message>
+        <source>The project is open read-only.</source>
+        <translation>项目以只读方式打开。</translation>
+    </message>
+    <message>
+        <source>Nothing to copy: this image has no annotations.</source>
+        <translation>没有可复制的内容：此图像没有标注。</translation>
+    </message>
+    <message>
+        <source>Copied {n} annotation(s); paste them on any image with {key}.</source>
+        <translation>已复制 {n} 个标注；可用 {key} 粘贴到任意图像。</translation>
+    </message>
+    <message>
+        <source>The annotation clipboard is empty: select one and press Ctrl+C.</source>
+        <translation>标注剪贴板为空：请选中一个标注并按 Ctrl+C。</translation>
+    </message>
+    <message>
+        <source>Paste annotations</source>
+        <translation>粘贴标注</translation>
+    </message>
+    <message>
+        <source>There is no previous image.</source>
+        <translation>没有上一张图像。</translation>
+    </message>
+    <message>
+        <source>The previous image has no annotations.</source>
+        <translation>上一张图像没有标注。</translation>
+    </message>
+    <message>
+        <source>Copy annotations of the previous image</source>
+        <translation>复制上一张图像的标注</translation>
+    </message>
+    <message>
+        <source>Copied {n} annotation(s) from the previous image.</source>
+        <translation>已从上一张图像复制 {n} 个标注。</translation>
+    </message>
+    <message>
+        <source>Select an annotation to duplicate.</source>
+        <translation>请选择要复制的标注。</translation>
+    </message>
+    <message>
+        <source>Duplicate annotation</source>
+        <translation>复制一份标注</translation>
+    </message>
+    <message>
+        <source>Image marked done.</source>
+        <translation>图像已标记为完成。</translation>
+    </message>
+    <message>
+        <source>Every image is done.</source>
+        <translation>所有图像均已完成。</translation>
+    </message>
+    <message>
+        <source>The next image not done is hidden by the image list filter.</source>
+        <translation>下一张未完成的图像被图像列表筛选隐藏了。</translation>
+    </message>
+</context>
+<context>
+    <name>AnnotationDetailsDialog</name>
+    <message>
+        <source>Annotation #{id}</source>
+        <translation>标注 #{id}</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Group id</source>
+        <translation>分组 ID</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <source>New flag name</source>
+        <translation>新标志名称</translation>
+    </message>
+    <message>
+        <source>Add flag</source>
+        <translation>添加标志</translation>
+    </message>
+    <message>
+        <source>Flags</source>
+        <translation>标志</translation>
+    </message>
+</context>
+<context>
+    <name>AnnotationMenu</name>
+    <message>
+        <source>Label</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Edit vertices</source>
+        <translation>编辑顶点</translation>
+    </message>
+    <message>
+        <source>Details (group, description, flags)…</source>
+        <translation>详情（分组、描述、标志）…</translation>
+    </message>
+    <message>
+        <source>Hide</source>
+        <translation>隐藏</translation>
+    </message>
+    <message>
+        <source>Bring to front</source>
+        <translation>置于顶层</translation>
+    </message>
+    <message>
+        <source>Send to back</source>
+        <translation>置于底层</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>The project is open read-only.</source>
+        <translation>项目以只读方式打开。</translation>
+    </message>
+    <message>
+        <source>Select an annotation first (edit tool E, or the list).</source>
+        <translation>请先选择一个标注（编辑工具 E，或在列表中选择）。</translation>
+    </message>
 </context>
 <context>
     <name>AnnotationsDock</name>
@@ -575,12 +776,75 @@ Tab / Shift+Tab</translation>
         <source>select it; new prompts then refine it</source>
         <translation>选中它；之后的新提示会细化它</translation>
     </message>
+    <message>
+        <source>Right click a shape (edit tool E)</source>
+        <translation>右键单击形状（编辑工具 E）</translation>
+    </message>
+    <message>
+        <source>its menu: label, vertices, details, order, delete</source>
+        <translation>它的菜单：标签、顶点、详情、顺序、删除</translation>
+    </message>
+    <message>
+        <source>Drop a folder, image or .samlabel on the window</source>
+        <translation>将文件夹、图像或 .samlabel 文件拖放到窗口上</translation>
+    </message>
+    <message>
+        <source>open it</source>
+        <translation>打开它</translation>
+    </message>
 </context>
 <context>
     <name>CheatSheetDialog</name>
     <message>
         <source>Keyboard shortcuts</source>
         <translation>键盘快捷键</translation>
+    </message>
+</context>
+<context>
+    <name>DisplayDock</name>
+    <message>
+        <source>Display</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Masks</source>
+        <translation>掩码</translation>
+    </message>
+    <message>
+        <source>Fill opacity of the annotation masks</source>
+        <translation>标注掩码的填充不透明度</translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <source>Outline only</source>
+        <translation>仅轮廓</translation>
+    </message>
+    <message>
+        <source>Show masks</source>
+        <translation>显示掩码</translation>
+    </message>
+    <message>
+        <source>Image (display only)</source>
+        <translation>图像（仅影响显示）</translation>
+    </message>
+    <message>
+        <source>Brightness</source>
+        <translation>亮度</translation>
+    </message>
+    <message>
+        <source>Contrast</source>
+        <translation>对比度</translation>
+    </message>
+    <message>
+        <source>Gamma</source>
+        <translation>伽马</translation>
+    </message>
+    <message>
+        <source>Reset image</source>
+        <translation>重置图像</translation>
     </message>
 </context>
 <context>
@@ -882,6 +1146,10 @@ status: {status}</source>
         <source>{count} images · </source>
         <translation>{count} 张图像 · </translation>
     </message>
+    <message>
+        <source>Filter by file name…</source>
+        <translation>按文件名筛选…</translation>
+    </message>
 </context>
 <context>
     <name>ImportDialog</name>
@@ -1022,24 +1290,12 @@ status: {status}</source>
         <translation>标签</translation>
     </message>
     <message>
-        <source>No label classes yet: press + to add one (the first accepted object otherwise gets the label “object”). Keys 1–9 choose a class.</source>
-        <translation>还没有标签类别：按 + 添加（否则第一个被接受的物体将获得标签“object”）。按键 1–9 选择类别。</translation>
-    </message>
-    <message>
         <source>Add a label class</source>
         <translation>添加标签类别</translation>
     </message>
     <message>
-        <source>Rename</source>
-        <translation>重命名</translation>
-    </message>
-    <message>
         <source>Rename the label class</source>
         <translation>重命名标签类别</translation>
-    </message>
-    <message>
-        <source>Colour</source>
-        <translation>颜色</translation>
     </message>
     <message>
         <source>Change the colour</source>
@@ -1052,10 +1308,6 @@ status: {status}</source>
     <message>
         <source>Move down</source>
         <translation>下移</translation>
-    </message>
-    <message>
-        <source>Delete</source>
-        <translation>删除</translation>
     </message>
     <message>
         <source>Delete the label class</source>
@@ -1086,8 +1338,56 @@ status: {status}</source>
         <translation>删除标签类别</translation>
     </message>
     <message>
-        <source>Delete the label class “{name}” and all annotations with this label? You can undo this with Ctrl+Z.</source>
-        <translation>删除标签类别“{name}”以及所有带此标签的标注吗？可以用 Ctrl+Z 撤销。</translation>
+        <source>Filter labels…</source>
+        <translation>筛选标签…</translation>
+    </message>
+    <message>
+        <source>Checkbox: shown · counts: this image · project</source>
+        <translation>复选框：显示 · 数量：本图像 · 整个项目</translation>
+    </message>
+    <message>
+        <source>{name} ({color}): {image} on this image, {project} in the project</source>
+        <translation>{name}（{color}）：本图像 {image} 个，整个项目 {project} 个</translation>
+    </message>
+    <message>
+        <source>No label classes yet: click + below or press {key} to add one (the first accepted object otherwise gets the label “object”). Keys 1–9 choose a class.</source>
+        <translation>还没有标签类别：点击下方的 + 或按 {key} 添加（否则第一个接受的对象会得到标签“object”）。按 1–9 选择类别。</translation>
+    </message>
+    <message>
+        <source>Delete the label class “{name}”? No annotation uses it.</source>
+        <translation>删除标签类别“{name}”？没有标注使用它。</translation>
+    </message>
+    <message>
+        <source>Delete the label class “{name}” and its {n} annotation(s) in this project? You can undo this with Ctrl+Z.</source>
+        <translation>删除标签类别“{name}”及其在本项目中的 {n} 个标注？可以用 Ctrl+Z 撤销。</translation>
+    </message>
+    <message>
+        <source>Use this label</source>
+        <translation>使用此标签</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Colour…</source>
+        <translation>颜色…</translation>
+    </message>
+    <message>
+        <source>Hide its annotations</source>
+        <translation>隐藏其标注</translation>
+    </message>
+    <message>
+        <source>Show its annotations</source>
+        <translation>显示其标注</translation>
+    </message>
+    <message>
+        <source>Show only this label</source>
+        <translation>只显示此标签</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
     </message>
 </context>
 <context>
@@ -1193,18 +1493,6 @@ Open it read-only?</source>
         <translation>无法加载 SAM 模型（{reason}）— 手动工具仍可使用；请打开模型管理器。</translation>
     </message>
     <message>
-        <source>{task}…</source>
-        <translation>{task}…</translation>
-    </message>
-    <message>
-        <source>{task}: done.</source>
-        <translation>{task}：完成。</translation>
-    </message>
-    <message>
-        <source>{task}: {done} of {total}</source>
-        <translation>{task}：{done} / {total}</translation>
-    </message>
-    <message>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
@@ -1235,6 +1523,10 @@ Model: {model}</source>
     <message>
         <source>Settings could not be saved: {reason}</source>
         <translation>无法保存设置：{reason}</translation>
+    </message>
+    <message>
+        <source>Where should the project of “{folder}” be saved?</source>
+        <translation>“{folder}”的项目文件保存在哪里？</translation>
     </message>
 </context>
 <context>
@@ -1585,6 +1877,14 @@ Model: {model}</source>
         <source>{keys} is used by {names}.</source>
         <translation>{keys} 被{names}同时使用。</translation>
     </message>
+    <message>
+        <source>Also (fixed)</source>
+        <translation>另有（固定）</translation>
+    </message>
+    <message>
+        <source>Handled by the canvas; cannot be changed</source>
+        <translation>由画布处理，不能更改</translation>
+    </message>
 </context>
 <context>
     <name>StatusPanel</name>
@@ -1623,6 +1923,22 @@ Model: {model}</source>
     <message>
         <source> · next: {state}</source>
         <translation> · 下一张：{state}</translation>
+    </message>
+    <message>
+        <source>{task}…</source>
+        <translation>{task}…</translation>
+    </message>
+    <message>
+        <source>{task}: done.</source>
+        <translation>{task}：完成。</translation>
+    </message>
+    <message>
+        <source>{task}: {done} of {total}</source>
+        <translation>{task}：{done} / {total}</translation>
+    </message>
+    <message>
+        <source>Image {n} of {total}</source>
+        <translation>第 {n} 张，共 {total} 张</translation>
     </message>
 </context>
 <context>

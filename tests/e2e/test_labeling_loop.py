@@ -123,6 +123,14 @@ def test_cli_start_shows_first_image_quickly(tmp_path: Path) -> None:
                 app.quit()
         timer = QTimer(); timer.timeout.connect(poll); timer.start(5)
         QTimer.singleShot(20000, app.quit)
+        from pathlib import Path
+        from app.services.settings import Settings
+        from app.ui.session_memory import remember_project_file
+        settings = Settings.load()  # the person answered "where does the project go" before (beside the folder)
+        remember_project_file(settings, Path({str(folder)!r}), Path({str(folder)!r} + ".samlabel"))
+        from app.core.project import Project
+        Project.open_folder(Path({str(folder)!r}), project_path=Path({str(folder)!r} + ".samlabel")).close()
+        settings.save()
         from app.__main__ import main
         code = main([{str(folder)!r}, "--device", "cpu"])
         print("RESULT " + json.dumps(dict(out, code=code)))

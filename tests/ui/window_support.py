@@ -49,6 +49,10 @@ def open_window(qtbot, folder: Path, predictor: object | None = None, model_id: 
     from app.ui.main_window import MainWindow
 
     win = MainWindow(settings=Settings.load())
+    if MainWindow.ask_project_location.__qualname__ == "MainWindow.ask_project_location":  # not replaced by a test
+        # the first-open question (a modal dialog) answered with the folder itself, the layout these
+        # tests were written for; tests/ui/conftest.py does the same for windows made elsewhere
+        win.ask_project_location = lambda folder, default: Path(folder) / (Path(folder).name + ".samlabel")  # type: ignore[method-assign]
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

@@ -30,8 +30,12 @@ class LabelMeExporter:
     options: tuple[Option, ...] = ()
 
     def default_destination(self, project: Project) -> Path:
-        """The project folder: each JSON beside its image."""
-        return project.root
+        """A project inside its image folder: that folder (each JSON beside its image, labelme's
+        habit). A project outside it (the GUI's default): ``<project folder>/<name>_labelme``, so the
+        image folder stays untouched unless the person chooses it."""
+        if project.image_root == project.root:
+            return project.root
+        return project.root / f"{project.path.stem}_labelme"
 
     def plan(self, project: Project, dest: Path) -> ExportPlan:
         """New files, files of ours updated in place, files of other tools left alone."""

@@ -206,7 +206,7 @@ def import_coco(project: Project, json_path: Path | str, images_dir: Path | str 
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
             or not isinstance(data.get("annotations"), list):
         raise FormatError(f"{json_path} is not a COCO file (it needs 'images' and 'annotations' lists).")
-    search = [Path(images_dir).absolute()] if images_dir is not None else [json_path.parent, project.root]
+    search = [Path(images_dir).absolute()] if images_dir is not None else [json_path.parent, project.image_root, project.root]
     report = ImportReport(format="COCO")
     by_image: dict[Any, list[dict]] = defaultdict(list)
     for a in data["annotations"]:

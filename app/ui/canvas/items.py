@@ -15,11 +15,12 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from app.core.model import Part
 from app.ui.canvas import prepared
 from app.ui.canvas.convert import points_to_qpolygonf
+from app.ui.canvas.display import MaskStyle
 from app.ui.canvas.prepared import needs_raster
 from app.ui.canvas.raster import PartsRaster
 from app.ui.canvas.shape_index import ShapeIndex
 
-FILL_ALPHA = 80
+FILL_ALPHA = 80            # default look (display.DEFAULT_OPACITY); the style decides at paint time
 SELECTED_FILL_ALPHA = 130
 PEN_PX = 1.5
 SELECTED_PEN_PX = 2.5
@@ -76,6 +77,7 @@ class AnnotationItem(QGraphicsItem):
         self.ann_id = ann_id
         self._color = QColor(color) if QColor(color).isValid() else QColor("#ff00ff")
         self._selected = False
+        self._style = MaskStyle()
         self._scale = 1.0
         self._path: QPainterPath | None = None
         self._raster: PartsRaster | None = None
@@ -110,6 +112,12 @@ class AnnotationItem(QGraphicsItem):
         """Draw as the selected annotation (thicker outline, stronger fill) or normally."""
         if selected != self._selected:
             self._selected = selected
+            self.update()
+
+    def set_style(self, style: MaskStyle) -> None:
+        """Fill opacity / outline-only (app.ui.canvas.display.MaskStyle); visibility is the layer's."""
+        if style != self._style:
+            self._style = style
             self.update()
 
     def is_highlighted(self) -> bool:
@@ -151,12 +159,12 @@ class AnnotationItem(QGraphicsItem):
         pen.setCosmetic(True)
         pen.setWidthF(SELECTED_PEN_PX if self._selected else PEN_PX)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        alpha = SELECTED_FILL_ALPHA if self._selected else FILL_ALPHA
+        alpha = self._style.fill_alpha(self._selected)
         if not self.many:
             fill = QColor(self._color)
             fill.setAlpha(alpha)
             painter.setPen(pen)
-            painter.setBrush(QBrush(fill))
+            painter.setBrush(QBrush(fill) if alpha else QBrush(Qt.BrushStyle.NoBrush))
             if self._path is None:
                 self._path = parts_to_path(self.parts)
             painter.drawPath(self._path)

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsScene
 
 from app.core.model import Annotation, Part
+from app.ui.canvas.display import MaskStyle
 from app.ui.canvas.items import AnnotationItem
 from app.ui.canvas.prepared import PreparedGeometry
 
@@ -23,6 +24,8 @@ class AnnotationLayer:
         self.items: dict[int, AnnotationItem] = {}
         self.selected: int | None = None
         self._scale = 1.0
+        self._hidden: frozenset[int] = frozenset()
+        self.style = MaskStyle()
 
     def set(self, anns: Sequence[Annotation], colors: dict[int, str], hidden: AbstractSet[int],
             drawing: Mapping[int, PreparedGeometry] | None = None) -> None:
@@ -32,6 +35,7 @@ class AnnotationLayer:
         An item whose id, geometry and colour are unchanged is kept (with its cached rendering)."""
         old = self.items
         self.items = {}
+        self._hidden = frozenset(hidden)
         ordered = sorted((a for a in anns if a.id is not None), key=lambda a: a.z)
         step = (self._z_high - self._z_low) / (len(ordered) + 1)
         for rank, ann in enumerate(ordered):
@@ -45,15 +49,26 @@ class AnnotationLayer:
             if item is None:
                 item = AnnotationItem(ann.id, ann.parts, color, (drawing or {}).get(ann.id))
                 item.set_view_scale(self._scale)
+                item.set_style(self.style)
                 self._scene.addItem(item)
             item.setZValue(self._z_low + (rank + 1) * step)
-            item.setVisible(ann.id not in hidden)
+            item.setVisible(self.style.shown and ann.id not in hidden)
             self.items[ann.id] = item
         for item in old.values():
             self._scene.removeItem(item)
         if self.selected not in self.items or not self.items[self.selected].isVisible():
             self.selected = None
         self._highlight()
+
+    def set_style(self, style: MaskStyle) -> None:
+        """Opacity / outline-only / all shown or hidden, for every shape (view only)."""
+        self.style = style
+        for ann_id, item in self.items.items():
+            item.set_style(style)
+            item.setVisible(style.shown and ann_id not in self._hidden)
+        if self.selected is not None and not self.items[self.selected].isVisible():
+            self.selected = None
+            self._highlight()
 
     def set_view_scale(self, scale: float) -> None:
         """Screen px per image px of the view (keeps the items' bounding rectangles right)."""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from app.core.model import Annotation, Part
 from app.services.prompts import PromptSet
+from app.ui.canvas.display import ImageAdjust, MaskStyle
 from app.ui.canvas.items import AnnotationItem, HandlesItem
 from app.ui.canvas.layers import AnnotationLayer
 from app.ui.canvas.markers import PolygonDraft, PromptLayer
@@ -55,6 +56,7 @@ class CanvasView(QGraphicsView):
     annotationSelected = Signal(object)
     acceptRequested = Signal()
     cursorMoved = Signal(float, float)
+    zoomChanged = Signal(float)  # screen px per image px
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +88,8 @@ class CanvasView(QGraphicsView):
 
         self._size: tuple[int, int] | None = None          # (width, height) of the image
         self._layer = AnnotationLayer(self._scene, ANNOTATION_Z, OVERLAY_Z)
+        self._raw: np.ndarray | None = None  # the image as loaded; shown through self._adjust
+        self._adjust = ImageAdjust()
         self._prompts = PromptSet()
         self._history: list[PromptSet] = []
         self._fit_scale = 1.0
@@ -102,7 +106,8 @@ class CanvasView(QGraphicsView):
         """Show an HxWx3 uint8 RGB image (HxW grey and HxWx4 RGBA accepted); clears the prompts,
         the candidate overlay and any unfinished polygon/drag, and fits the view. Annotation shapes
         are kept: call set_annotations for the new image. Raises ValueError for a bad array."""
-        w, h = self._image_item.set_array(rgb)
+        self._raw = rgb
+        w, h = self._image_item.set_array(self._adjust.apply(rgb))
         self._tool.cancel()
         self._size = (w, h)
         self._scene.setSceneRect(QRectF(-0.5, -0.5, w, h))
@@ -114,6 +119,7 @@ class CanvasView(QGraphicsView):
     def clear_image(self) -> None:
         """Remove the image, the annotations, the overlay and the prompts."""
         self._tool.cancel()
+        self._raw = None
         self._image_item.set_array(None)
         self._size = None
         self._overlay.set_mask(None, "#000000")
@@ -122,6 +128,21 @@ class CanvasView(QGraphicsView):
         self._reset_prompts()
         self._scene.setSceneRect(QRectF(0, 0, 1, 1))
         self.resetTransform()
+
+    def set_display(self, adjust: ImageAdjust, style: MaskStyle) -> None:
+        """Brightness/contrast/gamma of the shown image and the masks' look (app.ui.canvas.display;
+        view only: the model and the project never see it)."""
+        if adjust != self._adjust:
+            self._adjust = adjust
+            if self._raw is not None:
+                self._image_item.set_array(adjust.apply(self._raw))
+        if style != self._layer.style:
+            self._layer.set_style(style)
+            self._highlight()
+
+    def display(self) -> tuple[ImageAdjust, MaskStyle]:
+        """The current display settings."""
+        return self._adjust, self._layer.style
 
     def image_size(self) -> tuple[int, int] | None:
         """(width, height) of the shown image, or None."""
@@ -347,6 +368,7 @@ class CanvasView(QGraphicsView):
         self._layer.set_view_scale(s)
         self._handles.set_view_scale(s)
         self.draft.set_view_scale(s)
+        self.zoomChanged.emit(s)
 
     def _scroll_by(self, dx: float, dy: float) -> None:
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()

@@ -8,8 +8,8 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from app.services.actions import ACTIONS, FIXED_KEYS
 from app.services.tr_noop import QT_TRANSLATE_NOOP
-from app.services.actions import ACTIONS
 
 translate = QCoreApplication.translate
 _C = "CheatSheet"  # translation context of the texts below (English sources, shown translated)
@@ -43,6 +43,10 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
      QT_TRANSLATE_NOOP("CheatSheet", "zoom around the cursor")),
     (QT_TRANSLATE_NOOP("CheatSheet", "Click a shape (edit tool E)"),
      QT_TRANSLATE_NOOP("CheatSheet", "select it; new prompts then refine it")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Right click a shape (edit tool E)"),
+     QT_TRANSLATE_NOOP("CheatSheet", "its menu: label, vertices, details, order, delete")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Drop a folder, image or .samlabel on the window"),
+     QT_TRANSLATE_NOOP("CheatSheet", "open it")),
 )
 
 
@@ -50,7 +54,8 @@ def shortcut_rows(registry: Any) -> list[tuple[str, str, str]]:
     """(group, action text, "Key1, Key2") for every action, in ACTIONS order, with the live shortcuts."""
     rows: list[tuple[str, str, str]] = []
     for action_id, spec in ACTIONS.items():
-        seqs = registry.action(action_id).shortcuts()
+        seqs = list(registry.action(action_id).shortcuts())
+        seqs += [QKeySequence.fromString(k, QKeySequence.SequenceFormat.PortableText) for k in FIXED_KEYS.get(action_id, ())]
         keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in seqs if not s.isEmpty())
         rows.append((spec.group, spec.title(), keys or "—"))
     return rows
@@ -61,7 +66,8 @@ def cheatsheet_html(registry: Any) -> str:
     groups: dict[str, list[tuple[str, str]]] = {}
     for group, text, keys in shortcut_rows(registry):
         groups.setdefault(group, []).append((text, keys))
-    groups["mouse"] = [(translate(_C, keys), translate(_C, what)) for keys, what in MOUSE_HELP]
+    # rows are (what it does, keys): the keys column comes first in the table, as for the shortcuts
+    groups["mouse"] = [(translate(_C, what), translate(_C, keys)) for keys, what in MOUSE_HELP]
     out = ["<html><body>"]
     for group, rows in groups.items():
         title = translate(_C, GROUP_TITLES[group]) if group in GROUP_TITLES else group.replace("_", " ").title()

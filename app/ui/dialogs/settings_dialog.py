@@ -13,8 +13,8 @@ from PySide6.QtGui import QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.services.actions import ACTIONS, FIXED_KEYS, find_conflicts
 from app.services.tr_noop import QT_TRANSLATE_NOOP
-from app.services.actions import ACTIONS, find_conflicts
 from app.ui.i18n import LANGUAGES, mark_data
 from app.ui.theme import THEMES, normalize_theme
 
@@ -83,11 +83,12 @@ class SettingsDialog(QDialog):
         form.addRow("", self.disk_cache)
         lay.addLayout(form)
         lay.addWidget(QLabel(self.tr("Shortcuts (double-click to edit; separate alternatives with “;”):"), self))
-        self.table = QTableWidget(len(self._ids), 2, self)
-        self.table.setHorizontalHeaderLabels([self.tr("Action"), self.tr("Shortcut")])
-        mark_data(self.table, columns=(1,))  # key sequences
+        self.table = QTableWidget(len(self._ids), 3, self)
+        self.table.setHorizontalHeaderLabels([self.tr("Action"), self.tr("Shortcut"), self.tr("Also (fixed)")])
+        mark_data(self.table, columns=(1, 2))  # key sequences
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         for r, action_id in enumerate(self._ids):
             title = QTableWidgetItem(ACTIONS[action_id].title())
@@ -97,6 +98,13 @@ class SettingsDialog(QDialog):
             seqs = registry.action(action_id).shortcuts()
             text = f"{SEPARATOR} ".join(s.toString(QKeySequence.SequenceFormat.PortableText) for s in seqs)
             self.table.setItem(r, 1, QTableWidgetItem(text))
+            fixed = QTableWidgetItem(", ".join(
+                QKeySequence.fromString(k, QKeySequence.SequenceFormat.PortableText).toString(
+                    QKeySequence.SequenceFormat.NativeText) for k in FIXED_KEYS.get(action_id, ())))
+            fixed.setFlags(fixed.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            if fixed.text():
+                fixed.setToolTip(self.tr("Handled by the canvas; cannot be changed"))
+            self.table.setItem(r, 2, fixed)
         lay.addWidget(self.table, 1)
         self.conflicts_label = QLabel(self)
         self.conflicts_label.setWordWrap(True)

@@ -34,6 +34,7 @@ class AnnotationsDock(QDockWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         self.list = QListWidget(body)
         self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         lay.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.up_button = QToolButton(body)
@@ -74,8 +75,10 @@ class AnnotationsDock(QDockWidget):
             parts = self.tr("1 part") if len(a.parts) == 1 else self.tr("{n} parts").format(n=len(a.parts))
             shape = parts + (self.tr(", {n} hole(s)").format(n=holes) if holes else "")
             source = self.tr(SOURCE_TEXT.get(a.source, a.source))
-            text = f"#{a.id} {name} — {source}{score}, {shape}"
+            # two short lines rather than one long one: a narrow dock cuts nothing off
+            text = f"#{a.id} {name}\n{source}{score} · {shape}"
             it = QListWidgetItem(swatch(lc.color if lc else "#808080"), text)
+            it.setToolTip(text.replace("\n", " — "))
             it.setData(Qt.ItemDataRole.UserRole, a.id)
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             it.setCheckState(Qt.CheckState.Unchecked if a.id in self._hidden else Qt.CheckState.Checked)

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import (QAbstractListModel, QCoreApplication, QModelIndex,
                             QPersistentModelIndex, Qt, Signal)
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
 from app.automation.review import needs_review
 from app.services.tr_noop import QT_TRANSLATE_NOOP
@@ -42,6 +42,7 @@ class ImageListModel(QAbstractListModel):
         super().__init__(parent)
         self._project: Any = None
         self._filter: str | None = None
+        self._name = ""  # substring of the path (the dock's name filter)
         self._count = 0
         self._pages: OrderedDict[int, list[ImageRecord]] = OrderedDict()
 
@@ -51,8 +52,21 @@ class ImageListModel(QAbstractListModel):
         self._project = project
         self._filter = status_filter
         self._pages.clear()
-        self._count = 0 if project is None else int(project.image_count(status_filter))
+        if project is None:
+            self._count = 0
+        else:
+            self._count = int(project.image_count(status_filter, self._name) if self._name
+                              else project.image_count(status_filter))
         self.endResetModel()
+
+    def set_name_filter(self, text: str) -> None:
+        """Show only images whose path contains `text` ("" shows all) and reload."""
+        self._name = text.strip()
+        self.set_project(self._project, self._filter)
+
+    def name_filter(self) -> str:
+        """The current file name filter ("" = none)."""
+        return self._name
 
     def set_status_filter(self, status_filter: str | None) -> None:
         """Change the filter ("new" | "in_progress" | "done" | TO_REVIEW | None) and reload."""
@@ -73,7 +87,8 @@ class ImageListModel(QAbstractListModel):
         page_no = row // PAGE_SIZE
         page = self._pages.get(page_no)
         if page is None:
-            page = list(self._project.images(page_no * PAGE_SIZE, PAGE_SIZE, self._filter))
+            args = (page_no * PAGE_SIZE, PAGE_SIZE, self._filter) + ((self._name,) if self._name else ())
+            page = list(self._project.images(*args))  # (a project without name filtering works unfiltered)
             self._pages[page_no] = page
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
@@ -158,6 +173,9 @@ class ImagesDock(QDockWidget):
         self.filter_box = QComboBox(body)
         for text, value in self.FILTERS:
             self.filter_box.addItem(self.tr(text), value)
+        self.name_edit = QLineEdit(body)
+        self.name_edit.setPlaceholderText(self.tr("Filter by file name…"))
+        self.name_edit.setClearButtonEnabled(True)
         self.counts_label = QLabel(self.tr("no project"), body)
         self.view = QListView(body)
         self.view.setModel(self.model)
@@ -166,12 +184,14 @@ class ImagesDock(QDockWidget):
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         mark_data(self.view)  # image file names
         lay.addWidget(self.filter_box)
+        lay.addWidget(self.name_edit)
         lay.addWidget(self.counts_label)
         lay.addWidget(self.view, 1)
         self.setWidget(body)
         self.view.activated.connect(lambda idx: self.imageActivated.emit(idx.row()))
         self.view.clicked.connect(lambda idx: self.imageActivated.emit(idx.row()))
         self.filter_box.currentIndexChanged.connect(self._filter_changed)
+        self.name_edit.textChanged.connect(self._name_changed)
 
     def set_project(self, project: Any) -> None:
         """Show a project's images (None clears)."""
@@ -196,6 +216,17 @@ class ImagesDock(QDockWidget):
             self.view.setCurrentIndex(idx)
             self.view.blockSignals(False)
             self.view.scrollTo(idx)
+
+    def focus_name_filter(self) -> None:
+        """Put the keyboard in the file name filter."""
+        self.show()
+        self.raise_()
+        self.name_edit.setFocus()
+        self.name_edit.selectAll()
+
+    def _name_changed(self, text: str) -> None:
+        self.model.set_name_filter(text)
+        self.imageActivated.emit(0 if self.model.rowCount() else -1)
 
     def _filter_changed(self, _i: int) -> None:
         self.model.set_status_filter(self.filter_box.currentData())

@@ -13,6 +13,11 @@ class AnnotationsMixin(LabelingState):
         self.hidden = set(hidden)
         self._show_annotations()
 
+    def set_hidden_labels(self, label_ids: set[int]) -> None:
+        """Hide the annotations of these label classes on every image (view only)."""
+        self.hidden_labels = set(label_ids)
+        self._show_annotations()
+
     def select_annotation(self, ann_id: int | None) -> None:
         """Select an annotation of the current image (None clears); prompts then refine it."""
         if ann_id is not None and ann_id not in {a.id for a in self.annotations()}:

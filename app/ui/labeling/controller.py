@@ -39,6 +39,7 @@ class LabelingController(AcceptsMixin, CandidatesMixin, AnnotationsMixin, Labels
         self.canvas, self.inference, self.undo = canvas, inference, undo
         self.model, self.loader = images_model, loader
         self.label_id, self.selected, self.hidden = None, None, set()
+        self.hidden_labels = set()
         self._logits, self._anns, self._generation, self._incoming = {}, None, 0, None
         self._init_navigation(prefetch_count)
         self._init_candidates()

@@ -36,8 +36,9 @@ class NavigationMixin(LabelingState):
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
 
-    def set_project(self, project: LabelingProject | None) -> None:
-        """Start a session on `project` (None ends it); shows the first image of the images model."""
+    def set_project(self, project: LabelingProject | None, start_image: int | None = None) -> None:
+        """Start a session on `project` (None ends it); shows image `start_image` (an id, e.g. the one
+        worked on last) when the images model lists it, else its first image."""
         self.project = project
         self._generation += 1  # results of accepts made on the previous project are dropped
         self._anns = None
@@ -51,7 +52,9 @@ class NavigationMixin(LabelingState):
         self.labelChanged.emit(self.label_id)
         self.row, self.image = -1, None
         if project is not None and self.model.rowCount() > 0:
-            self.go_to_row(0)
+            row = -1 if start_image is None else project.image_row(start_image, self.model.status_filter(),
+                                                                   self.model.name_filter() or None)
+            self.go_to_row(max(0, row))
         else:
             self._reset_image()
 

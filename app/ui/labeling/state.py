@@ -60,6 +60,7 @@ class LabelingState(QObject):
     label_id: int | None
     selected: int | None
     hidden: set[int]
+    hidden_labels: set[int]                # label classes whose annotations are not drawn (every image)
     _logits: dict[int, np.ndarray]        # annotation id -> low-res logits of the candidate it came from
     _anns: tuple[int, list[Annotation]] | None
     _incoming: tuple[tuple[Part, ...], PreparedGeometry] | None  # geometry being stored, its drawing data
@@ -88,7 +89,8 @@ class LabelingState(QObject):
             if self._incoming is not None:  # an accept being stored: its drawing data was computed off-thread
                 parts, data = self._incoming
                 drawing = {a.id: data for a in anns if a.parts is parts and a.id is not None}
-            self.canvas.set_annotations(anns, self._colors(), set(self.hidden), drawing)
+            hidden = set(self.hidden) | {a.id for a in anns if a.label_id in self.hidden_labels and a.id is not None}
+            self.canvas.set_annotations(anns, self._colors(), hidden, drawing)
             self.canvas.select_annotation(self.selected)
         self.annotationsChanged.emit()
 
