@@ -97,7 +97,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("display_reset", QT_TRANSLATE_NOOP("Actions", "Reset brightness, contrast and gamma"), ("Ctrl+Shift+B",),
          "view"),
         ("model_manager", QT_TRANSLATE_NOOP("Actions", "Model manager…"), ("Ctrl+M",), "tools_menu"),
-        ("encode_all", QT_TRANSLATE_NOOP("Actions", "Pre-encode all images"), ("Ctrl+Shift+E",), "tools_menu"),
+        ("encode_all", QT_TRANSLATE_NOOP("Actions", "Pre-encode all images"), ("Ctrl+Alt+E",), "tools_menu"),
         ("propagate", QT_TRANSLATE_NOOP("Actions", "Propagate annotations through frames…"), ("Ctrl+Shift+P",),
          "tools_menu"),
         ("autolabel_images", QT_TRANSLATE_NOOP("Actions", "Auto-label images…"), ("Ctrl+Shift+L",), "tools_menu"),
