@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QToolBar
+from PySide6.QtWidgets import QDockWidget, QToolBar
 
 from app.ui.everything.controller import EverythingController
 from app.ui.everything.panel import EverythingDock
@@ -19,6 +19,9 @@ def install_everything(window: Any) -> EverythingController:
     """Add the segment-everything dock to ``window`` (a MainWindow) and wire it; returns its controller."""
     dock = EverythingDock(window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    text_dock = window.findChild(QDockWidget, "TextPromptDock")
+    if text_dock is not None:  # one tab group for the proposal tools: the window must fit 1280x800
+        window.tabifyDockWidget(text_dock, dock)
     controller = EverythingController(dock, window.inference, window.controller, window.undo, window.canvas, window)
     controller.message.connect(window.status.show_message)
     action = window.registry.action("segment_everything")

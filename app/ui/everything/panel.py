@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from app.ui.i18n import mark_data
 from app.ui.proposals.widgets import ProposalList, ProposalRow, ThresholdSlider
@@ -114,7 +114,11 @@ class EverythingDock(QDockWidget):
         for b in (self.accept_checked, self.accept_all, self.clear_button):
             row.addWidget(b)
         lay.addLayout(row)
-        self.setWidget(body)
+        scroll = QScrollArea(self)  # the dock may get little height on a laptop screen (1280x800)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
 
         self.run_button.clicked.connect(self.runRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)

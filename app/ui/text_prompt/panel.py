@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
 from app.ui.i18n import mark_data
 from app.services.models import DEFAULT_DETECTOR, DETECTOR_IDS
@@ -106,7 +106,11 @@ class TextPromptDock(QDockWidget):
         for b in (self.cycle_button, self.accept_checked, self.accept_all, self.clear_button):
             row.addWidget(b)
         lay.addLayout(row)
-        self.setWidget(body)
+        scroll = QScrollArea(self)  # the dock may get little height on a laptop screen (1280x800)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
         self.box_threshold.valueChanged.connect(self._thresholds)
         self.text_threshold.valueChanged.connect(self._thresholds)
         self.set_rows([])
