@@ -28,10 +28,10 @@ import os
 import pickle
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import unquote
 
 import numpy as np
@@ -115,13 +115,16 @@ class ImageLabeler:
 
         from app.automation.context import LocalContext
         from app.extensions.registry import get_automation
-        from sam_backend import load_predictor
+        import sam_backend
+        from sam_backend.families import Predictor
 
-        self._jobs: dict[str, list[BatchJob]] = ray.get(jobs_box[0])
+        ref = cast("ray.ObjectRef[dict[str, list[BatchJob]]]", jobs_box[0])
+        self._jobs: dict[str, list[BatchJob]] = ray.get(ref)
         self._params = dict(params)
         self._automation: Automation = get_automation(mode)
-        predictor = load_predictor(model=model.model, checkpoint=model.checkpoint,
-                                   device=worker_device(model, ray.get_gpu_ids()))
+        load: Callable[..., Predictor] = getattr(sam_backend, "load_predictor")  # lazy attribute (any family)
+        predictor = load(model=model.model, checkpoint=model.checkpoint,
+                         device=worker_device(model, ray.get_gpu_ids()))
         self._ctx: LocalContext = LocalContext(predictor)
         self._tmp = Path(tempfile.mkdtemp(prefix="sam-labeler-ray-"))
 

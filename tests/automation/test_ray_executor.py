@@ -4,6 +4,7 @@ mobile_sam weights), images read from the URI their root maps to, every image st
 the batch driver, also when a worker process is killed in the middle of the run."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -36,7 +37,7 @@ def cluster() -> Iterator[LocalCluster]:
 
     c = LocalCluster(workers=2)
     try:
-        ray.init(address=c.address, logging_level="ERROR", log_to_driver=False)
+        ray.init(address=c.address, logging_level=logging.ERROR, log_to_driver=False)
         yield c
     finally:
         ray.shutdown()
@@ -103,7 +104,7 @@ def test_same_results_as_the_local_executor(cluster: LocalCluster, spec: ModelSp
         got = remote[image_id]
         assert got.error is None and want.error is None
         assert (got.width, got.height) == (want.width, want.height) == (64, 48)
-        assert got.proposals, "no proposals: the comparison would prove nothing"
+        assert got.proposals and want.proposals, "no proposals: the comparison would prove nothing"
         assert [p.rle for p in got.proposals] == [p.rle for p in want.proposals]  # the masks
         assert [p.score for p in got.proposals] == [p.score for p in want.proposals]
         assert got.proposals == want.proposals  # labels and extras too
@@ -120,6 +121,7 @@ def test_cli_runs_on_the_cluster_reading_the_uri_of_each_root(cluster: LocalClus
     mirror = tmp_path / "mirror"
     shutil.copytree(tmp_path / "data", mirror)
     (mirror / "im1.png").write_bytes(b"not a png at all")  # the cluster's copy differs: proves where it reads
+    assert spec.checkpoint is not None
     rc = main(["autolabel", str(tmp_path / "data" / "p.samlabel"), "--mode", "boxes", "--checkpoint", spec.checkpoint,
                "--executor", "ray", "--address", cluster.address, "--workers", "2",
                "--image-root", f"{tmp_path / 'data'}=file://{mirror}"])
@@ -140,7 +142,7 @@ def test_every_image_stored_once_when_a_worker_is_killed(cluster: LocalCluster, 
     with _make_project(tmp_path / "local", n) as ref:
         plan = plan_batch(ref, "boxes", {}, spec)
         assert run_batch(ref, plan, LocalExecutor(), spec).labelled == n
-        want = {r.path: sorted((a.label_id, a.rle["counts"]) for a in ref.annotations(r.id) if a.source == "auto")
+        want = {r.path: sorted((a.label_id, (a.rle or {})["counts"]) for a in ref.annotations(r.id) if a.source == "auto")
                 for r in ref.images()}
     killed: list[int] = []
 
@@ -159,7 +161,7 @@ def test_every_image_stored_once_when_a_worker_is_killed(cluster: LocalCluster, 
         assert summary.labelled == n and not summary.failures
         for rec in project.images():
             auto = [a for a in project.annotations(rec.id) if a.source == "auto"]
-            assert sorted((a.label_id, a.rle["counts"]) for a in auto) == want[rec.path]  # once, not twice
+            assert sorted((a.label_id, (a.rle or {})["counts"]) for a in auto) == want[rec.path]  # once, not twice
             assert rec.extra["autolabel"]["boxes"]["annotations"] == len(want[rec.path])
         assert plan_batch(project, "boxes", {}, spec).todo == []  # a re-run has nothing left
 
