@@ -126,7 +126,8 @@ class ImageLabeler:
         predictor = load(model=model.model, checkpoint=model.checkpoint,
                          device=worker_device(model, ray.get_gpu_ids()))
         self._ctx: LocalContext = LocalContext(predictor)
-        self._tmp = Path(tempfile.mkdtemp(prefix="sam-labeler-ray-"))
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="sam-labeler-ray-")  # removed with the actor
+        self._tmp = Path(self._tmpdir.name)
 
     def _compute(self, job: BatchJob, data: bytes) -> BatchResult:
         # The bytes are decoded by the same load_image as the local executor's (EXIF rotation, modes,
