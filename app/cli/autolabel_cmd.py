@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from app.cli.cluster_args import add_cluster_arguments
+
 if TYPE_CHECKING:
     from app.automation.batch import BatchProgress
 
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", default="object", help="label class for proposals without one (default object)")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                         help="an automation setting (repeatable), e.g. points_per_side=16 for everything")
+    add_cluster_arguments(parser)
     text = parser.add_argument_group("text mode (Grounded-SAM)")
     text.add_argument("--prompt", help='phrases separated by "." ("cat. dog. traffic light")')
     text.add_argument("--detector", help="detector id (grounding-dino-tiny, grounding-dino-base) or model folder")
@@ -138,6 +141,8 @@ class BatchBar:
 
 def run(args: argparse.Namespace) -> int:
     from app.automation.batch import LocalExecutor, ModelSpec, plan_batch, run_batch
+    from app.automation.ray_executor import ClusterError
+    from app.cli.cluster_args import executor_place, make_executor
     from app.core.options import parse_assignments
     from app.extensions.registry import get_automation
 
@@ -165,10 +170,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"nothing to do: the {plan.selected} images of {project.path.name} are already labelled by "
                   f"{mode} with these settings (--redo labels them again)")
             return 0
-        executor = LocalExecutor()
+        executor = make_executor(args)
         bar = BatchBar(f"autolabel {mode}")
         try:
             summary = run_batch(project, plan, executor, spec, on_progress=bar)
+        except ClusterError as exc:
+            bar.finish()
+            raise ValueError(str(exc)) from None
         except KeyboardInterrupt:
             bar.finish()
             p = bar.latest
@@ -178,8 +186,10 @@ def run(args: argparse.Namespace) -> int:
             return 130
         bar.finish()
         counts = ", ".join(f"{n} {name}" for name, n in sorted(summary.stored.items(), key=lambda kv: -kv[1])) or "none"
-        loaded = executor.predictor(spec)
-        device = getattr(loaded, "device_name", args.device)
+        if isinstance(executor, LocalExecutor):
+            device = getattr(executor.predictor(spec), "device_name", args.device)
+        else:
+            device = executor_place(executor, args.device)
         print(f"labelled {summary.labelled} of {len(plan.todo)} images ({plan.skipped} already done, "
               f"{len(summary.failures)} failed) with {mode} on {device} in {summary.elapsed_s:.1f} s: "
               f"{summary.annotations} annotations ({counts}) in {project.path}")
