@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     timer.timeout.connect(s.tick)
     timer.start(5)
     win.inference.set_predictor(predictor, args.predictor)
+    win.ask_project_location = lambda _folder, default: default  # type: ignore[method-assign]  # no dialog
     t_open = time.perf_counter()
     win.open_path(folder)
     s.wait(lambda: win.canvas.has_image())

@@ -105,10 +105,14 @@ class BatchUi:
             self.window.images_dock.update_counts(self.window.project)
 
     def shutdown(self) -> None:
-        """Cancel the runs and wait for their threads (their stored images stay stored)."""
+        """Cancel the runs and wait for their threads (their stored images stay stored); the dialog
+        closes with the window (a window-modal dialog left open would block the next window)."""
         for job in list(self.jobs):
             job.cancel()
             job.join(10.0)
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog = None
 
 
 def install_batch(window: Any) -> BatchUi:

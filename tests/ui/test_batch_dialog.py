@@ -117,3 +117,14 @@ def test_cancel_from_the_dialog(qtbot, window, monkeypatch) -> None:  # noqa: F8
     assert dialog.summary.labelled == 0  # the image in progress is dropped (its automation saw the cancel)
     assert not any(a.source == "auto" for r in win.project.images() for a in win.project.annotations(r.id))
     assert "Cancelled after" in dialog.status_label.text()
+
+
+def test_the_dialog_closes_with_the_window(qtbot, window) -> None:  # noqa: F811
+    """A window-modal dialog left open after its window closed blocked every later window's mouse."""
+    from PySide6.QtWidgets import QApplication
+
+    win = window
+    dialog = _batch_ui(win).open_dialog()
+    assert dialog.isVisible() and QApplication.activeModalWidget() is dialog
+    win.close()
+    assert not dialog.isVisible() and QApplication.activeModalWidget() is None
