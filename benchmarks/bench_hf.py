@@ -83,7 +83,7 @@ def bench_hf_model(model_id: str, device: torch.device, repeats: int,
                                                                                                  labels=[1])
     for name, fn in figures.items():
         n = max(2, repeats // 2) if name.startswith("encode") else repeats
-        out[name] = measure(fn, n, device, [True])
+        out[name] = measure({"fast": fn}, n, device)["fast"]  # bench_backend._measure: {path: figures}
     del predictor, model
     video = _video_model(model_id)
     if video is not None:
