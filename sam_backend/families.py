@@ -42,7 +42,6 @@ class Embedding(Protocol):
 
     def nbytes(self) -> int:
         """Bytes held (the embedding caches are bounded by bytes)."""
-        ...
 
 
 @runtime_checkable
@@ -63,17 +62,14 @@ class Predictor(Protocol):
     @property
     def device_name(self) -> str:
         """Where the network runs ("cpu", "cuda:0", "mps")."""
-        ...
 
     def encode(self, image: np.ndarray, should_abort: AbortCheck | None = None) -> Embedding:
         """Encode an (H, W, 3) uint8 RGB image; EncodeAborted when ``should_abort()`` says so."""
-        ...
 
     def predict(self, emb: Embedding, points: Sequence[Sequence[float]] | np.ndarray | None = None,
                 labels: Sequence[int] | np.ndarray | None = None, box: Sequence[float] | np.ndarray | None = None,
                 mask_input: np.ndarray | None = None, multimask: bool = True) -> Prediction:
         """Candidate masks for the prompts (ValueError, one sentence, for invalid prompts)."""
-        ...
 
 
 @runtime_checkable
@@ -88,12 +84,10 @@ class Detector(Protocol):
     @property
     def device_name(self) -> str:
         """Where the network runs ("cpu", "cuda:0")."""
-        ...
 
     def detect(self, image: np.ndarray, phrases: Sequence[str]) -> RawDetections:
         """All boxes for ``phrases`` on an (H, W, 3) uint8 RGB image (ValueError, one sentence, for a
         prompt the model cannot take)."""
-        ...
 
 
 PredictorLoader = Callable[..., Predictor]

@@ -86,7 +86,6 @@ class Propagator(Protocol):
                   threshold: float = 0.5, progress: ProgressFn | None = None,
                   should_cancel: Callable[[], bool] | None = None) -> Iterator[FrameMasks]:
         """objects: object id -> bool (H, W) mask on the anchor frame. Raises PropagationCancelled."""
-        ...
 
 
 def load_propagator(model_id: str, checkpoint: str | None = None, device: str = "auto") -> Propagator:

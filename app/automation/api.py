@@ -64,11 +64,9 @@ class AutomationContext(Protocol):
     @property
     def predictor(self) -> Predictor:
         """The current segmentation model."""
-        ...
 
     def embedding(self, item: AutomationInput) -> Embedding:
         """The embedding of ``item.image`` for ``predictor`` (cached per image)."""
-        ...
 
 
 @runtime_checkable
@@ -89,4 +87,3 @@ class Automation(Protocol):
     def propose(self, ctx: AutomationContext, item: AutomationInput, *, params: Mapping[str, OptionValue],
                 progress: Progress | None = None, cancel: threading.Event | None = None) -> list[Proposal]:
         """The proposals for one image (raises app.core.formats.common.Cancelled when cancelled)."""
-        ...

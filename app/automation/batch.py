@@ -88,7 +88,6 @@ class Executor(Protocol):
     def run(self, jobs: Iterable[BatchJob], *, mode: str, params: Mapping[str, OptionValue], model: ModelSpec,
             cancel: threading.Event | None) -> Iterator[BatchResult]:
         """The results, as they arrive."""
-        ...
 
 
 def load_job_image(job: BatchJob) -> np.ndarray:

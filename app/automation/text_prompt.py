@@ -49,7 +49,6 @@ class DetectorContext(AutomationContext, Protocol):
 
     def detector(self, id_or_path: str) -> Detector:
         """The detector ``id_or_path`` (model id or save_pretrained folder), loaded on first use."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -18,32 +18,24 @@ class LabelingProject(Protocol):
 
     def label_classes(self) -> list[LabelClass]:
         """All label classes in display order."""
-        ...
 
     def annotations(self, image_id: int) -> list[Annotation]:
         """Annotations of one image, by z then id."""
-        ...
 
     def annotation(self, ann_id: int) -> Annotation:
         """The annotation with this id (NotFoundError otherwise)."""
-        ...
 
     def image(self, image_id: int) -> ImageRecord:
         """The image with this id (NotFoundError otherwise)."""
-        ...
 
     def image_path(self, rec: ImageRecord) -> Path:
         """Absolute path of an image file."""
-        ...
 
     def set_image_size(self, image_id: int, width: int, height: int) -> None:
         """Record the decoded size of an image (after EXIF rotation)."""
-        ...
 
     def image_row(self, image_id: int, status: str | None = None, name: str | None = None) -> int:
         """Position of an image in the path-ordered list (of one status when given); -1 when absent."""
-        ...
 
     def next_image_not_done(self, after_path: str) -> ImageRecord | None:
         """The first image after this path (wrapping around) that is not done and not missing."""
-        ...

@@ -21,7 +21,6 @@ class WorkerPredictor(Predictor, Protocol):
 
     def encode(self, image: np.ndarray, should_abort: Callable[[], bool] | None = None) -> ImageEmbedding:
         """A SAM-family embedding (what the embedding cache keeps); EncodeAborted on should_abort()."""
-        ...
 
 
 @runtime_checkable

@@ -17,7 +17,6 @@ class UiExtension(Protocol):
 
     def shutdown(self) -> None:
         """Stop the extension's threads; its pending work is finished first."""
-        ...
 
 
 def _text_prompts(window: Any) -> UiExtension:

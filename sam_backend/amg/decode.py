@@ -48,12 +48,10 @@ class PointDecoder(Protocol):
 
     def encode_image(self, image: np.ndarray, should_abort: Callable[[], bool] | None) -> object:
         """Encode an (H, W, 3) uint8 RGB image; raise EncodeAborted when should_abort() says so."""
-        ...
 
     def decode_points(self, embedding: object, points: np.ndarray, min_iou: float | None) -> DecodedPoints:
         """Decode one foreground point per prompt: points float64 (N, 2) x, y image pixels.
         With min_iou, masks may be skipped for points none of whose candidates has iou > min_iou."""
-        ...
 
 
 class SamPointDecoder:

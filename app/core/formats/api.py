@@ -67,17 +67,14 @@ class Exporter(Protocol):
 
     def default_destination(self, project: Project) -> Path:
         """Where the export goes when the user does not say (CLI and dialogs use the same)."""
-        ...
 
     def plan(self, project: Project, dest: Path) -> ExportPlan:
         """What an export to ``dest`` would create, update or leave alone, before anything is
         written (the dialog shows it and asks when existing files are touched; the CLI prints it)."""
-        ...
 
     def run(self, project: Project, dest: Path, *, masks: str, options: Mapping[str, OptionValue],
             progress: Progress | None = None, cancel: threading.Event | None = None) -> ExportReport:
         """Write the export; the report lists files, counts, skipped items and warnings."""
-        ...
 
 
 @runtime_checkable
@@ -97,7 +94,6 @@ class Importer(Protocol):
             on_duplicate: OnDuplicate = "skip", progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportReport:
         """Import ``src`` (one transaction); ``images_dir``: where to look for the images."""
-        ...
 
 
 EXACT_MODES = ("rle", "mask")

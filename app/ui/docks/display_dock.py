@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QScrollArea, QSlider, QVBoxLayout, QWidget)
+                               QSlider, QVBoxLayout, QWidget)
 
 from app.ui.canvas.display import DEFAULT_OPACITY, ImageAdjust, MaskStyle
+from app.ui.dock_scroll import set_scrolling_widget
 
 OPACITY_STEP = 10
 
@@ -70,12 +71,7 @@ class DisplayDock(QDockWidget):
         iform.addRow(self.reset_button)
         lay.addWidget(image)
         lay.addStretch(1)
-        scroll = QScrollArea(self)  # the dock may get little height on a laptop screen (1280x800)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        scroll.setMinimumHeight(60)
-        self.setWidget(scroll)
+        set_scrolling_widget(self, body, min_height=60)
         for s in (self.opacity, self.brightness, self.contrast, self.gamma):
             s.valueChanged.connect(self._emit)
         self.outline_only.toggled.connect(self._emit)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from app.ui.dock_scroll import set_scrolling_widget
 from app.ui.i18n import mark_data
 from app.ui.proposals.widgets import ProposalList, ProposalRow, ThresholdSlider
 
@@ -114,11 +115,7 @@ class EverythingDock(QDockWidget):
         for b in (self.accept_checked, self.accept_all, self.clear_button):
             row.addWidget(b)
         lay.addLayout(row)
-        scroll = QScrollArea(self)  # the dock may get little height on a laptop screen (1280x800)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        self.setWidget(scroll)
+        set_scrolling_widget(self, body)
 
         self.run_button.clicked.connect(self.runRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)

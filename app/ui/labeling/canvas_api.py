@@ -34,44 +34,34 @@ class Canvas(Protocol):
 
     def set_image(self, rgb: np.ndarray) -> None:
         """Show an (H, W, 3) uint8 image."""
-        ...
 
     def clear_image(self) -> None:
         """Show nothing (and forget prompts, candidate, annotations)."""
-        ...
 
     def set_annotations(self, anns: list[Annotation], colors: dict[int, str],
                         hidden: AbstractSet[int] = frozenset(),
                         drawing: Mapping[int, PreparedGeometry] | None = None) -> None:
         """Draw these annotations (label id -> colour; hidden ids are not drawn; drawing: data
         computed off the GUI thread for some of them, by id)."""
-        ...
 
     def select_annotation(self, ann_id: int | None) -> None:
         """Highlight one annotation (None clears)."""
-        ...
 
     def set_candidate(self, mask: np.ndarray | None, color: str) -> None:
         """Show a bool (H, W) candidate mask over the image (None hides it)."""
-        ...
 
     def prompts(self) -> PromptSet:
         """The prompts placed on the current image."""
-        ...
 
     def clear_prompts(self) -> None:
         """Remove every prompt (no signal)."""
-        ...
 
     def restore_prompts(self, prompts: PromptSet) -> None:
         """Show these prompts as the current ones (no signal)."""
-        ...
 
     def push_prompts(self, prompts: PromptSet) -> None:
         """Replace the prompts as a user edit would (emits promptsChanged)."""
-        ...
 
     @property
     def pending(self) -> PendingMasks:
         """Accepted masks shown until their stored geometry is drawn."""
-        ...

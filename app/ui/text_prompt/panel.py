@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
+from app.ui.dock_scroll import set_scrolling_widget
 from app.ui.i18n import mark_data
 from app.services.models import DEFAULT_DETECTOR, DETECTOR_IDS
 from app.ui.proposals.widgets import ProposalList, ProposalRow, ThresholdSlider
@@ -106,11 +107,7 @@ class TextPromptDock(QDockWidget):
         for b in (self.cycle_button, self.accept_checked, self.accept_all, self.clear_button):
             row.addWidget(b)
         lay.addLayout(row)
-        scroll = QScrollArea(self)  # the dock may get little height on a laptop screen (1280x800)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        self.setWidget(scroll)
+        set_scrolling_widget(self, body)
         self.box_threshold.valueChanged.connect(self._thresholds)
         self.text_threshold.valueChanged.connect(self._thresholds)
         self.set_rows([])
