@@ -45,16 +45,20 @@ PREFETCH = 2
 @dataclass(frozen=True)
 class ModelSpec:
     """The segmentation model an executor loads: a model id, an optional checkpoint file instead of
-    the model cache, and a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
+    the model cache, a device ("auto", "cpu", "cuda", "cuda:N", "mps") and the encoder's precision
+    ("fp32" exact, or an opt-in fast mode of sam_backend.modes: "bf16", "int8", "fp16")."""
 
     model: str = "mobile_sam"
     checkpoint: str | None = None
     device: str = "auto"
+    precision: str = "fp32"
 
     @property
     def name(self) -> str:
-        """What the done mark records as the model (the checkpoint when given, else the id)."""
-        return self.checkpoint or self.model
+        """What the done mark records as the model (the checkpoint when given, else the id; a fast
+        mode is named after it, e.g. "mobile_sam.bf16": its masks differ from the exact model's)."""
+        base = self.checkpoint or self.model
+        return base if self.precision == "fp32" else f"{base}.{self.precision}"
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def _load_predictor(spec: ModelSpec) -> Predictor:
 
     # looked up on the package at call time (sam_backend loads it lazily; tests replace it there)
     load: Callable[..., Predictor] = getattr(sam_backend, "load_predictor")
-    return load(model=spec.model, checkpoint=spec.checkpoint, device=spec.device)
+    return load(model=spec.model, checkpoint=spec.checkpoint, device=spec.device, precision=spec.precision)
 
 
 class LocalExecutor:

@@ -124,7 +124,7 @@ class ImageLabeler:
         self._automation: Automation = get_automation(mode)
         load: Callable[..., Predictor] = getattr(sam_backend, "load_predictor")  # lazy attribute (any family)
         predictor = load(model=model.model, checkpoint=model.checkpoint,
-                         device=worker_device(model, ray.get_gpu_ids()))
+                         device=worker_device(model, ray.get_gpu_ids()), precision=model.precision)
         self._ctx: LocalContext = LocalContext(predictor)
         self._tmpdir = tempfile.TemporaryDirectory(prefix="sam-labeler-ray-")  # removed with the actor
         self._tmp = Path(self._tmpdir.name)

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="mobile_sam", help="SAM model id (default mobile_sam)")
     parser.add_argument("--checkpoint", default=None, help="SAM checkpoint file instead of the model cache")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8", "fp16"),
+                        help="the encoder's mode: fp32 (exact, default) or an opt-in fast mode; "
+                             "`sam-labeler models modes ID` lists their measured speed and mask agreement")
     parser.add_argument("--redo", action="store_true", help="label again the images this mode already labelled")
     parser.add_argument("--label", default="object", help="label class for proposals without one (default object)")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
@@ -160,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{project.path} is open read-only")
         if created:
             print(f"created the project {project.path} for the images of {path}")
-        spec = ModelSpec(args.model, args.checkpoint, args.device)
+        spec = ModelSpec(args.model, args.checkpoint, args.device, args.precision)
         plan = plan_batch(project, mode, params, spec, images=args.images, redo=args.redo,
                           min_score=args.min_score, default_label=args.label)
         if not plan.selected:

@@ -1,4 +1,5 @@
-"""`sam-labeler models list | download ID | import ID FILE | verify [ID]`: the checkpoint cache."""
+"""`sam-labeler models list | download ID | import ID FILE | verify [ID] | modes ID`: the checkpoint cache and
+the encoder modes (exact and the opt-in fast ones, with their measured speed and mask agreement)."""
 from __future__ import annotations
 
 import argparse
@@ -90,10 +91,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE|DIR")
     p = sub.add_parser("verify", help="re-hash installed checkpoints (all, or one ID)")
     p.add_argument("model_id", metavar="ID", nargs="?")
+    p = sub.add_parser("modes", help="the encoder modes of a model (exact, bf16, int8, fp16) with their measured "
+                                     "speed-up and mask IoU against exact, and whether each works here")
+    p.add_argument("model_id", metavar="ID")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | mps (default cpu)")
 
 
 def run(args: argparse.Namespace) -> int:
-    action = {"list": _list, "download": _download, "import": _import, "verify": _verify}[args.action]
+    action = {"list": _list, "download": _download, "import": _import, "verify": _verify, "modes": _modes}[args.action]
     return action(args)
 
 
@@ -189,3 +194,24 @@ def _verify(args: argparse.Namespace) -> int:
             hint = "" if not result.installed else f"; run `sam-labeler models download {model_id}` to replace it"
             print(f"sam-labeler: error: {result.message}{hint}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _modes(args: argparse.Namespace) -> int:
+    from sam_backend.modes import encoder_modes
+    from sam_backend.registry import get_spec
+
+    spec = get_spec(args.model_id)
+    modes = encoder_modes(spec.id, device=args.device)
+    rows = [("MODE", "EXACT", "SPEED-UP", "MASK IOU (WORST)", "HERE")]
+    for m in modes:
+        iou = "-" if m.mask_iou is None else f"{m.mask_iou * 100:.1f}% ({(m.min_iou or 0) * 100:.1f}%)"
+        rows.append((m.precision, "yes" if m.exact else "no", "-" if m.speedup is None else f"{m.speedup:.2f}x",
+                     iou, "works" if m.available else m.reason))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}")
+    measured_on = next((m.measured_on for m in modes if m.measured_on), None)
+    print(f"figures measured on: {measured_on}" if measured_on else
+          f"no figures were measured for {spec.id} on {args.device}")
+    print("use one with --precision MODE (autolabel) or in the model manager; fp32 is exact (the default)")
+    return 0

@@ -84,17 +84,20 @@ class InferenceService(QObject):
         self._worker.start()
 
     # ------------------------------------------------------------------------------------- model
-    def load_model(self, model_id: str, checkpoint: str | None = None, device: str = "auto") -> None:
-        """Load `model_id` in the worker (checkpoint None: the verified file in the model cache).
+    def load_model(self, model_id: str, checkpoint: str | None = None, device: str = "auto",
+                   precision: str = "fp32") -> None:
+        """Load `model_id` in the worker (checkpoint None: the verified file in the model cache);
+        precision: the encoder's mode ("fp32" exact, or an opt-in fast mode of sam_backend.modes).
 
         modelStateChanged("loading", ...) now, then "ready" or "error" (+ failed) later.
         """
         self._set_model_state("loading", self.tr("Loading {model}…").format(model=model_id))
-        self._requested = (model_id, checkpoint, device)
-        self._worker.post_load(model_id, checkpoint, device)
+        self._requested = (model_id, checkpoint, device, precision)
+        self._worker.post_load(model_id, checkpoint, device, precision)
 
-    def requested_model(self) -> tuple[str, str | None, str] | None:
-        """(model id, checkpoint, device) of the last load_model (None before any): what batch jobs load."""
+    def requested_model(self) -> tuple[str, str | None, str, str] | None:
+        """(model id, checkpoint, device, precision) of the last load_model (None before any): what
+        batch jobs load."""
         return getattr(self, "_requested", None)
 
     def set_predictor(self, predictor: Any, model_id: str) -> None:

@@ -17,6 +17,7 @@ from sam_backend.checkpoints import import_checkpoint as _import_checkpoint
 from sam_backend.checkpoints import install_state
 from sam_backend.detectors.locate import DEFAULT_DETECTOR, DETECTOR_IDS
 from sam_backend.detectors.types import text_support_problem
+from sam_backend.modes import EncoderMode as EncoderModeFacts
 from sam_backend.paths import data_root
 from sam_backend.registry import MODELS, ModelSpec
 from sam_backend.types import Prediction
@@ -24,9 +25,9 @@ from sam_backend.types import Prediction
 Progress = Callable[[int, int], None]
 INSTALLED = ("verified", "unverified")  # install states in which a model can be loaded
 
-__all__ = ["DEFAULT_DETECTOR", "DETECTOR_IDS", "INSTALLED", "MODELS", "InstallState", "ModelSpec", "Prediction",
-           "data_root", "device_report_text", "download", "family_lines", "import_checkpoint", "install_state",
-           "is_installed", "text_support_problem"]
+__all__ = ["DEFAULT_DETECTOR", "DETECTOR_IDS", "INSTALLED", "MODELS", "EncoderModeFacts", "InstallState", "ModelSpec",
+           "Prediction", "data_root", "device_report_text", "download", "encoder_modes", "family_lines",
+           "import_checkpoint", "install_state", "is_installed", "text_support_problem"]
 
 
 def is_installed(model_id: str) -> bool:
@@ -74,3 +75,14 @@ def family_lines() -> list[str]:
         note = fam.available()
         out.append(fam.id + (f" (not available: {note})" if note else ""))
     return out
+
+
+def encoder_modes(model_id: str, device: str) -> list[EncoderModeFacts]:
+    """The encoder modes of `model_id` on `device` ("auto" is resolved to the device it picks), exact
+    first, with whether each works there and its measured speed-up and mask IoU against exact.
+    Imports torch (call it off the GUI thread)."""
+    from sam_backend.device import resolve_device
+    from sam_backend.modes import encoder_modes as modes
+
+    resolved = str(resolve_device(device)) if device == "auto" else device
+    return modes(model_id, device=resolved)

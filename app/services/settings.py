@@ -23,6 +23,7 @@ from sam_backend.paths import settings_dir
 
 SETTINGS_FILE = "settings.json"
 MAX_RECENT = 10
+PRECISIONS = ("fp32", "bf16", "int8", "fp16")  # sam_backend.modes' encoder modes (kept in step by a test)
 
 DEFAULTS: dict[str, Any] = {
     "shortcuts": {},          # action id -> list of key sequence strings (overrides of actions.ACTIONS)
@@ -30,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "recent_projects": [],    # newest first, at most MAX_RECENT
     "model_id": "mobile_sam",
     "device": "auto",
+    "precision": "fp32",      # the encoder's mode (sam_backend.modes): "fp32" exact, or an opt-in fast mode
     "memory_cache_mb": 1024,  # memory LRU of embeddings
     "disk_cache": True,       # persistent embedding cache in sam_backend.paths.embeddings_dir()
     "last_export_dir": "",
@@ -53,6 +55,8 @@ class Settings:
         prefetch_count: int >= 0.
         recent_projects: list of path strings, newest first, at most 10.
         model_id, device: the model to load at start ("auto" | "cpu" | "cuda" | "cuda:N" | "mps").
+        precision: its encoder's mode, one of PRECISIONS ("fp32" exact, the default; the others are the
+            opt-in fast modes the model manager offers with their measured speed and mask agreement).
         memory_cache_mb: int >= 0; disk_cache: bool; last_export_dir: str.
         language: "" (follow the system) or a language code; theme: "dark" | "light";
         reuse_window: a project opened from the desktop while the app runs goes to the running window.
@@ -68,6 +72,7 @@ class Settings:
         self.recent_projects: list[str] = []
         self.model_id: str = DEFAULTS["model_id"]
         self.device: str = DEFAULTS["device"]
+        self.precision: str = DEFAULTS["precision"]
         self.memory_cache_mb: int = DEFAULTS["memory_cache_mb"]
         self.disk_cache: bool = DEFAULTS["disk_cache"]
         self.last_export_dir: str = DEFAULTS["last_export_dir"]
@@ -133,6 +138,7 @@ class Settings:
             "recent_projects": list(self.recent_projects),
             "model_id": self.model_id,
             "device": self.device,
+            "precision": self.precision,
             "memory_cache_mb": self.memory_cache_mb,
             "disk_cache": self.disk_cache,
             "last_export_dir": self.last_export_dir,
@@ -153,6 +159,8 @@ class Settings:
             self.recent_projects = [str(p) for p in recent if isinstance(p, str) and p][:MAX_RECENT]
         self.model_id = _str(data.get("model_id"), DEFAULTS["model_id"])
         self.device = _str(data.get("device"), DEFAULTS["device"])
+        precision = data.get("precision")
+        self.precision = precision if precision in PRECISIONS else DEFAULTS["precision"]
         self.memory_cache_mb = _int(data.get("memory_cache_mb"), DEFAULTS["memory_cache_mb"], 0, 1 << 20)
         disk = data.get("disk_cache")
         self.disk_cache = disk if isinstance(disk, bool) else DEFAULTS["disk_cache"]

@@ -30,7 +30,7 @@ from app.core.images import load_image
 from app.services.automation_jobs import TaskContext, TaskResult, WorkerTask, execute
 from app.services.requests import DecodeRequest, DecodeResult, ImageItem, WorkerSink, describe_error
 from app.services.worker_api import BATCH_TEXT, WorkerState, translate
-from app.services.worker_models import WorkerPredictor, fallback_reason, warm_up
+from app.services.worker_models import WorkerPredictor, cache_model_id, fallback_reason, precision_in_effect, warm_up
 from sam_backend.cache import CacheKey, EmbeddingCache
 from sam_backend.errors import EncodeAborted
 from sam_backend.types import ImageEmbedding
@@ -120,11 +120,11 @@ class InferenceWorker(WorkerState):
 
     # ------------------------------------------------------------------------------------ jobs
     def _do_load(self, job: tuple[Any, ...]) -> None:
-        _, model_id, checkpoint, device = job
+        _, model_id, checkpoint, device, precision = job
         text = translate("InferenceWorker", "Loading {model}").format(model=model_id)
         self._sink.progress(text, 0, -1)
         try:
-            predictor = self._loader(model=model_id, checkpoint=checkpoint, device=device)
+            predictor = self._loader(model=model_id, checkpoint=checkpoint, device=device, precision=precision)
             warm_up(predictor)
         except Exception as exc:
             msg = describe_error(exc, f"loading {model_id}")
@@ -144,14 +144,15 @@ class InferenceWorker(WorkerState):
                 self._sink.model_state("none", translate("InferenceWorker", "Loading {model} was cancelled.").format(
                     model=model_id))
             return
-        self._install(predictor, model_id)
+        self._install(predictor, model_id, precision)
         self._sink.model_state("ready", self._model_text())
 
-    def _install(self, predictor: WorkerPredictor, model_id: str) -> None:
+    def _install(self, predictor: WorkerPredictor, model_id: str, precision: str = "fp32") -> None:
         reencode = self._hot is not None
         self._predictor = predictor
         self._fallback_seen = fallback_reason(predictor)
         self._model_id = model_id
+        self._precision = precision_in_effect(predictor, precision)
         self._device = predictor.device_name
         self._hot = None
         with self._cond:
@@ -180,6 +181,9 @@ class InferenceWorker(WorkerState):
             reason=str(reason).rstrip(".")))
 
     def _model_text(self) -> str:
+        if self._precision != "fp32":  # an opt-in fast mode: the status bar says so
+            return translate("InferenceWorker", "{model} ({mode}) on {device}").format(
+                model=self._model_id, mode=self._precision, device=self._device)
         return translate("InferenceWorker", "{model} on {device}").format(model=self._model_id, device=self._device)
 
     def _do_encode(self, key: str, path: Path, current: bool) -> None:
@@ -360,4 +364,4 @@ class InferenceWorker(WorkerState):
         return should_abort
 
     def _cache_key(self, path: Path) -> CacheKey:
-        return CacheKey(self._model_id, self._hashes.sha1(path), int(self._model().preprocess_version))
+        return CacheKey(cache_model_id(self._model_id, self._precision), self._hashes.sha1(path), int(self._model().preprocess_version))

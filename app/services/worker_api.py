@@ -54,6 +54,7 @@ class WorkerState:
         self._detectors = DetectorCache()
         self._predictor: WorkerPredictor | None = None
         self._model_id = ""
+        self._precision = "fp32"  # the installed model's encoder precision in effect
         self._device = "cpu"
         self._hot: tuple[str, CacheKey, ImageEmbedding] | None = None
         self._fallback_seen: str | None = None
@@ -78,11 +79,12 @@ class WorkerState:
         """True while the thread runs."""
         return self._thread.is_alive()
 
-    def post_load(self, model_id: str, checkpoint: str | None, device: str) -> None:
-        """Load a model with sam_backend.load_predictor (replaces a pending load)."""
+    def post_load(self, model_id: str, checkpoint: str | None, device: str, precision: str = "fp32") -> None:
+        """Load a model with sam_backend.load_predictor (replaces a pending load); precision: the
+        encoder's mode ("fp32" exact, or a fast mode of sam_backend.modes)."""
         with self._cond:
             self._load_cancel.clear()
-            self._load = ("load", model_id, checkpoint, device)
+            self._load = ("load", model_id, checkpoint, device, precision)
             self._cond.notify_all()
 
     def post_install(self, predictor: Any, model_id: str) -> None:

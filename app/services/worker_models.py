@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, cast, runtime_checkable
 
 import numpy as np
 
 from sam_backend.cache import sha1_of_file
 from sam_backend.families import Predictor
 from sam_backend.types import ImageEmbedding
+
+if TYPE_CHECKING:  # sam_backend.encoders imports torch: only the worker thread loads it
+    from sam_backend.encoders import EncoderSetup
 
 
 class WorkerPredictor(Predictor, Protocol):
@@ -28,6 +31,26 @@ class FallsBack(Protocol):
     """A predictor that may move itself to the CPU (sam_backend.SamPredictor after CUDA out-of-memory)."""
 
     fallback_reason: str | None
+
+
+@runtime_checkable
+class ReportsSetup(Protocol):
+    """A predictor that says what its encoder really runs (sam_backend.SamPredictor)."""
+
+    @property
+    def encoder_setup(self) -> EncoderSetup: ...
+
+
+def precision_in_effect(predictor: WorkerPredictor, asked: str) -> str:
+    """The encoder precision the predictor really runs ("fp32" exact, "bf16", "int8", "fp16"): its own
+    report when it gives one (a mode may fall back, e.g. fp16 on a CPU), else the one asked for."""
+    return predictor.encoder_setup.precision if isinstance(predictor, ReportsSetup) else asked
+
+
+def cache_model_id(model_id: str, precision: str) -> str:
+    """The embedding cache's model id: the model id for exact embeddings; a fast mode's embeddings
+    (approximate) are kept apart, e.g. "mobile_sam.bf16", so an exact run never reads them."""
+    return model_id if precision == "fp32" else f"{model_id}.{precision}"
 
 
 def fallback_reason(predictor: WorkerPredictor | None) -> str | None:

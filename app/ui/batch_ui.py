@@ -38,9 +38,9 @@ def model_spec(window: Any) -> ModelSpec:
     """The model the inference service was asked to load (else the settings' model)."""
     requested = getattr(window.inference, "requested_model", lambda: None)()
     if requested is not None:
-        model_id, checkpoint, device = requested
-        return ModelSpec(model_id, checkpoint, device)
-    return ModelSpec(window.settings.model_id, None, window.settings.device)
+        model_id, checkpoint, device, precision = requested
+        return ModelSpec(model_id, checkpoint, device, precision)
+    return ModelSpec(window.settings.model_id, None, window.settings.device, window.settings.precision)
 
 
 def selected_image_ids(window: Any) -> list[int]:

@@ -61,14 +61,20 @@ class BackgroundJob(QObject):
             self._thread.join(timeout_s)
 
     def _progress(self, done: int, total: int | None) -> None:
-        self.progressed.emit(int(done), -1 if total is None else int(total))
+        try:
+            self.progressed.emit(int(done), -1 if total is None else int(total))
+        except RuntimeError:  # the owner was deleted while the job runs
+            pass
 
     def _run(self) -> None:
         try:
             self.result = self._fn(self._progress, self.cancel_event)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
             self.error = _sentence(exc)
-        self.done.emit()
+        try:
+            self.done.emit()
+        except RuntimeError:  # the job's owner (a closed dialog) was deleted: nobody is left to tell
+            pass
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.dialog is not None:

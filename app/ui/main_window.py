@@ -385,21 +385,21 @@ class MainWindow(QMainWindow):
             if missing:
                 self._on_model_state("none", "")
                 return
-        self.inference.load_model(model_id, checkpoint, device)
+        self.inference.load_model(model_id, checkpoint, device, self.settings.precision)
 
     def open_model_manager(self) -> None:
         """Tools > Model manager."""
         if self.manager is None:  # one dialog per window: its download keeps running while hidden
-            self.manager = ModelManagerDialog(self.settings.model_id, self.settings.device, self)
+            self.manager = ModelManagerDialog(self.settings.model_id, self.settings.device, self, self.settings.precision)
             self.manager.useRequested.connect(self._use_model)
         self.manager.refresh()
         self.manager.show()
         self.manager.raise_()
 
-    def _use_model(self, model_id: str, device: str) -> None:
-        self.settings.model_id, self.settings.device = model_id, device
+    def _use_model(self, model_id: str, device: str, precision: str = "fp32") -> None:
+        self.settings.model_id, self.settings.device, self.settings.precision = model_id, device, precision
         self._save_settings()
-        self.inference.load_model(model_id, None, device)
+        self.inference.load_model(model_id, None, device, precision)
 
     def _on_model_state(self, state: str, text: str) -> None:
         self.status.set_model(state, text)

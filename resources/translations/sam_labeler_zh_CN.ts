@@ -1236,6 +1236,10 @@ status: {status}</source>
         <translation>模型现在在 CPU 上运行：{reason}。</translation>
     </message>
     <message>
+        <source>{model} ({mode}) on {device}</source>
+        <translation>{model}（{mode}）运行于 {device}</translation>
+    </message>
+    <message>
         <source>{model} on {device}</source>
         <translation>{model}（{device}）</translation>
     </message>
@@ -1581,6 +1585,73 @@ Model: {model}</source>
     </message>
 </context>
 <context>
+    <name>ModeChoice</name>
+    <message>
+        <source>Exact (float32)</source>
+        <translation>精确（float32）</translation>
+    </message>
+    <message>
+        <source>Fast bfloat16</source>
+        <translation>快速 bfloat16</translation>
+    </message>
+    <message>
+        <source>Fast int8</source>
+        <translation>快速 int8</translation>
+    </message>
+    <message>
+        <source>Fast float16</source>
+        <translation>快速 float16</translation>
+    </message>
+    <message>
+        <source>Masks as the reference SAM computes them. The default.</source>
+        <translation>与参考 SAM 计算的掩码一致。默认选项。</translation>
+    </message>
+    <message>
+        <source>The encoder in bfloat16: needs a CPU with native bfloat16 (AVX512-BF16 / AMX) or a CUDA GPU. Masks differ slightly from exact along uncertain edges.</source>
+        <translation>编码器使用 bfloat16：需要原生支持 bfloat16 的 CPU（AVX512-BF16 / AMX）或 CUDA GPU。掩码在不确定的边缘处与精确模式略有差异。</translation>
+    </message>
+    <message>
+        <source>The encoder&apos;s linear layers in int8 (dynamic quantisation); any x86 or ARM CPU. Masks differ more than bfloat16&apos;s.</source>
+        <translation>编码器的线性层使用 int8（动态量化）；适用于任何 x86 或 ARM CPU。掩码差异比 bfloat16 更大。</translation>
+    </message>
+    <message>
+        <source>The encoder in float16 on a CUDA GPU.</source>
+        <translation>编码器在 CUDA GPU 上使用 float16。</translation>
+    </message>
+    <message>
+        <source>CUDA only</source>
+        <translation>仅限 CUDA</translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation>仅限 CPU</translation>
+    </message>
+    <message>
+        <source>this CPU has no native bfloat16: slower than exact here</source>
+        <translation>此 CPU 不支持原生 bfloat16：在这里比精确模式更慢</translation>
+    </message>
+    <message>
+        <source>{title} — not measured for this model</source>
+        <translation>{title} — 未对此模型测量</translation>
+    </message>
+    <message>
+        <source>{title} — {speedup}x faster, masks {iou}% IoU (worst {worst}%)</source>
+        <translation>{title} — 快 {speedup} 倍，掩码 IoU {iou}%（最差 {worst}%）</translation>
+    </message>
+    <message>
+        <source>{text} [{reason}]</source>
+        <translation>{text} [{reason}]</translation>
+    </message>
+    <message>
+        <source>Measured on {machine} (encode time against exact; IoU of the candidate masks against exact&apos;s on photos).</source>
+        <translation>测量于 {machine}（编码时间与精确模式相比；候选掩码与精确模式在照片上的 IoU）。</translation>
+    </message>
+    <message>
+        <source>Speed modes</source>
+        <translation>速度模式</translation>
+    </message>
+</context>
+<context>
     <name>ModelBanner</name>
     <message>
         <source>No SAM model installed — manual tools (polygon P, edit E) work; open the model manager to download or import one.</source>
@@ -1656,6 +1727,10 @@ Model: {model}</source>
     <message>
         <source>Device:</source>
         <translation>设备：</translation>
+    </message>
+    <message>
+        <source>Speed mode:</source>
+        <translation>速度模式：</translation>
     </message>
     <message>
         <source>Checking devices…</source>

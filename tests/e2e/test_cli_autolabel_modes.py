@@ -110,3 +110,25 @@ def test_progress_line_has_rate_and_eta() -> None:
     assert lines[1] == "autolabel boxes: 40% 4/10 images, 7 annotations, 1 failed, 0.50 images/s, ETA 12s"
     assert lines[2] == "autolabel boxes: 100% 10/10 images, 20 annotations, 1 failed, 0.50 images/s"
     assert bar.latest is not None and bar.latest.done == 10
+
+
+def test_models_modes_lists_the_fast_modes_with_their_figures(capsys) -> None:
+    """Issue 16: `sam-labeler models modes ID` shows each encoder mode's measured figures and whether it
+    works here."""
+    from app.cli import main
+    from sam_backend.modes import encoder_modes
+
+    assert main(["models", "modes", "mobile_sam", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines()[1:5]}
+    int8 = next(m for m in encoder_modes("mobile_sam", "cpu") if m.precision == "int8")
+    assert f"{int8.speedup:.2f}x" in rows["int8"] and "works" in rows["int8"]
+    assert "CUDA only" in rows["fp16"] and rows["fp32"].split()[1] == "yes"
+
+
+def test_a_fast_mode_run_is_recorded_apart_from_an_exact_one() -> None:
+    """A batch run in a fast mode records the mode with the model, so an exact re-run redoes it."""
+    from app.automation.batch import ModelSpec
+
+    assert ModelSpec("mobile_sam").name == "mobile_sam"
+    assert ModelSpec("mobile_sam", precision="bf16").name == "mobile_sam.bf16"

@@ -58,3 +58,26 @@ def test_load_model_from_a_checkpoint_file(qtbot, make_service, tmp_path) -> Non
         svc.load_model("mobile_sam", str(broken), "cpu")
     assert "broken.pt" in failed.args[0]
     qtbot.waitUntil(lambda: svc.model_state() == "ready", timeout=5000)  # the loaded model stays
+
+
+@pytest.mark.timeout(240)
+def test_a_fast_mode_is_loaded_shown_and_cached_apart_from_exact(qtbot, make_service, images, tmp_path) -> None:
+    """Issue 16: the model manager's speed mode reaches load_predictor; the status says the mode; its
+    (approximate) embeddings are cached apart, so that exact mode never reads them."""
+    torch.manual_seed(2)
+    ckpt = tmp_path / "random_mobile_sam.pt"
+    torch.save(build_model("mobile_sam").state_dict(), ckpt)
+    svc = make_service(None, disk=True)
+    with qtbot.waitSignal(svc.modelStateChanged, timeout=200000,
+                          check_params_cb=lambda state, text: state != "loading") as blocker:
+        svc.load_model("mobile_sam", str(ckpt), "cpu", "int8")
+    assert blocker.args == ["ready", "mobile_sam (int8) on cpu"]
+    assert svc.requested_model() == ("mobile_sam", str(ckpt), "cpu", "int8")
+    key, path = images[1]
+    svc.encode(key, path)
+    with qtbot.waitSignal(svc.decodeFinished, timeout=200000):
+        svc.decode(key, PromptSet().with_point(30, 20, 1))
+    disk = EmbeddingCache(0, embeddings_dir())
+    sha = sha1_of_file(path)
+    assert disk.get(CacheKey("mobile_sam.int8", sha, 1)) is not None
+    assert disk.get(CacheKey("mobile_sam", sha, 1)) is None

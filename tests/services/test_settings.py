@@ -80,3 +80,20 @@ def test_set_refuses_typed_keys_and_unserialisable_values() -> None:
         except (ValueError, TypeError):
             continue
         raise AssertionError("expected a refusal")
+
+
+def test_the_speed_mode_is_kept_and_an_unknown_one_is_exact() -> None:
+    """Issue 16: the model manager's speed mode survives a restart; anything else reads as exact."""
+    from app.services.settings import PRECISIONS
+    from sam_backend.encoders import PRECISIONS as BACKEND_PRECISIONS
+
+    assert set(PRECISIONS) == set(BACKEND_PRECISIONS)  # the settings know every mode the backend has
+    s = Settings.load()
+    assert s.precision == "fp32"
+    s.precision = "int8"
+    s.save()
+    assert Settings.load().precision == "int8"
+    data = json.loads(s.path.read_text())
+    data["precision"] = "fp8-turbo"
+    s.path.write_text(json.dumps(data))
+    assert Settings.load().precision == "fp32"

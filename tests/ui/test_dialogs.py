@@ -95,7 +95,7 @@ def test_model_manager_lists_models_and_reports_import_failure(qtbot, tmp_path: 
     assert dlg.state_text("mobile_sam") == "not installed"
     qtbot.waitUntil(lambda: "torch" in dlg.report.toPlainText().lower(), timeout=15000)
     seen: list[tuple[str, str]] = []
-    dlg.useRequested.connect(lambda m, d: seen.append((m, d)))
+    dlg.useRequested.connect(lambda m, d, p: seen.append((m, d, p)))
     dlg.device_box.setCurrentText("cpu")
     dlg.use_button.click()
     assert seen == []  # not installed: nothing to use (tests/ui/test_model_manager.py)

@@ -17,7 +17,7 @@ def test_use_is_offered_only_for_an_installed_model(qtbot) -> None:
     dlg = ModelManagerDialog("mobile_sam", "cpu")
     qtbot.addWidget(dlg)
     seen: list[tuple[str, str]] = []
-    dlg.useRequested.connect(lambda m, d: seen.append((m, d)))
+    dlg.useRequested.connect(lambda m, d, p: seen.append((m, d, p)))
     assert dlg.selected_model() == "mobile_sam" and dlg.state_text("mobile_sam") == "not installed"
     assert not dlg.use_button.isEnabled()
     dlg.use_button.click()
@@ -26,7 +26,7 @@ def test_use_is_offered_only_for_an_installed_model(qtbot) -> None:
     dlg.refresh()
     assert dlg.use_button.isEnabled()
     dlg.use_button.click()
-    assert seen == [("mobile_sam", "cpu")]
+    assert seen == [("mobile_sam", "cpu", "fp32")]
 
 
 def test_selecting_another_row_follows_its_install_state(qtbot) -> None:
@@ -63,3 +63,40 @@ def test_a_failed_download_does_not_move_the_table(qtbot, monkeypatch) -> None:
     assert "failed" in dlg.status.text()
     after = (dlg.table.geometry(), [dlg.table.columnWidth(c) for c in range(dlg.table.columnCount())])
     assert after == before
+
+
+def test_speed_modes_are_shown_with_their_figures_and_chosen_knowingly(qtbot) -> None:
+    """Issue 16: the fast encoder modes are listed with their measured speed-up and mask IoU; a mode
+    that does not work on the device is disabled; the chosen one goes with "Use this model"."""
+    from sam_backend.modes import encoder_modes
+
+    _install_placeholder("mobile_sam")
+    dlg = ModelManagerDialog("mobile_sam", "cpu")
+    qtbot.addWidget(dlg)
+    box = dlg.mode_box
+    qtbot.waitUntil(lambda: box.count() == 4, timeout=30000)
+    facts = {m.precision: m for m in encoder_modes("mobile_sam", "cpu")}
+    texts = {str(box.itemData(i)): box.itemText(i) for i in range(box.count())}
+    assert box.precision() == "fp32" and texts["fp32"] == "Exact (float32)"
+    int8 = facts["int8"]
+    assert int8.speedup is not None and int8.mask_iou is not None  # shipped figures for mobile_sam
+    assert f"{int8.speedup:.1f}x faster" in texts["int8"] and f"{int8.mask_iou * 100:.1f}% IoU" in texts["int8"]
+    enabled = {str(box.itemData(i)): box.model().item(i).isEnabled() for i in range(box.count())}
+    assert enabled["fp16"] is False and "CUDA only" in texts["fp16"]  # float16 needs a GPU
+    assert enabled["int8"] is True
+    seen: list[tuple[str, str, str]] = []
+    dlg.useRequested.connect(lambda m, d, p: seen.append((m, d, p)))
+    box.setCurrentIndex(box.findData("int8"))
+    dlg.use_button.click()
+    assert seen == [("mobile_sam", "cpu", "int8")]
+
+
+def test_the_saved_mode_is_preselected_and_a_mode_that_cannot_run_falls_back_to_exact(qtbot) -> None:
+    _install_placeholder("mobile_sam")
+    dlg = ModelManagerDialog("mobile_sam", "cpu", None, "int8")
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.mode_box.count() == 4, timeout=30000)
+    assert dlg.mode_box.precision() == "int8"
+    with qtbot.waitSignal(dlg.mode_box.modesShown, timeout=30000):
+        dlg.device_box.setCurrentText("mps")  # int8 is CPU only
+    assert dlg.mode_box.precision() == "fp32"

@@ -1,9 +1,10 @@
 """Model manager: registry models with size / licence / install state, download with progress and
-cancel, import of a local checkpoint file, device choice with the device self-check report.
+cancel, import of a local checkpoint file, device choice with the device self-check report, and the
+speed mode (exact, or an opt-in fast encoder mode shown with its measured speed-up and mask IoU).
 
 Downloads, imports and the device report run in background threads (app.ui.jobs.BackgroundJob); the
 dialog only reads registry facts and cheap install states (no hashing) on the GUI thread. Loading a
-model is the inference service's job: the dialog emits `useRequested(model_id, device)`.
+model is the inference service's job: the dialog emits `useRequested(model_id, device, precision)`.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialo
 
 from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.ui.i18n import mark_data
+from app.ui.dialogs.mode_choice import ModeChoice
 from app.ui.jobs import BackgroundJob
 from app.services.models import INSTALLED, MODELS, device_report_text, download, import_checkpoint, install_state
 
@@ -51,11 +53,12 @@ def _device_report_text(_progress: Callable[[int, int], None], _cancel: threadin
 
 
 class ModelManagerDialog(QDialog):
-    """Lists MODELS; `useRequested(model_id, device)` asks the window to load one."""
+    """Lists MODELS; `useRequested(model_id, device, precision)` asks the window to load one."""
 
-    useRequested = Signal(str, str)
+    useRequested = Signal(str, str, str)
 
-    def __init__(self, current_model: str, current_device: str, parent: QWidget | None = None) -> None:
+    def __init__(self, current_model: str, current_device: str, parent: QWidget | None = None,
+                 current_precision: str = "fp32") -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Model manager"))
         self.resize(820, 560)
@@ -92,6 +95,12 @@ class ModelManagerDialog(QDialog):
         row.addWidget(self.device_box)
         row.addWidget(self.use_button)
         lay.addLayout(row)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(QLabel(self.tr("Speed mode:"), self))
+        self.mode_box = ModeChoice(current_precision, self)
+        mode_row.addWidget(self.mode_box)
+        mode_row.addStretch(1)
+        lay.addLayout(mode_row)
         self.progress = QProgressBar(self)
         policy = self.progress.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # its space stays: nothing moves when a download starts or ends
@@ -114,9 +123,12 @@ class ModelManagerDialog(QDialog):
         self.refresh()
         self.table.resizeColumnsToContents()  # once: later refreshes keep the layout (no jumps)
         self.table.currentCellChanged.connect(lambda *_: self._update_use_button())
+        self.table.currentCellChanged.connect(lambda *_: self._show_modes())
+        self.device_box.currentTextChanged.connect(lambda _t: self._show_modes())
         if current_model in self._ids:
             self.table.selectRow(self._ids.index(current_model))
         self._update_use_button()
+        self._show_modes()
         self.download_button.clicked.connect(self.download_selected)
         self.import_button.clicked.connect(self.import_selected)
         self.cancel_button.clicked.connect(self.cancel_job)
@@ -193,7 +205,10 @@ class ModelManagerDialog(QDialog):
 
     def jobs(self) -> list[BackgroundJob]:
         """The background jobs this dialog started (for joining at shutdown)."""
-        return [j for j in (self.job, self._report_job) if j is not None]
+        return [j for j in (self.job, self._report_job) if j is not None] + self.mode_box.jobs()
+
+    def _show_modes(self) -> None:
+        self.mode_box.show_modes_of(self.selected_model(), self.device_box.currentText())
 
     def cancel_job(self) -> None:
         """Cancel the running download."""
@@ -235,6 +250,6 @@ class ModelManagerDialog(QDialog):
     def _use(self) -> None:
         model_id = self.selected_model()
         if model_id is not None and self._installed.get(model_id, False):
-            self.useRequested.emit(model_id, self.device_box.currentText())
+            self.useRequested.emit(model_id, self.device_box.currentText(), self.mode_box.precision())
             self.accept()
 
