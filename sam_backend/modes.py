@@ -34,7 +34,9 @@ class EncoderMode:
 
     available: whether it runs as meant here (False: it falls back or is slower, see reason);
     speedup: measured encode time of fp32 / this mode's (None when not measured); mask_iou /
-    min_iou: mean / worst IoU of its masks against fp32's; measured_on: the machine of the figures.
+    min_iou: mean / worst IoU of its masks against fp32's; measured_on: the machine of the figures;
+    iou_weights: "random" when the IoU was measured with random weights (no trained weights were at
+    hand: their noise-like masks are not a trained model's), "trained" otherwise, None if unknown.
     """
 
     precision: str
@@ -47,6 +49,7 @@ class EncoderMode:
     mask_iou: float | None
     min_iou: float | None
     measured_on: str | None
+    iou_weights: str | None = None
 
     def label(self) -> str:
         """One line for a list, e.g. "Fast bfloat16 - 2.5x faster, masks 99.1% IoU (worst 95.0%)"."""
@@ -55,7 +58,8 @@ class EncoderMode:
             parts.append(f"{self.speedup:.1f}x faster" if not self.exact else "reference")
         if self.mask_iou is not None and not self.exact:
             worst = f" (worst {self.min_iou * 100:.1f}%)" if self.min_iou is not None else ""
-            parts.append(f"masks {self.mask_iou * 100:.1f}% IoU{worst}")
+            weights = " with random weights" if self.iou_weights == "random" else ""
+            parts.append(f"masks {self.mask_iou * 100:.1f}% IoU{worst}{weights}")
         text = " - ".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]
         return text if self.available else f"{text} [{self.reason}]"
 
@@ -104,5 +108,6 @@ def encoder_modes(model_id: str, device: str = "cpu") -> list[EncoderMode]:
             precision, title, exact, description, available, reason,
             fig.get("speedup"), fig.get("mask_iou"), fig.get("min_iou"),
             str(data.get("machine")) if fig else None,
+            str(figures["iou_weights"]) if fig and isinstance(figures, dict) and "iou_weights" in figures else None,
         ))
     return out

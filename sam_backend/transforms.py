@@ -193,6 +193,11 @@ def masks_from_logits(
     if steps is None:
         steps = (_max_step(up, 1), _max_step(up, 2))
     tol = 2 * CV2_WEIGHT_ERROR * (steps[0] + steps[1]) + up_error
+    from sam_backend.mask_tiles import tiled_signs  # (it builds on this module's strips)
+
+    tiled = tiled_signs(up, original_size, taps, up_error, None if tol <= MASK_LOGIT_TOL else tol)
+    if tiled is not None:  # an object-like mask: only the tiles along its outline were resized
+        return tiled
     if tol <= MASK_LOGIT_TOL:
         return _resized_signs(up, original_size, taps)
     near = _cells_near_zero(up, tol)
@@ -260,7 +265,7 @@ def _step_bounds(low_res: np.ndarray, input_size: tuple[int, int]) -> tuple[floa
 STRIP_SOURCE_ROWS = 64  # source rows per strip of `_resized_signs` (~4 MB of float32 output at 12 MP)
 
 
-def _row_strips(h: int, H: int) -> list[tuple[int, int, int, int]]:
+def _row_strips(h: int, H: int, rows: int = STRIP_SOURCE_ROWS) -> list[tuple[int, int, int, int]]:
     """Split the (h -> H) row resize into strips that cv2 can resize independently with the
     global row mapping: (src_start, src_stop, out_start, out_stop) each.
 
@@ -270,7 +275,7 @@ def _row_strips(h: int, H: int) -> list[tuple[int, int, int, int]]:
     >= a (up to the next strip's), and reads 2 rows past its end for their second tap. When q is
     large there is one strip (the whole image)."""
     q = h // math.gcd(h, H)
-    step = q * max(1, round(STRIP_SOURCE_ROWS / q))
+    step = q * max(1, round(rows / q))  # about `rows` source rows per strip
     if step >= h:
         return [(0, h, 0, H)]
     starts = list(range(0, h, step))

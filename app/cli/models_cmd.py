@@ -205,6 +205,8 @@ def _modes(args: argparse.Namespace) -> int:
     rows = [("MODE", "EXACT", "SPEED-UP", "MASK IOU (WORST)", "HERE")]
     for m in modes:
         iou = "-" if m.mask_iou is None else f"{m.mask_iou * 100:.1f}% ({(m.min_iou or 0) * 100:.1f}%)"
+        if m.iou_weights == "random" and not m.exact and m.mask_iou is not None:
+            iou += " random weights"
         rows.append((m.precision, "yes" if m.exact else "no", "-" if m.speedup is None else f"{m.speedup:.2f}x",
                      iou, "works" if m.available else m.reason))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -1635,6 +1635,10 @@ Model: {model}</source>
         <translation>{title} — 未对此模型测量</translation>
     </message>
     <message>
+        <source>{title} — {speedup}x faster, masks {iou}% IoU (worst {worst}%) with random weights</source>
+        <translation>{title} — 快 {speedup} 倍，掩码 IoU {iou}%（最差 {worst}%），以随机权重测得</translation>
+    </message>
+    <message>
         <source>{title} — {speedup}x faster, masks {iou}% IoU (worst {worst}%)</source>
         <translation>{title} — 快 {speedup} 倍，掩码 IoU {iou}%（最差 {worst}%）</translation>
     </message>
@@ -1645,6 +1649,10 @@ Model: {model}</source>
     <message>
         <source>Measured on {machine} (encode time against exact; IoU of the candidate masks against exact&apos;s on photos).</source>
         <translation>测量于 {machine}（编码时间与精确模式相比；候选掩码与精确模式在照片上的 IoU）。</translation>
+    </message>
+    <message>
+        <source>The mask agreement was measured with randomly initialised weights (no trained weights were at hand); with trained weights it may differ.</source>
+        <translation>掩码一致性是用随机初始化的权重测得的（当时没有训练好的权重）；使用训练好的权重时可能不同。</translation>
     </message>
     <message>
         <source>Speed modes</source>

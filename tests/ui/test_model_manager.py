@@ -2,6 +2,8 @@
 layout stays put when a download fails."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from app.ui.dialogs.model_manager import ModelManagerDialog
 
 
@@ -81,6 +83,8 @@ def test_speed_modes_are_shown_with_their_figures_and_chosen_knowingly(qtbot) ->
     int8 = facts["int8"]
     assert int8.speedup is not None and int8.mask_iou is not None  # shipped figures for mobile_sam
     assert f"{int8.speedup:.1f}x faster" in texts["int8"] and f"{int8.mask_iou * 100:.1f}% IoU" in texts["int8"]
+    assert int8.iou_weights == "random" and "with random weights" in texts["int8"]  # the figures say how they were got
+    assert "randomly initialised weights" in str(box.itemData(box.findData("int8"), Qt.ItemDataRole.ToolTipRole))
     enabled = {str(box.itemData(i)): box.model().item(i).isEnabled() for i in range(box.count())}
     assert enabled["fp16"] is False and "CUDA only" in texts["fp16"]  # float16 needs a GPU
     assert enabled["int8"] is True

@@ -48,9 +48,14 @@ def mode_text(mode: EncoderModeFacts) -> str:
     if mode.speedup is None or mode.mask_iou is None:
         text = translate("ModeChoice", "{title} — not measured for this model").format(title=title)
     else:
-        text = translate("ModeChoice", "{title} — {speedup}x faster, masks {iou}% IoU (worst {worst}%)").format(
-            title=title, speedup=f"{mode.speedup:.1f}", iou=f"{mode.mask_iou * 100:.1f}",
-            worst=f"{(mode.min_iou if mode.min_iou is not None else mode.mask_iou) * 100:.1f}")
+        worst = f"{(mode.min_iou if mode.min_iou is not None else mode.mask_iou) * 100:.1f}"
+        if mode.iou_weights == "random":  # say so: a trained model's masks may agree more or less
+            text = translate("ModeChoice", "{title} — {speedup}x faster, masks {iou}% IoU (worst {worst}%) with "
+                                           "random weights").format(
+                title=title, speedup=f"{mode.speedup:.1f}", iou=f"{mode.mask_iou * 100:.1f}", worst=worst)
+        else:
+            text = translate("ModeChoice", "{title} — {speedup}x faster, masks {iou}% IoU (worst {worst}%)").format(
+                title=title, speedup=f"{mode.speedup:.1f}", iou=f"{mode.mask_iou * 100:.1f}", worst=worst)
     if not mode.available:
         reason = translate(CONTEXT, REASONS[mode.reason]) if mode.reason in REASONS else mode.reason
         text = translate("ModeChoice", "{text} [{reason}]").format(text=text, reason=reason)
@@ -63,6 +68,9 @@ def mode_tooltip(mode: EncoderModeFacts) -> str:
     if mode.measured_on and not mode.exact:
         text += "\n" + translate("ModeChoice", "Measured on {machine} (encode time against exact; IoU of the "
                                           "candidate masks against exact's on photos).").format(machine=mode.measured_on)
+    if mode.iou_weights == "random" and not mode.exact:
+        text += "\n" + translate("ModeChoice", "The mask agreement was measured with randomly initialised weights "
+                                                "(no trained weights were at hand); with trained weights it may differ.")
     return text
 
 
