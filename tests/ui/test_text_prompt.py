@@ -112,3 +112,23 @@ def test_a_missing_detector_is_one_sentence_in_the_dock(qtbot, window) -> None:
     assert tp.item.count() == 0
     assert tp.run(" . ", "grounding-dino-base") is False
     assert tp.dock.status.text().startswith("The text prompt has no phrase")
+
+
+def test_accepting_text_proposals_marks_an_auto_labeled_image_reviewed(qtbot, window, detector_dir: Path) -> None:
+    """As with segment everything: accepting proposals on an image waiting for review reviews it, in
+    the same undo step (the text prompt used to leave the "to review" mark)."""
+    from app.automation.review import needs_review
+
+    project = window.project
+    rec = window.controller.image
+    project.set_image_extra(rec.id, {"autolabel": {"text": {"settings": {}, "annotations": 2, "time": 1.0}}})
+    assert needs_review(project.image(rec.id).extra)
+    tp = window.text_prompts
+    tp.dock.box_threshold.set_value(0.3)
+    tp.dock.text_threshold.set_value(0.3)
+    _detect(qtbot, window, "cat", detector_dir)
+    with qtbot.waitSignal(tp.stored, timeout=60000):
+        tp.dock.accept_all.click()
+    assert project.annotations(rec.id) and not needs_review(project.image(rec.id).extra)
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one step: the mark comes back too
+    assert project.annotations(rec.id) == [] and needs_review(project.image(rec.id).extra)

@@ -20,16 +20,15 @@ from PySide6.QtGui import QMouseEvent
 
 from app.automation.api import Automation
 from app.automation.review import mark_reviewed, needs_review
-from app.core.edits import CompoundEdit, Edit
 from app.core.options import OptionValue
 from app.core.image_edits import SetImageExtra
 from app.core.project_labels import PALETTE
-from app.core.proposal_edits import AddLabelledAnnotations
 from app.extensions.registry import get_automation
 from app.services.automation_jobs import TaskResult
 from app.services.everything_jobs import CHANNEL, EverythingAnswer, everything_job
 from app.ui.controller import image_key
 from app.ui.everything.panel import EverythingDock
+from app.ui.proposals.accept import accept_edit
 from app.ui.proposals.converter import ConvertedBatch, ProposalConverter, batch_of
 from app.ui.proposals.overlay import DrawnProposal, ProposalsItem
 from app.ui.proposals.widgets import ProposalRow
@@ -338,11 +337,7 @@ class EverythingController(QObject):
             self._give_back(batch.image_id, chosen)
             return
         n = len(batch.items)
-        edits: list[Edit] = [AddLabelledAnnotations(batch.items, text=f"Accept {n} proposal(s)")]
-        extra = project.image(batch.image_id).extra
-        if needs_review(extra):
-            edits.append(SetImageExtra(batch.image_id, mark_reviewed(extra), text="Mark reviewed"))
-        edit = edits[0] if len(edits) == 1 else CompoundEdit(f"Accept {n} proposal(s)", edits)
+        edit = accept_edit(project, batch.image_id, batch.items, f"Accept {n} proposal(s)")
 
         def push() -> None:
             if self.undo.push(edit):

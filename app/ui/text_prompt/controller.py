@@ -4,7 +4,8 @@ the canvas -> accepted as ONE undoable edit.
 The detector and SAM run only in the inference worker (app.services.text_jobs through
 InferenceService.run_task); moving a threshold slider re-filters the answer already received at once
 and asks the worker to decode only boxes it has not decoded yet. Accepting converts the masks on
-the ProposalConverter thread and pushes one app.core.proposal_edits.AddLabelledAnnotations (after
+the ProposalConverter thread and pushes one undo step (app.ui.proposals.accept: the annotations, and the
+image's "reviewed" mark when it was auto-labeled and not reviewed yet) (after
 any SAM accept still being converted, so the undo order is the order of the person's actions).
 """
 from __future__ import annotations
@@ -16,12 +17,13 @@ from PySide6.QtCore import QObject, Signal
 from app.automation.text_prompt import TextResult
 from app.core.model import LabelClass
 from app.core.project_labels import PALETTE
-from app.core.proposal_edits import AddLabelledAnnotations, match_label
+from app.core.proposal_edits import match_label
 from app.services.automation_jobs import TaskResult
 from app.services.text_jobs import CHANNEL, TextAnswer, detect_job, refilter_job
 from app.ui.controller import image_key
 from app.services.models import text_support_problem
 from app.ui.labeling import LabelingController
+from app.ui.proposals.accept import accept_edit
 from app.ui.proposals.converter import ConvertedBatch, ProposalConverter, batch_of
 from app.ui.proposals.overlay import DrawnProposal, ProposalsItem
 from app.ui.proposals.widgets import ProposalRow
@@ -234,7 +236,7 @@ class TextPromptController(QObject):
         if not batch.items:
             self.message.emit(self.tr("The accepted proposals have empty masks; nothing was stored."))
             return
-        edit = AddLabelledAnnotations(batch.items, text=f"Accept {len(batch.items)} text proposal(s)")
+        edit = accept_edit(project, batch.image_id, batch.items, f"Accept {len(batch.items)} text proposal(s)")
 
         def push() -> None:
             if self.undo.push(edit):
