@@ -21,14 +21,11 @@ from app.ui.canvas import CanvasView
 from app.ui.candidate_strip import CandidateStrip
 from app.ui.controller import LabelingController, image_key
 from app.ui.dialogs.cheatsheet import CheatSheetDialog
-from app.ui.dialogs.export_dialog import ExportDialog, ImportDialog, export_plan, run_export, run_import
-from app.ui.dialogs.model_manager import ModelManagerDialog
 from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.docks.annotations_dock import AnnotationsDock
 from app.ui.docks.images_dock import ImagesDock
 from app.ui.docks.labels_dock import LabelsDock
 from app.ui.extensions import install_ui_extensions, shutdown_ui_extensions
-from app.ui.gc_tuning import freeze_long_lived
 from app.ui.image_loader import ImageLoader
 from app.ui.jobs import BackgroundJob
 from app.ui.menus import build_menus, set_action_icons
@@ -41,6 +38,9 @@ from app.ui.view_features import install_view_features
 from app.ui.status import ModelBanner, StatusPanel
 from app.ui.theme import apply_theme, current_theme
 from app.ui.window_geometry import place_window
+from app.ui import window_exchange, window_model
+from app.ui.dialogs.model_manager import ModelManagerDialog
+from app.ui.gc_tuning import freeze_long_lived
 
 APP_NAME = "SAM Labeler"
 TOOLS = ("point", "box", "scribble", "polygon", "edit")
@@ -302,114 +302,35 @@ class MainWindow(QMainWindow):
             self.project.checkpoint()
         self.status.show_message(self.tr("All changes are saved (each accepted edit is committed at once)."))
 
-    # ------------------------------------------------------------------ import / export
+    # ------------------------------------------------------------------ import / export (app.ui.window_exchange)
     def ask_export(self) -> None:
         """File > Export: dialog, then a cancellable background job."""
-        if self.project is None:
-            self.status.show_message(self.tr("Open a project first."))
-            return
-        dlg = ExportDialog(self.project, self.settings.last_export_dir, self)
-        if dlg.exec() != ExportDialog.DialogCode.Accepted:
-            return
-        choice = dlg.choice()
-        try:
-            plan = export_plan(self.project.path, choice)
-        except (CoreError, OSError, ValueError) as exc:
-            self._error(f"Export failed: {exc}")
-            return
-        if plan.touches_existing:
-            answer = QMessageBox.question(self, self.tr("Export"), plan.summary + "\n\n" + self.tr("Export now?"))
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        self.start_export(choice)
+        window_exchange.ask_export(self)
 
     def start_export(self, choice: Any) -> BackgroundJob | None:
         """Export in the background (own read-only connection); progress dialog with Cancel."""
-        if self.project is None:
-            return None
-        project_path = self.project.path
-        job = BackgroundJob(lambda progress, cancel: run_export(project_path, choice, progress, cancel),
-                            self.tr("Exporting…"), self)
-        job.succeeded.connect(lambda dest: self.status.show_message(self.tr("Exported to {path}.").format(path=dest)))
-        job.failed.connect(lambda msg: self._error(self.tr("Export failed: {reason}").format(reason=msg)))
-        job.cancelled.connect(lambda: self.status.show_message(self.tr("Export cancelled.")))
-        job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
-        self.settings.last_export_dir = str(choice.destination.parent)
-        self.jobs.append(job)
-        job.start()
-        return job
+        return window_exchange.start_export(self, choice)
 
     def ask_import(self) -> None:
         """File > Import annotations (runs on the GUI thread: the project connection lives here)."""
-        if self.project is None or self.project.read_only:
-            self.status.show_message(self.tr("Open a writable project first."))
-            return
-        dlg = ImportDialog(self.project.image_root, self)
-        if dlg.exec() == ImportDialog.DialogCode.Accepted:
-            self.run_import(dlg.choice())
+        window_exchange.ask_import(self)
 
     def run_import(self, choice: Any) -> None:
         """Import and refresh; failures become one message."""
-        if self.project is None:
-            return
-        self.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            report = run_import(self.project, choice)
-        except (CoreError, OSError, ValueError) as exc:
-            self._error(self.tr("Import failed: {reason}").format(reason=exc))
-            return
-        finally:
-            self.unsetCursor()
-        summary = report.summary() if hasattr(report, "summary") else self.tr("Import finished.")
-        self.status.show_message(summary)
-        self.undo.stack.clear()
-        self.controller.invalidate()
-        self.images_dock.set_project(self.project)
-        self.controller.go_to_row(max(0, self.controller.row))
+        window_exchange.run_import(self, choice)
 
-    # ------------------------------------------------------------------ model
+    # ------------------------------------------------------------------ model (app.ui.window_model)
     def start_model(self, model_id: str | None = None, checkpoint: str | None = None,
                     device: str | None = None) -> None:
         """Load a model in the worker when a checkpoint is available, else show the first-run banner."""
-        model_id = model_id or self.settings.model_id
-        device = device or self.settings.device
-        if checkpoint is None:
-            from app.services.models import install_state
-
-            try:
-                missing = install_state(model_id).status == "missing"
-            except (KeyError, ValueError, OSError) as exc:
-                self._on_model_state("none", "")
-                self.status.show_message(f"{exc}", error=True)
-                return
-            if missing:
-                self._on_model_state("none", "")
-                return
-        self.inference.load_model(model_id, checkpoint, device, self.settings.precision)
+        window_model.start_model(self, model_id, checkpoint, device)
 
     def open_model_manager(self) -> None:
         """Tools > Model manager."""
-        if self.manager is None:  # one dialog per window: its download keeps running while hidden
-            self.manager = ModelManagerDialog(self.settings.model_id, self.settings.device, self, self.settings.precision)
-            self.manager.useRequested.connect(self._use_model)
-        self.manager.refresh()
-        self.manager.show()
-        self.manager.raise_()
-
-    def _use_model(self, model_id: str, device: str, precision: str = "fp32") -> None:
-        self.settings.model_id, self.settings.device, self.settings.precision = model_id, device, precision
-        self._save_settings()
-        self.inference.load_model(model_id, None, device, precision)
+        window_model.open_model_manager(self)
 
     def _on_model_state(self, state: str, text: str) -> None:
-        self.status.set_model(state, text)
-        self.banner.setVisible(state in ("none", "error"))
-        if state == "error":
-            self.banner.set_text(self.tr("The SAM model could not be loaded ({reason}) — manual tools work; "
-                                         "open the model manager.").format(reason=text))
-        elif state == "ready":
-            freeze_long_lived()  # the model's objects are long-lived: keep them out of full GC passes
-            self.controller.model_ready()
+        window_model.on_model_state(self, state, text)
 
     def _on_progress(self, text: str, done: int, total: int) -> None:
         self.status.show_progress(text, done, total)

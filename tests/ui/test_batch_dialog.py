@@ -60,7 +60,7 @@ def test_boxes_batch_from_the_dialog(qtbot, window, box_model) -> None:  # noqa:
     job = dialog.start()
     assert job is not None and not dialog.start_button.isEnabled() and dialog.cancel_button.text() == "Cancel"
     qtbot.waitUntil(lambda: not job.is_running(), timeout=30000)
-    assert box_model == [{"model": "mobile_sam", "checkpoint": None, "device": win.settings.device}]
+    assert box_model == [{"model": "mobile_sam", "checkpoint": None, "device": win.settings.device, "precision": "fp32"}]
     assert dialog.summary is not None and dialog.summary.labelled == 4 and dialog.summary.annotations == 2
     assert dialog.progress.value() == 4 and "Labelled 4 of 4 images." in dialog.status_label.text()
     assert dialog.cancel_button.text() == "Close" and dialog.start_button.isEnabled()
@@ -99,9 +99,12 @@ def test_cancel_from_the_dialog(qtbot, window, monkeypatch) -> None:  # noqa: F8
     gate = threading.Event()
 
     class Gated(BoxPredictor):
-        def predict(self, emb, **kw):
-            assert gate.wait(30)  # the first image waits until Cancel was clicked
-            return super().predict(emb, **kw)
+        def encode(self, image, should_abort=None):
+            # the first image waits here until Cancel was clicked: its boxes are decoded after the
+            # cancel, which the automation checks before each box (gating predict instead raced with
+            # the check before the first box)
+            assert gate.wait(30)
+            return super().encode(image, should_abort)
 
     monkeypatch.setattr(sam_backend, "load_predictor", lambda **kw: Gated())
     win = window

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.automation.text_prompt import TextResult
 from app.core.model import LabelClass
+from app.core.project_api import LabelingProject
 from app.core.project_labels import PALETTE
 from app.core.proposal_edits import match_label
 from app.services.automation_jobs import TaskResult
@@ -56,7 +57,7 @@ class TextPromptController(QObject):
         self.unchecked: set[int] = set()
         self.current = -1
         self._batch_id = 0
-        self._batches: dict[int, Any] = {}
+        self._batches: dict[int, LabelingProject] = {}  # batch id -> the project it was accepted in
         dock.runRequested.connect(self.run)
         dock.thresholdsChanged.connect(self.set_thresholds)
         dock.acceptRequested.connect(self.accept)
