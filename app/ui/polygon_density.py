@@ -22,7 +22,7 @@ from app.core import edits
 from app.core.density import MAX_TOLERANCE, Tolerance, check_tolerance, step_tolerance, vertex_count
 from app.core.model import Annotation
 from app.core.project_base import NotFoundError
-from app.services.geometry_work import Resimplified, resimplify
+from app.services.geometry_work import OutlinePreview, Resimplified, resimplify
 from app.services.polygon_preview import PolygonPreviewService, PreviewResult
 from app.ui.canvas.outline_preview import OutlinePreviewItem
 
@@ -105,6 +105,7 @@ class PolygonDensity(QObject):
         self.item.setVisible(False)
         window.canvas.scene().addItem(self.item)
         self._serial = -1
+        self._shown: OutlinePreview | None = None
         self.control.set_tolerance(stored_tolerance(window.settings))
         c.polygon_tolerance = self.control.tolerance()
         self.control.toleranceChanged.connect(self._on_tolerance)
@@ -151,7 +152,8 @@ class PolygonDensity(QObject):
         if mask is None or not mask.any():
             self.preview.cancel()
             self._serial = -1
-            self.item.set_parts(())
+            self.item.clear()
+            self._shown = None
             self.control.set_vertices(None)
             return
         self._serial = self.preview.request(mask, self.tolerance())
@@ -161,12 +163,13 @@ class PolygonDensity(QObject):
     def _on_preview(self, result: PreviewResult) -> None:
         if result.serial != self._serial:
             return
-        self.item.set_parts(result.outline.parts)
+        self._shown = result.outline
+        self.item.set_outline(result.outline.lines, result.outline.dots)
         self.control.set_vertices(result.outline.vertices)
 
     def preview_vertices(self) -> int | None:
-        """The vertex count of the preview shown now (None when none is shown)."""
-        return self.item.vertex_count() if self.item.isVisible() else None
+        """The vertex count of the outline previewed now (None when none is shown)."""
+        return self._shown.vertices if self._shown is not None and self.item.isVisible() else None
 
     # ------------------------------------------------------------------ re-simplify
     def _say(self, text: str) -> None:

@@ -13,6 +13,7 @@ from app.core.density import TOLERANCE_STEPS, check_tolerance, mask_to_parts_at,
 from app.core.geometry import mask_to_parts, parts_to_mask
 from app.core.mask_convert import PackedMask, convert_mask, convert_packed
 from app.core.rle import mask_to_rle, rle_to_mask
+from app.services import geometry_work
 from app.services.geometry_work import preview_outline, resimplify
 
 
@@ -113,10 +114,30 @@ def test_step_tolerance_walks_the_ladder() -> None:
     assert step_tolerance(20.0, +1) == 20.0 and step_tolerance(20.0, -1) == 10.0
 
 
+def test_a_huge_preview_draws_the_largest_rings_within_the_limit(monkeypatch) -> None:
+    monkeypatch.setattr(geometry_work, "MAX_PREVIEW_VERTICES", 200)
+    monkeypatch.setattr(geometry_work, "MAX_PREVIEW_DOTS", 50)
+    mask = _wobbly(150, 200)
+    parts = mask_to_parts_at(mask, 0.0)
+    shown = preview_outline(PackedMask.of(mask), 0.0)
+    largest = max((r for p in parts for r in (p.exterior, *p.holes)), key=len)
+    assert len(largest) > 200  # drawn through every k-th vertex, then smaller rings while they fit
+    assert shown.vertices == vertex_count(parts) and 150 <= shown.drawn <= 200
+    assert tuple(shown.lines[0]) == largest[0] and tuple(shown.lines[2]) == largest[3]
+    assert len(shown.dots) == 0  # too many to tell apart
+
+
 def test_worker_functions_preview_and_resimplify() -> None:
     mask = _wobbly(150, 200)
-    shown = preview_outline(PackedMask.of(mask), 3.0)
-    assert shown.parts == mask_to_parts_at(mask, 3.0) and shown.vertices == vertex_count(shown.parts)
+    parts = mask_to_parts_at(mask, 3.0)
+    shown = pickle.loads(pickle.dumps(preview_outline(PackedMask.of(mask), 3.0)))
+    assert shown.vertices == shown.drawn == vertex_count(parts) and shown.parts == len(parts)
+    want = set()  # every edge of every ring, as drawLines pairs
+    for p in parts:
+        for ring in (p.exterior, *p.holes):
+            want |= {(ring[k], ring[(k + 1) % len(ring)]) for k in range(len(ring))}
+    got = {(tuple(a), tuple(b)) for a, b in shown.lines.reshape(-1, 2, 2).tolist()}
+    assert got == want and len(shown.dots) == shown.vertices
     rle = mask_to_rle(mask)
     done = pickle.loads(pickle.dumps(resimplify(((7, rle), (8, mask_to_rle(np.zeros_like(mask)))), 0.0)))
     assert [d.annotation_id for d in done] == [7]  # the empty mask gives nothing
