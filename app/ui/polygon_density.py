@@ -15,7 +15,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core import edits
@@ -59,6 +59,7 @@ class DensityControl(QWidget):
         self.spin.setSuffix(self.tr(" px"))
         self.spin.setSpecialValueText(self.tr("Auto"))
         self.spin.setValue(_AUTO_VALUE)
+        self.spin.setKeyboardTracking(False)  # typed values count on Enter / focus out; arrows at once
         tip = self.tr("How closely the stored polygons follow the mask: Auto keeps 98% overlap with few vertices, 0 px is the exact pixel outline, larger values give fewer vertices. The mask itself is kept exact.")  # noqa: E501
         self.spin.setToolTip(tip)
         self.vertices = QLabel("–", self)
@@ -112,7 +113,7 @@ class PolygonDensity(QObject):
         self.preview.ready.connect(self._on_preview)
         c.candidatesChanged.connect(lambda _p, _k: self.refresh())
         c.imageChanged.connect(lambda _rec: self.refresh())
-        self._resimplified.connect(self._on_resimplified)
+        self._resimplified.connect(self._on_resimplified, Qt.ConnectionType.QueuedConnection)
         act = window.registry.action
         act("density_coarser").triggered.connect(lambda _c=False: self.step(+1))
         act("density_finer").triggered.connect(lambda _c=False: self.step(-1))
