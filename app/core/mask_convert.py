@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core import codec
-from app.core.geometry import mask_to_parts, mask_to_rle
+from app.core.density import Tolerance, mask_to_parts_at
+from app.core.geometry import mask_to_rle
 from app.core.model import Outline
 from app.core.outline import outline_of_mask
 
@@ -51,15 +52,18 @@ class ConvertedMask:
     outline: Outline | None = None
 
 
-def convert_mask(mask: np.ndarray) -> ConvertedMask:
-    """Polygons (packed), exact RLE and outline of a bool (H, W) mask in image pixels."""
-    parts = mask_to_parts(mask)
+def convert_mask(mask: np.ndarray, tolerance: Tolerance = None) -> ConvertedMask:
+    """Polygons (packed), exact RLE and outline of a bool (H, W) mask in image pixels.
+
+    tolerance: the polygon density (app.core.density): None (Auto, the default), 0 for the exact
+    outline, or a simplification distance in px. The RLE is exact whatever it is."""
+    parts = mask_to_parts_at(mask, tolerance)
     if not parts:
         return ConvertedMask(None, None)
     rle = mask_to_rle(mask)
     return ConvertedMask(codec.encode_parts(parts), rle, outline_of_mask(mask, rle))
 
 
-def convert_packed(packed: PackedMask) -> ConvertedMask:
+def convert_packed(packed: PackedMask, tolerance: Tolerance = None) -> ConvertedMask:
     """convert_mask of a PackedMask."""
-    return convert_mask(packed.unpack())
+    return convert_mask(packed.unpack(), tolerance)

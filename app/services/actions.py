@@ -57,6 +57,10 @@ def _specs() -> dict[str, ActionSpec]:
         ("prev_candidate", QT_TRANSLATE_NOOP("Actions", "Previous candidate mask"), ("Shift+Tab",), "candidates"),
         ("accept", QT_TRANSLATE_NOOP("Actions", "Accept candidate"), ("Return", "Enter"), "candidates"),
         ("clear", QT_TRANSLATE_NOOP("Actions", "Clear prompts / cancel"), ("Esc",), "candidates"),
+        ("density_coarser", QT_TRANSLATE_NOOP("Actions", "Fewer polygon vertices (coarser outline)"), ("Ctrl+]",),
+         "candidates"),
+        ("density_finer", QT_TRANSLATE_NOOP("Actions", "More polygon vertices (finer outline)"), ("Ctrl+[",),
+         "candidates"),
     ]
     specs = {r[0]: ActionSpec(*r) for r in rows}
     specs["add_label"] = ActionSpec("add_label", QT_TRANSLATE_NOOP("Actions", "Add label class…"), ("Ctrl+L",),
@@ -77,6 +81,8 @@ def _specs() -> dict[str, ActionSpec]:
         ("duplicate", QT_TRANSLATE_NOOP("Actions", "Duplicate annotation"), ("Ctrl+D",), "edit"),
         ("annotation_menu", QT_TRANSLATE_NOOP("Actions", "Menu of the selected annotation"), ("Shift+F10", "Menu"),
          "edit"),
+        ("resimplify", QT_TRANSLATE_NOOP("Actions", "Re-simplify polygons at the current density"),
+         ("Ctrl+Shift+R",), "edit"),
         ("annotation_details", QT_TRANSLATE_NOOP("Actions", "Annotation details (group, description, flags)…"),
          ("Ctrl+Shift+E",), "edit"),
         ("save", QT_TRANSLATE_NOOP("Actions", "Save"), ("Ctrl+S",), "file"),

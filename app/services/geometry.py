@@ -26,15 +26,18 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import Callable, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from app.core.density import Tolerance, check_tolerance
 from app.core.mask_convert import ConvertedMask, PackedMask, convert_packed
 from app.core.model import Part
 from app.services.geometry_work import Prepare, Request, StoredGeometry, convert_request, warm
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_FAILURES_IN_A_ROW = 3  # worker processes that die this often in a row are given up (one thread then)
 EMPTY_MASK = "The candidate mask is empty; add prompts or pick another candidate."
@@ -49,7 +52,8 @@ class AcceptJob:
     refine) or None; target: annotation id whose geometry is replaced, or None for a new annotation
     with label_id / z / score on image_id; image_size: (H, W) of the image (manual shapes: the size
     their outline is computed for); generation: the caller's project session (results of an older
-    one are ignored by the caller).
+    one are ignored by the caller); tolerance: the polygon density of an accepted mask
+    (app.core.density: None = Auto, 0 = exact outline, else px).
     """
 
     generation: int
@@ -62,6 +66,7 @@ class AcceptJob:
     z: int
     parts: tuple[Part, ...] = ()
     image_size: tuple[int, int] | None = None
+    tolerance: Tolerance = None
 
     @property
     def source(self) -> str:
@@ -122,10 +127,11 @@ class GeometryService(QObject):
                 self._restart(executor)
 
     def submit(self, job: AcceptJob) -> None:
-        """Queue a job (returns at once); ValueError for a malformed mask (not 2-D)."""
+        """Queue a job (returns at once); ValueError for a malformed mask (not 2-D) or tolerance."""
         if self._closed:
             raise RuntimeError("the accept service is shut down")
-        request = Request(None if job.mask is None else PackedMask.of(job.mask), tuple(job.parts), job.image_size)
+        request = Request(None if job.mask is None else PackedMask.of(job.mask), tuple(job.parts), job.image_size,
+                          check_tolerance(job.tolerance))
         pending = _Pending(job, request, *self._start(request))
         self._pending.append(pending)
         pending.future.add_done_callback(self._on_done)
@@ -158,17 +164,31 @@ class GeometryService(QObject):
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    def convert_blocking(self, mask: np.ndarray) -> ConvertedMask:
-        """convert_mask(mask) in the service's worker, waiting for it: for another worker thread
-        (e.g. converting accepted proposals), never the GUI thread. Converted in the calling thread
-        when the worker is gone or the service is shut down."""
+    def convert_blocking(self, mask: np.ndarray, tolerance: Tolerance = None) -> ConvertedMask:
+        """convert_mask(mask, tolerance) in the service's worker, waiting for it: for another worker
+        thread (e.g. converting accepted proposals), never the GUI thread. Converted in the calling
+        thread when the worker is gone or the service is shut down."""
         packed = PackedMask.of(mask)
         if not self._closed:
             try:
-                return self._executor_now().submit(convert_packed, packed).result()
+                return self._executor_now().submit(convert_packed, packed, tolerance).result()
             except (BrokenProcessPool, RuntimeError):  # the worker died / the executor is shutting down
                 log.warning("converting in the calling thread: the accept worker is not available")
-        return convert_packed(packed)
+        return convert_packed(packed, tolerance)
+
+    def submit_work(self, fn: Callable[..., T], *args: object) -> "Future[T]":
+        """Run a module-level function (pickled by reference) in the service's worker, beside the
+        accepts (the preview of a candidate's outline, re-simplifying stored annotations); the
+        caller gets the future (its callbacks run in an executor thread). RuntimeError once shut down."""
+        if self._closed:
+            raise RuntimeError("the accept service is shut down")
+        for _attempt in range(MAX_FAILURES_IN_A_ROW):
+            executor = self._executor_now()
+            try:
+                return executor.submit(fn, *args)
+            except BrokenProcessPool:
+                self._restart(executor)
+        return self._executor_now().submit(fn, *args)
 
     def uses_process(self) -> bool:
         """True while jobs go to a worker process (False once it was given up, or never used)."""

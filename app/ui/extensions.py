@@ -37,10 +37,17 @@ def _batch_autolabel(window: Any) -> UiExtension:
     return install_batch(window)
 
 
+def _polygon_density(window: Any) -> UiExtension:
+    from app.ui.polygon_density import install_polygon_density
+
+    return install_polygon_density(window)
+
+
 UI_EXTENSIONS: tuple[Callable[[Any], UiExtension], ...] = (
     _text_prompts,
     _everything,
     _batch_autolabel,
+    _polygon_density,
 )
 
 

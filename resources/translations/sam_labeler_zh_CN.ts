@@ -63,6 +63,14 @@
         <translation>清除提示 / 取消</translation>
     </message>
     <message>
+        <source>Fewer polygon vertices (coarser outline)</source>
+        <translation>减少多边形顶点（更粗略的轮廓）</translation>
+    </message>
+    <message>
+        <source>More polygon vertices (finer outline)</source>
+        <translation>增加多边形顶点（更精细的轮廓）</translation>
+    </message>
+    <message>
         <source>Label class {n}</source>
         <translation>标签类别 {n}</translation>
     </message>
@@ -77,6 +85,10 @@
     <message>
         <source>Delete annotation</source>
         <translation>删除标注</translation>
+    </message>
+    <message>
+        <source>Re-simplify polygons at the current density</source>
+        <translation>按当前密度重新简化多边形</translation>
     </message>
     <message>
         <source>Save</source>
@@ -798,6 +810,33 @@ Tab / Shift+Tab</translation>
     <message>
         <source>Keyboard shortcuts</source>
         <translation>键盘快捷键</translation>
+    </message>
+</context>
+<context>
+    <name>DensityControl</name>
+    <message>
+        <source>Polygon density</source>
+        <translation>多边形密度</translation>
+    </message>
+    <message>
+        <source> px</source>
+        <translation> 像素</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>How closely the stored polygons follow the mask: Auto keeps 98% overlap with few vertices, 0 px is the exact pixel outline, larger values give fewer vertices. The mask itself is kept exact.</source>
+        <translation>保存的多边形贴合掩码的程度：“自动”以较少顶点保持 98% 重叠，0 像素为精确的像素轮廓，数值越大顶点越少。掩码本身始终精确保存。</translation>
+    </message>
+    <message>
+        <source>computing…</source>
+        <translation>计算中…</translation>
+    </message>
+    <message>
+        <source>{n} vertices</source>
+        <translation>{n} 个顶点</translation>
     </message>
 </context>
 <context>
@@ -1802,6 +1841,53 @@ Model: {model}</source>
     <message>
         <source>Plugins</source>
         <translation>插件</translation>
+    </message>
+</context>
+<context>
+    <name>PolygonDensity</name>
+    <message>
+        <source>Polygon density: Auto</source>
+        <translation>多边形密度：自动</translation>
+    </message>
+    <message>
+        <source>Polygon density: {tol} px</source>
+        <translation>多边形密度：{tol} 像素</translation>
+    </message>
+    <message>
+        <source>Open an image first.</source>
+        <translation>请先打开一张图像。</translation>
+    </message>
+    <message>
+        <source>The project is open read-only.</source>
+        <translation>项目以只读方式打开。</translation>
+    </message>
+    <message>
+        <source>Nothing to re-simplify: only annotations stored with a mask have one to recompute their polygons from.</source>
+        <translation>没有可重新简化的标注：只有带掩码保存的标注才能据此重新计算多边形。</translation>
+    </message>
+    <message>
+        <source>Re-simplifying {n} annotation(s)…</source>
+        <translation>正在重新简化 {n} 个标注…</translation>
+    </message>
+    <message>
+        <source>The polygons could not be recomputed: {reason}</source>
+        <translation>无法重新计算多边形：{reason}</translation>
+    </message>
+    <message>
+        <source>Nothing was re-simplified: the annotations changed meanwhile.</source>
+        <translation>未重新简化任何标注：标注在此期间已被更改。</translation>
+    </message>
+    <message>
+        <source>Re-simplify polygons</source>
+        <translation>重新简化多边形</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>Re-simplified {n} annotation(s) at {density}: {old} → {new} vertices.</source>
+        <translation>已按 {density} 重新简化 {n} 个标注：{old} → {new} 个顶点。</translation>
     </message>
 </context>
 <context>

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from app.core import edits
+from app.core.density import Tolerance
 from app.core.model import Annotation, Part
 from app.services.geometry import AcceptJob, AcceptResult, GeometryService, StoredGeometry
 from app.services.undo import Edit
@@ -27,9 +28,11 @@ class AcceptsMixin(LabelingState):
     _deferred: list[Callable[[], object]]
     _geometry_warm: bool
     _shown_pending: list[tuple[AcceptJob, MaskOverlayItem]]  # accepted masks drawn until stored
+    polygon_tolerance: Tolerance  # polygon density of accepted masks (app.core.density; None = Auto)
 
     def _init_accepts(self) -> None:
         self._deferred, self._shown_pending = [], []
+        self.polygon_tolerance = None
         self.geometry = GeometryService(drawing_data, parent=self)
         self.geometry.finished.connect(self._on_geometry)
         self._geometry_warm = False
@@ -81,7 +84,7 @@ class AcceptsMixin(LabelingState):
             return
         job = AcceptJob(self._generation, self.image.id, label_id, self.selected, mask,
                         np.array(self.prediction.low_res_logits[k], dtype=np.float32),
-                        float(self.prediction.scores[k]), self._next_z())
+                        float(self.prediction.scores[k]), self._next_z(), tolerance=self.polygon_tolerance)
         if self._submit(job):
             # shown at once in the label colour, until the stored geometry replaces it (issue 13, defect 3)
             self._shown_pending.append((job, self.canvas.pending.add(mask, self.label_color())))
