@@ -95,7 +95,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default, e.g. <project folder>/<name>.coco.json; LabelMe: beside the images)")
     parser.add_argument("--masks", default=None,
                         help="mask mode of the format (default: its first): auto = polygons, exact masks for "
-                             "objects with holes; polygon = polygons only (holes filled); rle / mask = exact masks")
+                             "objects with holes; polygon = polygons only (holes filled), traced exactly from the "
+                             "masks; outline = the polygons as drawn in the app (at the polygon density chosen "
+                             "there; LabelMe, YOLO); rle / mask = exact masks")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                         help="a format option (repeatable); `sam-labeler plugins list` shows each format's options")
 

@@ -14,7 +14,9 @@ path named "images" is renamed "images_" (Ultralytics finds labels by replacing 
 
 Segment rows (plugins.yolo.geometry): vertices of polygons, rectangles and circles as they are
 when no mask is stored with them; stored masks (SAM results, imported rasters) and polygons with
-holes as the cv2 contours of their exact mask. Holes ("holes" option): "bridge" joins each
+holes as the cv2 contours of their exact mask (mask mode "polygon", the default), or, with mask
+mode "outline", every annotation's stored outline as drawn in the app (for masks: the polygons at
+the polygon density the user chose, issue 13). Holes ("holes" option): "bridge" joins each
 hole to the outline by a zero-width bridge (kept under Ultralytics' rasteriser but for a 1-pixel
 line), "fill" drops it. Multi-part instances ("multipart" option): "bridge" joins the parts into one
 row (one instance, 1-pixel bridge lines), "split" writes one row per part (each its own instance).
@@ -65,30 +67,35 @@ SEG_OPTIONS = _COMMON + (
 DET_OPTIONS = _COMMON
 
 
-def _vertex_groups(ann: Annotation) -> list[Group] | None:
+def _vertex_groups(ann: Annotation, outline: bool = False) -> list[Group] | None:
     """The annotation's own vertex rings when they are the truth (no stored mask) and hole-free,
-    else None (the exact mask is traced instead)."""
+    or, with ``outline``, its stored outline whatever it is (a mask's polygons at the density chosen
+    in the app, holes included); else None (the exact mask is traced instead)."""
+    if outline and ann.parts and all(len(p.exterior) >= 3 for p in ann.parts):
+        return [(np.asarray(p.exterior, np.float64), [np.asarray(h, np.float64) for h in p.holes if len(h) >= 3])
+                for p in ann.parts]
     if ann.rle is not None or ann.shape == "mask" or not ann.parts or any(p.holes for p in ann.parts):
         return None
     return [(np.asarray(p.exterior, np.float64), []) for p in ann.parts]
 
 
 def seg_rows(ann: Annotation, cls: int, height: int, width: int, multipart: str, holes: str,
-             report: ExportReport) -> list[str]:
-    """The segment rows of one area annotation ([] when it covers nothing)."""
-    groups = _vertex_groups(ann)
+             report: ExportReport, outline: bool = False) -> list[str]:
+    """The segment rows of one area annotation ([] when it covers nothing); ``outline``: write
+    the stored outline (mask mode "outline") instead of tracing a stored mask exactly."""
+    groups = _vertex_groups(ann, outline)
     if groups is None:
         got = annotation_crop(ann, height, width)
         if got is None:
             return []
         groups = mask_groups(got[0], got[1], got[2], holes=True)
-        n_holes = sum(len(h) for _, h in groups)
-        if n_holes and holes == "fill":
-            report.tally("hole(s) filled (YOLO rows have no holes; holes option 'fill')", n_holes)
-            groups = [(outer, []) for outer, _ in groups]
-        elif n_holes:
-            report.tally("hole(s) kept by a zero-width bridge to their outline (a 1-pixel line in Ultralytics)",
-                         n_holes)
+    n_holes = sum(len(h) for _, h in groups)
+    if n_holes and holes == "fill":
+        report.tally("hole(s) filled (YOLO rows have no holes; holes option 'fill')", n_holes)
+        groups = [(outer, []) for outer, _ in groups]
+    elif n_holes:
+        report.tally("hole(s) kept by a zero-width bridge to their outline (a 1-pixel line in Ultralytics)",
+                     n_holes)
     if not groups:
         return []
     if len(groups) > 1 and multipart == "split":
@@ -132,7 +139,7 @@ class YoloExporter:
         self.id = "yolo-seg" if seg else "yolo-det"
         self.title = "YOLO segmentation (Ultralytics)" if seg else "YOLO detection (Ultralytics)"
         self.file_filter = "YOLO dataset folder"
-        self.mask_modes: tuple[str, ...] = ("polygon",) if seg else ()
+        self.mask_modes: tuple[str, ...] = ("polygon", "outline") if seg else ()
         self.options: tuple[Option, ...] = SEG_OPTIONS if seg else DET_OPTIONS
 
     def plan(self, project: "Project", dest: Path) -> "ExportPlan":
@@ -150,7 +157,8 @@ class YoloExporter:
         """Write the dataset under ``dest`` (a folder, created when missing)."""
         opts = resolve_options(self.options, options)
         if masks not in self.mask_modes + ("auto",) and self.mask_modes:
-            raise ValueError(f"YOLO writes polygons only (masks must be 'polygon', got {masks!r}).")
+            raise ValueError(f"YOLO writes polygons only (masks must be 'polygon' or 'outline', got {masks!r}).")
+        self._outline = masks == "outline"
         dest = Path(dest).absolute()
         if dest.exists() and not dest.is_dir():
             raise ValueError(f"{dest} is a file; give a folder for the YOLO dataset.")
@@ -191,7 +199,8 @@ class YoloExporter:
                 continue
             try:
                 if self.task == "segment":
-                    new = seg_rows(ann, index[ann.label_id], h, w, str(opts["multipart"]), str(opts["holes"]), report)
+                    new = seg_rows(ann, index[ann.label_id], h, w, str(opts["multipart"]), str(opts["holes"]), report,
+                                   outline=self._outline)
                 else:
                     row = det_row(ann, index[ann.label_id], h, w)
                     new = [] if row is None else [row]

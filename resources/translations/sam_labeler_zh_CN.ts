@@ -1067,6 +1067,10 @@ Tab / Shift+Tab</translation>
         <translation>仅多边形（孔洞填充）</translation>
     </message>
     <message>
+        <source>polygons as drawn (the polygon density you chose)</source>
+        <translation>按绘制的多边形（您选择的多边形密度）</translation>
+    </message>
+    <message>
         <source>exact masks (RLE)</source>
         <translation>精确掩码（RLE）</translation>
     </message>

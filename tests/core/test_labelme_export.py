@@ -157,7 +157,7 @@ def test_cancel_and_bad_arguments(project: Built, tmp_path: Path) -> None:
     cancel.set()
     with pytest.raises(Cancelled):
         export_labelme(project, tmp_path / "o", cancel=cancel)
-    with pytest.raises(ValueError, match="auto, polygon, mask"):
+    with pytest.raises(ValueError, match="auto, polygon, outline, mask"):
         export_labelme(project, masks="rle")
     (tmp_path / "file.txt").write_text("x", encoding="utf-8")
     with pytest.raises(ValueError, match="is a file"):

@@ -119,7 +119,7 @@ def test_export_dialog_lists_the_registry_with_the_cli_defaults(qtbot, tmp_path:
         assert "A new COCO file" in dlg.note.text()
         dlg.set_format("labelme")
         assert dlg.choice().destination == tmp_path / "site" and dlg.choice().masks == "auto"
-        assert [dlg.masks_box.itemData(i) for i in range(dlg.masks_box.count())] == ["auto", "polygon", "mask"]
+        assert [dlg.masks_box.itemData(i) for i in range(dlg.masks_box.count())] == ["auto", "polygon", "outline", "mask"]
 
 
 def test_candidate_strip_shows_scores_and_emits_clicks(qtbot) -> None:

@@ -26,7 +26,7 @@ class LabelMeExporter:
     title = "LabelMe (one JSON per image)"
     file_filter = "LabelMe JSON folder"
     destination: DestinationKind = "folder"
-    mask_modes: tuple[str, ...] = ("auto", "polygon", "mask")
+    mask_modes: tuple[str, ...] = ("auto", "polygon", "outline", "mask")  # app.core.formats.labelme.LABELME_MASK_MODES
     options: tuple[Option, ...] = ()
 
     def default_destination(self, project: Project) -> Path:

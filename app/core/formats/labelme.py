@@ -35,7 +35,7 @@ from app.core.output_guard import OutputGuard
 if TYPE_CHECKING:
     from app.core.project import Project
 
-LABELME_MASK_MODES = ("auto", "polygon", "mask")
+LABELME_MASK_MODES = ("auto", "polygon", "outline", "mask")
 LABELME_VERSION = "5.5.0"  # the labelme file format these files were validated against (mask shapes: 5.4+)
 FORMAT_ID = "labelme"
 _PAGE = 2000

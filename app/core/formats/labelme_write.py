@@ -7,7 +7,8 @@ shape kind: rectangle / circle / point / line / linestrip from their points, pol
 vertices (one shape per part; a part with holes becomes an exact mask shape in the auto and mask
 modes, its outer ring in the polygon mode), mask from the stored mask (auto: cv2 pixel-centre
 polygons, which labelme re-rasterises exactly, when hole-free, else a mask shape; mask: always a
-mask shape; polygon: outer rings, holes filled). Unknown keys kept from the import are written in
+mask shape; polygon: outer rings, holes filled; outline: the stored outline as drawn in the app, at
+the polygon density the user chose, holes filled). Unknown keys kept from the import are written in
 both cases; label, group_id, description, flags, score and attributes come from the annotation.
 """
 from __future__ import annotations
@@ -157,6 +158,15 @@ def _mask_kind(ann: Annotation, label: str, group_id: int | None, height: int, w
     return polygon_shapes(crop, x0, y0, label, group_id)
 
 
+def _outline_kind(ann: Annotation, label: str, group_id: int | None, tally: Tally) -> list[dict]:
+    """Mask mode "outline": a mask annotation's stored outline as drawn in the app (its polygons at
+    the polygon density chosen when it was accepted or re-simplified), one polygon per part."""
+    if any(p.holes for p in ann.parts):
+        tally("annotation(s) with holes written as their outer outline (holes filled; the auto or mask mode keeps "
+              "them)", 1)
+    return [_plain(label, group_id, "polygon", [[float(x), float(y)] for x, y in p.exterior]) for p in ann.parts]
+
+
 def annotation_shapes(ann: Annotation, label: str, height: int, width: int, masks: str, group_id: int | None,
                       tally: Tally) -> list[dict]:
     """The LabelMe shapes of one annotation (see the module doc); [] when its mask is empty.
@@ -172,7 +182,9 @@ def annotation_shapes(ann: Annotation, label: str, height: int, width: int, mask
     if kind in ("point", "line", "linestrip", "rectangle", "circle"):
         shapes = [_plain(label, group_id, kind, [[float(x), float(y)] for x, y in ann.points])]
     elif kind == "polygon" and ann.parts:
-        shapes = _polygon_kind(ann, label, group_id, height, width, masks, tally)
+        shapes = _polygon_kind(ann, label, group_id, height, width, "polygon" if masks == "outline" else masks, tally)
+    elif masks == "outline" and ann.parts and all(len(p.exterior) >= 3 for p in ann.parts):
+        shapes = _outline_kind(ann, label, group_id, tally)
     else:
         shapes = _mask_kind(ann, label, group_id, height, width, masks, tally)
     return [_finish(s, ann, label, group_id, template, raw) for s in shapes]

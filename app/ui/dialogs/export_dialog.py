@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 MASK_TITLES = {
     "auto": QT_TRANSLATE_NOOP("ExportDialog", "auto — polygons, exact masks where polygons would lose detail"),
     "polygon": QT_TRANSLATE_NOOP("ExportDialog", "polygons only (holes filled)"),
+    "outline": QT_TRANSLATE_NOOP("ExportDialog", "polygons as drawn (the polygon density you chose)"),
     "rle": QT_TRANSLATE_NOOP("ExportDialog", "exact masks (RLE)"),
     "mask": QT_TRANSLATE_NOOP("ExportDialog", "exact masks (mask shapes)"),
 }
