@@ -284,3 +284,35 @@ def test_marking_an_auto_labeled_image_done_clears_to_review_in_the_same_step(qt
     assert project.image(rec.id).status == "done" and not needs_review(project.image(rec.id).extra)
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert project.image(rec.id).status != "done" and needs_review(project.image(rec.id).extra)
+
+
+def test_accepted_proposals_become_polygons_at_the_chosen_density(qtbot, window) -> None:
+    """Issue 13: the polygon density applies to segment-everything (and text) accepts too."""
+    from app.core import codec
+    from app.core.mask_convert import convert_mask
+    from app.ui.proposals.converter import ProposalConverter, batch_of
+    from app.automation.api import Proposal
+
+    _use(window, RectAutomation())
+    ev = window.everything
+    _run(qtbot, window)
+    window.controller.polygon_tolerance = 6.0
+    sent: list = []
+    real = ev.converter.submit
+    ev.converter.submit = lambda batch: (sent.append(batch), real(batch))[1]
+    with qtbot.waitSignal(ev.stored, timeout=30000):
+        ev.dock.accept_all.click()
+    assert [b.tolerance for b in sent] == [6.0]
+    # the converter makes the polygons at that density (a round blob: far fewer vertices than exact)
+    yy, xx = np.mgrid[0:120, 0:160]
+    blob = np.hypot(yy - 60, xx - 80) < 40 + 6 * np.sin(np.arctan2(yy - 60, xx - 80) * 9)
+    conv = ProposalConverter()
+    got: list = []
+    conv.finished.connect(got.append)
+    for tol in (6.0, 0.0):
+        conv.submit(batch_of(1, window.controller.image.id, [Proposal(rle=mask_to_rle(blob), label="x")], 1, "x", tol))
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=30000)
+    conv.shutdown()
+    coarse, exact = (b.items[0][1].parts for b in got)
+    assert coarse == codec.decode_parts(convert_mask(blob, 6.0).geometry)
+    assert sum(len(p.exterior) for p in exact) > 3 * sum(len(p.exterior) for p in coarse)

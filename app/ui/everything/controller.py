@@ -321,7 +321,8 @@ class EverythingController(QObject):
         z_start = max([a.z for a in self.labeling.annotations()], default=0) + 1
         self._batch_id += 1
         self._batches[self._batch_id] = (project, chosen)
-        self.converter.submit(batch_of(self._batch_id, rec.id, proposals, z_start, DEFAULT_LABEL))
+        self.converter.submit(batch_of(self._batch_id, rec.id, proposals, z_start, DEFAULT_LABEL,
+                                       self.labeling.polygon_tolerance))
         self.accepted.update(chosen)
         self.current = -1
         self.refilter()

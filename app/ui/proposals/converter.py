@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.automation.api import Proposal
 from app.automation.store import labelled_annotations
+from app.core.density import Tolerance
 from app.core.mask_convert import ConvertedMask, convert_mask
 from app.core.proposal_edits import LabelledAnnotation
 from app.core.rle import rle_to_mask
@@ -29,14 +30,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ConvertedBatch:
-    """One accept: the proposals of image ``image_id`` with drawing order from ``z_start``; filled by
-    the thread: ``items`` (empty masks left out) or ``error`` (one sentence)."""
+    """One accept: the proposals of image ``image_id`` with drawing order from ``z_start``, their
+    masks made polygons at ``tolerance`` (the polygon density, app.core.density; None = Auto); filled
+    by the thread: ``items`` (empty masks left out) or ``error`` (one sentence)."""
 
     batch_id: int
     image_id: int
     proposals: tuple[Proposal, ...]
     z_start: int
     default_label: str
+    tolerance: Tolerance = None
     items: tuple[LabelledAnnotation, ...] = ()
     error: str | None = None
 
@@ -63,9 +66,11 @@ class ProposalConverter(QObject):
             self._queue.put(None)
             self._thread.join(timeout_s)
 
-    def _convert(self, rle: dict) -> ConvertedMask:
+    def _convert(self, rle: dict, tolerance: Tolerance) -> ConvertedMask:
         mask = rle_to_mask(rle)
-        return self._geometry.convert_blocking(mask) if self._geometry is not None else convert_mask(mask)
+        if self._geometry is not None:
+            return self._geometry.convert_blocking(mask, tolerance)
+        return convert_mask(mask, tolerance)
 
     def _run(self) -> None:
         while True:
@@ -73,7 +78,7 @@ class ProposalConverter(QObject):
             if batch is None:
                 return
             try:
-                converted = [None if p.rle is None else self._convert(p.rle) for p in batch.proposals]
+                converted = [None if p.rle is None else self._convert(p.rle, batch.tolerance) for p in batch.proposals]
                 batch.items = tuple(labelled_annotations(batch.proposals, batch.image_id, z_start=batch.z_start,
                                                          converted=converted, default_label=batch.default_label))
             except Exception as exc:  # noqa: BLE001 - reported to the user; the thread lives on
@@ -83,6 +88,6 @@ class ProposalConverter(QObject):
 
 
 def batch_of(batch_id: int, image_id: int, proposals: Sequence[Proposal], z_start: int,
-             default_label: str) -> ConvertedBatch:
-    """A ConvertedBatch to submit."""
-    return ConvertedBatch(batch_id, image_id, tuple(proposals), int(z_start), default_label)
+             default_label: str, tolerance: Tolerance = None) -> ConvertedBatch:
+    """A ConvertedBatch to submit (tolerance: the user's polygon density)."""
+    return ConvertedBatch(batch_id, image_id, tuple(proposals), int(z_start), default_label, tolerance=tolerance)

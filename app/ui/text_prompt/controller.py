@@ -222,7 +222,8 @@ class TextPromptController(QObject):
         z_start = max([a.z for a in self.labeling.annotations()], default=0) + 1
         self._batch_id += 1
         self._batches[self._batch_id] = project
-        self.converter.submit(batch_of(self._batch_id, rec.id, proposals, z_start, DEFAULT_LABEL))
+        self.converter.submit(batch_of(self._batch_id, rec.id, proposals, z_start, DEFAULT_LABEL,
+                                       self.labeling.polygon_tolerance))
         self.dock.set_status(self.tr("Storing {n} annotation(s)…").format(n=len(proposals)))
         self.clear()
         return len(proposals)
