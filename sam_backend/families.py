@@ -73,7 +73,7 @@ class Predictor(Protocol):
 
 
 @runtime_checkable
-class BoxPredictor(Protocol):
+class BoxPredictor(Predictor, Protocol):
     """A Predictor that also decodes many boxes of one image in one call (SamPredictor): what the
     batch auto-labeller uses when the model offers it (else one ``predict`` per box)."""
 

@@ -20,7 +20,7 @@ from app.core.formats.common import check_cancel
 from app.core.model import Annotation
 from app.core.options import Option, OptionValue, resolve_options
 from app.core.masks import crop_of_mask
-from app.core.rle import window_to_rle
+from app.core.rle import mask_to_rle, window_to_rle
 from sam_backend.families import BoxPredictor, Embedding, Predictor
 
 OPTIONS: tuple[Option, ...] = (
@@ -95,6 +95,8 @@ def _as_rle(found: tuple[np.ndarray, float, int] | None) -> BoxAnswer | None:
         return None
     crop, x0, y0 = got
     h, w = mask.shape
+    if crop.size * 4 > h * w:  # a large (or fragmented) mask: pycocotools on the whole one is faster
+        return mask_to_rle(mask), score, k
     return window_to_rle(crop, x0, y0, h, w), score, k
 
 

@@ -141,6 +141,6 @@ def window_to_rle(window: np.ndarray, x0: int, y0: int, height: int, width: int)
         changes = np.delete(changes, np.concatenate((joined, joined + 1)))
     changes = changes[changes < height * width]  # a run reaching the last pixel ends there
     counts = np.diff(np.concatenate(([0], changes, [height * width])))
-    compressed = _coco_mask.frPyObjects({"size": [height, width], "counts": counts.tolist()}, height, width)
+    compressed = _coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)
     text = compressed["counts"]
     return {"size": [int(height), int(width)], "counts": text.decode("ascii") if isinstance(text, bytes) else str(text)}

@@ -3,6 +3,7 @@ masks converted from their bounding boxes) stores exactly what the box-by-box pa
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -52,7 +53,8 @@ def test_batched_path_stores_what_the_box_by_box_path_stored(small_sam, scene, m
     item = AutomationInput(scene, 1, _rects(7), LABELS)
     params = {"multimask": multimask}
     got = BOXES_AUTOMATION.propose(LocalContext(small_sam), item, params=params)
-    want = BOXES_AUTOMATION.propose(LocalContext(OneByOne(small_sam)), item, params=params)
+    one_by_one: Any = OneByOne(small_sam)
+    want = BOXES_AUTOMATION.propose(LocalContext(one_by_one), item, params=params)
     assert len(got) == len(want) > 0
     emb = small_sam.encode(scene)
     for g, w in zip(got, want):
