@@ -29,6 +29,11 @@ project) against the bare encoder loop over the same images and the same predict
   bare_load_encode  load_image + encode one after the other (what a plain script does).
 The three alternate in blocks (A B C C B A ...) within one process, so their ratios survive the
 machine's load; the fastest block of each counts, and every block's figure is printed.
+"stages_per_image" then runs every stage of the boxes pipeline one after the other in one thread
+(JPEG decode, encode, predict_boxes, upsampling of the chosen masks, RLE, conversion to polygons
+and outline, the store's transaction) and prints wall and process-CPU ms per image, and the sum of
+the stages besides the encode against the encode: on a 2-core machine that sum is what the
+pipeline cannot hide (the encoder keeps both cores busy), so pipeline/bare <= 1 / (1 + it).
 Random weights answer a box with a noise mask (thousands of fragments), whose polygons cost far more
 than a real object's: with --masks ellipse the real decoder still runs for every box, but the mask
 stored is the ellipse inscribed in the box (the conversion cost of a compact object).
@@ -245,9 +250,21 @@ def _pipeline_project(folder: Path, n: int, size: tuple[int, int], boxes: int) -
         return project.path
 
 
+def _ellipse(box: Any, h: int, w: int) -> np.ndarray:
+    """bool (h, w): the ellipse inscribed in ``box`` (computed inside the box only)."""
+    x0, y0, x1, y1 = box
+    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 1), max((y1 - y0) / 2, 1)
+    out = np.zeros((h, w), bool)
+    ya, yb = max(int(np.floor(cy - ry)), 0), min(int(np.ceil(cy + ry)) + 1, h)
+    xa, xb = max(int(np.floor(cx - rx)), 0), min(int(np.ceil(cx + rx)) + 1, w)
+    yy, xx = np.ogrid[ya:yb, xa:xb]
+    out[ya:yb, xa:xb] = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
+    return out
+
+
 class _EllipseMasks:
-    """A predictor whose box answers are decoded by the real model, then replaced by the ellipse
-    inscribed in the box (see the module doc, --masks ellipse)."""
+    """A predictor whose box answers are decoded by the real model (masks upsampled as usual),
+    then replaced by the ellipse inscribed in the box (see the module doc, --masks ellipse)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -265,12 +282,62 @@ class _EllipseMasks:
         from dataclasses import replace
 
         pred = self.inner.predict(emb, **kw)
-        x0, y0, x1, y1 = kw["box"]
-        h, w = pred.masks.shape[1:]
-        yy, xx = np.ogrid[0:h, 0:w]
-        cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 1), max((y1 - y0) / 2, 1)
-        ellipse = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
+        ellipse = _ellipse(kw["box"], *pred.masks.shape[1:])
         return replace(pred, masks=np.broadcast_to(ellipse, pred.masks.shape).copy())
+
+    def predict_boxes(self, emb: Any, boxes: Any, multimask: bool = False, batch: int | None = None) -> Any:
+        from sam_backend.types import BoxPredictions
+
+        got = self.inner.predict_boxes(emb, boxes, multimask, batch)
+
+        def masks(i: int) -> np.ndarray:
+            real = got.masks(i)
+            return np.broadcast_to(_ellipse(boxes[i], *real.shape[1:]), real.shape).copy()
+
+        return BoxPredictions(got.scores, got.low_res_logits, masks)
+
+
+def _stages(path: Path, predictor: Any, spec: Any) -> dict[str, Any]:
+    """Where one image's time goes (ms per image, wall and process CPU, every stage run one after
+    the other in this thread over all the images): what the pipeline overlaps and what it must fit
+    beside the encoder."""
+    from app.automation.batch import BatchResult, plan_batch, store_result
+    from app.automation.boxes import box_annotations, box_of, _as_rle, _chosen
+    from app.automation.store import convert_proposal
+    from app.automation.api import Proposal
+    from app.core.images import load_image
+    from app.core.project import Project
+
+    totals: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        t = totals.setdefault(name, [0.0, 0.0])
+        t[0] += time.perf_counter() - wall
+        t[1] += time.process_time() - cpu
+        return out
+
+    with Project.open(path) as project:
+        plan = plan_batch(project, "boxes", {}, spec, redo=True)
+        for rec in plan.todo:
+            image = timed("load_jpeg", lambda: load_image(project.image_path(rec)).array)
+            emb = timed("encode", lambda: predictor.encode(image))
+            boxes = [box_of(a) for a in box_annotations(list(project.annotations(rec.id)))]
+            got = timed("decode_boxes", lambda: predictor.predict_boxes(emb, [list(b) for b in boxes]))
+            masks = timed("upsample_masks", lambda: [_chosen(got.masks(i), got.scores[i], False) for i in range(len(boxes))])
+            rles = timed("mask_to_rle", lambda: [_as_rle(m) for m in masks])
+            props = [Proposal(rle=r[0], score=r[1], extra={"automation": "boxes"}) for r in rles if r is not None]
+            conv = timed("convert", lambda: [convert_proposal(p) for p in props])
+            result = BatchResult(rec.id, props, None, int(image.shape[1]), int(image.shape[0]))
+            timed("store", lambda: store_result(project, plan, result, conv))
+    n = len(plan.todo)
+    out = {k: {"wall_ms": round(1000 * v[0] / n, 1), "cpu_ms": round(1000 * v[1] / n, 1)} for k, v in totals.items()}
+    enc = totals["encode"]
+    rest = [v for k, v in totals.items() if k not in ("encode", "load_jpeg")]
+    out["besides_encode_vs_encode"] = {"wall": round(sum(v[0] for v in rest) / enc[0], 3),
+                                       "cpu": round(sum(v[1] for v in rest) / enc[1], 3)}
+    return out
 
 
 def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
@@ -329,8 +396,10 @@ def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
                 extra.update(info)
                 print(json.dumps({"block": r, "kind": kind, "images_per_s": blocks[kind][-1],
                                   "loadavg_1min": _loadavg()}), file=sys.stderr, flush=True)
+        stages = _stages(path, predictor, spec)
     best = {k: max(v) for k, v in blocks.items()}
     return {
+        "stages_per_image": stages,
         "size": args.size, "images": args.images, "boxes_per_image": args.boxes, "weights": args.weights,
         "masks": args.masks,
         "threads": args.threads or "default", "loadavg_1min": _loadavg(),

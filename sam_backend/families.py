@@ -20,7 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from sam_backend.detectors.types import RawDetections
     from sam_backend.propagation import Propagator
-    from sam_backend.types import Prediction
+    from sam_backend.types import BoxPredictions, Prediction
 
 PromptKind = Literal["points", "box", "mask", "text"]
 """What a model accepts: click points (with fg/bg labels), one box, a low-res mask (refinement),
@@ -70,6 +70,16 @@ class Predictor(Protocol):
                 labels: Sequence[int] | np.ndarray | None = None, box: Sequence[float] | np.ndarray | None = None,
                 mask_input: np.ndarray | None = None, multimask: bool = True) -> Prediction:
         """Candidate masks for the prompts (ValueError, one sentence, for invalid prompts)."""
+
+
+@runtime_checkable
+class BoxPredictor(Predictor, Protocol):
+    """A Predictor that also decodes many boxes of one image in one call (SamPredictor): what the
+    batch auto-labeller uses when the model offers it (else one ``predict`` per box)."""
+
+    def predict_boxes(self, emb: Embedding, boxes: Sequence[Sequence[float]] | np.ndarray, multimask: bool = False,
+                      batch: int | None = None) -> BoxPredictions:
+        """Each box's answer, as ``predict(emb, box=box, multimask=multimask)`` would give it."""
 
 
 @runtime_checkable

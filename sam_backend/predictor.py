@@ -24,7 +24,7 @@ from sam_backend.fast.decoder import FastDecoder, ImagePrep
 from sam_backend.fast.routes import EncoderRoute
 from sam_backend.models.configs import ModelConfig
 from sam_backend.models.sam import Sam
-from sam_backend.types import ImageEmbedding, Prediction
+from sam_backend.types import BoxPredictions, ImageEmbedding, Prediction
 
 if TYPE_CHECKING:
     from sam_backend.families import Embedding
@@ -299,6 +299,63 @@ class SamPredictor:
             return transforms.postprocess_logits_reference(low_cpu[k : k + 1], input_size, original_size)[0].numpy()
 
         return Prediction(masks=masks, scores=scores, low_res_logits=low_cpu.numpy(), _logits_fn=logits)
+
+    def predict_boxes(
+        self, emb: Embedding, boxes: Sequence[Sequence[float]] | np.ndarray, multimask: bool = False,
+        batch: int | None = None,
+    ) -> BoxPredictions:
+        """Decode many boxes (x0, y0, x1, y1) of one image: box i's scores, low-res logits and
+        ``masks(i)`` are those of ``predict(emb, box=boxes[i], multimask=multimask)``; only the
+        masks asked for are upsampled. batch: boxes per decoder call; default 1 on the CPU, where
+        the results are then bit-identical to ``predict`` and batching is not faster (measured: 5
+        mobile_sam boxes 130 ms in one call, 95 ms one by one), 64 elsewhere (equal to float rounding).
+        Invalid boxes raise ValueError (one sentence) before anything is decoded."""
+        prompts = [validate_prompts(None, None, b, None) for b in boxes]
+        if emb.model_id != self.model_id:
+            raise ValueError(f"this embedding was made by model {emb.model_id}, not {self.model_id}: re-encode the image")
+        if not isinstance(emb, ImageEmbedding):
+            raise ValueError(f"this embedding ({type(emb).__name__}) was not made by this predictor: re-encode the image")
+        step = max(1, int(batch) if batch is not None else (1 if self.device.type == "cpu" else 64))
+        lows: list[torch.Tensor] = []
+        scores: list[np.ndarray] = []
+        for start in range(0, len(prompts), step):
+            chunk = prompts[start : start + step]
+            if len(chunk) == 1:
+                low, sc = self._decode(emb, chunk[0], multimask)
+                lows.append(low.float().cpu()[None])
+                scores.append(sc[None])
+            else:
+                low_b, sc_b = self._decode_boxes(emb, np.stack([p.box for p in chunk if p.box is not None]), multimask)
+                lows.append(low_b)
+                scores.append(sc_b)
+        c = 3 if multimask else 1
+        low_all = torch.cat(lows) if lows else torch.zeros((0, c, 256, 256))
+        to_masks = transforms.masks_from_low_res if self.fast else transforms.masks_from_low_res_reference
+        input_size, original_size = emb.input_size, emb.original_size
+        return BoxPredictions(np.concatenate(scores) if scores else np.zeros((0, c), np.float32), low_all.numpy(),
+                              lambda i: to_masks(low_all[i], input_size, original_size))
+
+    def _decode_boxes(self, emb: ImageEmbedding, boxes: np.ndarray, multimask: bool) -> tuple[torch.Tensor, np.ndarray]:
+        """Prompt encoder + decoder on B boxes (B, 4) in one call: (low-res logits (B, C, 256, 256)
+        float32 on the CPU, scores float32 (B, C))."""
+        dev = self.device
+        with torch.inference_mode():
+            feats = emb.features.to(dev, torch.float32)
+            early = tuple(e.to(dev, torch.float32) for e in emb.early_features)
+            corners = transforms.scale_coords(boxes.reshape(-1, 2, 2), emb.original_size, emb.input_size)
+            pe = self.model.prompt_encoder
+            sparse, dense = pe(None, torch.as_tensor(corners.reshape(-1, 4), dtype=torch.float32, device=dev), None)
+            tokens = (1, 2, 3) if multimask else (0,)
+            if self._decoder is not None:
+                dense_pe = self._dense_pe()
+                prep = self._image_prep(emb, feats, dense_pe, dense[:1], early, cacheable=True)
+                masks, iou, hq = self._decoder(feats, dense_pe, sparse, dense, early, prep, mask_tokens=tokens)
+            else:
+                masks, iou, hq = self.model.mask_decoder(feats, pe.get_dense_pe(), sparse, dense, early)
+                masks = masks[:, list(tokens)]
+            if hq is not None:
+                masks = masks + hq
+            return masks.float().cpu(), iou[:, list(tokens)].float().cpu().numpy().astype(np.float32)
 
     def _decode(self, emb: ImageEmbedding, prompts: Prompts, multimask: bool) -> tuple[torch.Tensor, np.ndarray]:
         """Run prompt encoder + decoder. Returns (low-res logits (C, 256, 256), scores float32 (C,))."""

@@ -67,3 +67,28 @@ class Prediction:
         if self._logits_fn is None:
             raise RuntimeError("this prediction was made without full-resolution logits support")
         return self._logits_fn(k)
+
+
+@dataclass(frozen=True)
+class BoxPredictions:
+    """Result of one `predict_boxes` call: N boxes on one image.
+
+    Attributes:
+        scores: float32 (N, C) predicted IoU of each box's candidates (C = 3 with multimask else 1).
+        low_res_logits: float32 (N, C, 256, 256).
+    ``masks(i)``: box i's bool (C, H, W) masks at the original resolution, upsampled on demand (only
+    for the boxes asked), the same as ``predict(emb, box=boxes[i], multimask=...).masks``.
+    """
+
+    scores: np.ndarray
+    low_res_logits: np.ndarray
+    _masks_fn: Callable[[int], np.ndarray] = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def masks(self, i: int) -> np.ndarray:
+        """bool (C, H, W) masks of box i."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"box {i} does not exist: {len(self)} box(es) were decoded")
+        return self._masks_fn(i)

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 
 from app.automation.api import Proposal
 from app.core import codec
-from app.core.mask_convert import ConvertedMask, convert_mask
+from app.core.mask_convert import ConvertedMask, convert_rle
 from app.core.model import Annotation
 from app.core.project import Project
 from app.core.proposal_edits import AddLabelledAnnotations, LabelledAnnotation
-from app.core.rle import rle_to_mask
 
 DEFAULT_LABEL = "object"
 
@@ -26,10 +25,11 @@ def next_z(project: Project, image_id: int) -> int:
 
 
 def convert_proposal(proposal: Proposal) -> ConvertedMask | None:
-    """Polygons, exact RLE and COCO segmentation of a mask proposal (None for a vector proposal)."""
+    """Polygons, exact RLE and outline of a mask proposal (None for a vector proposal); decodes
+    only the mask's bounding box (convert_rle: the result of convert_mask on the whole mask)."""
     if proposal.rle is None:
         return None
-    return convert_mask(rle_to_mask(proposal.rle))
+    return convert_rle(proposal.rle)
 
 
 def labelled_annotations(proposals: Sequence[Proposal], image_id: int, *, z_start: int,

@@ -271,10 +271,11 @@ def _ring_replacement(pts: np.ndarray) -> tuple[Ring | None, BaseGeometry | None
     return None, geom
 
 
-def _component_parts(contour: np.ndarray, fg: np.ndarray, has_holes: bool) -> list[Part]:
-    """Parts of one 8-connected component given its outer cv2 contour (N x 1 x 2 int32).
+def _component_parts(contour: np.ndarray, fg: np.ndarray, has_holes: bool, ox: int = 0, oy: int = 0) -> list[Part]:
+    """Parts of one 8-connected component given its outer cv2 contour (N x 1 x 2 int32, image pixels).
 
-    fg: the whole mask as uint8 0/1 (used to find the hole pixels inside the contour).
+    fg: the whole mask (or its window at image pixel (ox, oy)) as uint8 0/1 (used to find the
+    hole pixels inside the contour).
     """
     pts = contour.reshape(-1, 2)
     ext_ring, ext_geom = _ring_replacement(pts)
@@ -283,7 +284,7 @@ def _component_parts(contour: np.ndarray, fg: np.ndarray, has_holes: bool) -> li
         x, y, w, h = cv2.boundingRect(contour)
         filled = np.zeros((h, w), dtype=np.uint8)
         cv2.fillPoly(filled, [pts - (x, y)], 1, lineType=cv2.LINE_8)
-        holes = filled & (fg[y : y + h, x : x + w] ^ 1)
+        holes = filled & (fg[y - oy : y - oy + h, x - ox : x - ox + w] ^ 1)
         hcs, _ = cv2.findContours(holes, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         hole_rings = [c.reshape(-1, 2) + (x, y) for c in hcs]
     replaced = [_ring_replacement(r) for r in hole_rings]
@@ -338,8 +339,15 @@ def _simplify_part(part: Part, height: int, width: int, min_iou: float) -> Part:
     return part
 
 
-def mask_to_parts(mask: np.ndarray, simplify: bool = True, min_iou: float = 0.98) -> tuple[Part, ...]:
+def mask_to_parts(mask: np.ndarray, simplify: bool = True, min_iou: float = 0.98, *,
+                  origin: tuple[int, int] = (0, 0), image_size: tuple[int, int] | None = None) -> tuple[Part, ...]:
     """Polygons (with holes, one Part per 8-connected component) of a bool H x W mask.
+
+    origin, image_size: ``mask`` is the window of an image of ``image_size`` (H, W) whose top-left
+    pixel is image pixel ``origin`` (x, y) and outside which the image mask is empty; the parts are
+    then in image coordinates, the same as of the whole image mask (the window is cheaper). The
+    window must be that bounding box grown by 1 px on every side, clipped to the image
+    (app.core.mask_convert.convert_rle does that).
 
     Pixel-centre coordinates; conventions in the module docstring. simplify=False gives the exact
     (lossless) outlines: parts_to_mask(result, H, W) == mask. simplify=True simplifies each part with
@@ -352,17 +360,18 @@ def mask_to_parts(mask: np.ndarray, simplify: bool = True, min_iou: float = 0.98
         raise ValueError(f"min_iou must be in (0, 1], got {min_iou}")
     if m.size == 0 or not m.any():
         return ()
-    parts = _exact_parts(m, depth=0)
+    ox, oy = int(origin[0]), int(origin[1])
+    parts = _exact_parts(m, 0, ox, oy)
     if simplify:
-        h, w = m.shape
+        h, w = m.shape if image_size is None else image_size
         parts = [_simplify_part(part, h, w, min_iou) for part in parts]
     return tuple(parts)
 
 
-def _exact_parts(m: np.ndarray, depth: int) -> list[Part]:
-    """Lossless parts of the bool mask m (see mask_to_parts)."""
+def _exact_parts(m: np.ndarray, depth: int, ox: int = 0, oy: int = 0) -> list[Part]:
+    """Lossless parts of the bool mask m whose pixel [0, 0] is image pixel (ox, oy) (see mask_to_parts)."""
     fg = np.ascontiguousarray(m, dtype=np.uint8)
-    contours, hierarchy = cv2.findContours(fg, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    contours, hierarchy = cv2.findContours(fg, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE, offset=(ox, oy))
     parts: list[Part] = []
     any_holes = False
     for i, contour in enumerate(contours):
@@ -370,13 +379,14 @@ def _exact_parts(m: np.ndarray, depth: int) -> list[Part]:
             continue
         has_holes = hierarchy[0][i][2] != -1
         any_holes = any_holes or has_holes
-        parts.extend(_component_parts(contour, fg, has_holes))
+        parts.extend(_component_parts(contour, fg, has_holes, ox, oy))
     # Holes whose pixels touch only diagonally can be traced as one ring that encloses foreground
     # pixels (one-pixel-wide diagonal features); such pixels come back as parts of their own.
     if any_holes and depth < 4:
-        missing = m & ~parts_to_mask(parts, *m.shape)
+        # (a window's vertices lie right of / below its origin: moving them by it is exact in float)
+        missing = m & ~parts_to_mask(translate_parts(parts, -ox, -oy) if ox or oy else parts, *m.shape)
         if missing.any():
-            parts.extend(_exact_parts(missing, depth + 1))
+            parts.extend(_exact_parts(missing, depth + 1, ox, oy))
     return parts
 
 

@@ -118,3 +118,29 @@ def rle_to_mask(rle: dict) -> np.ndarray:
     if decoded.shape != (h, w):
         raise ValueError(f"RLE decodes to shape {decoded.shape}, expected ({h}, {w})")
     return np.ascontiguousarray(decoded.astype(bool))
+
+
+def window_to_rle(window: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict:
+    """mask_to_rle of the height x width mask that is ``window`` at image pixel (x0, y0) and empty
+    elsewhere (the same dict, character for character), in time O(window) instead of O(image).
+
+    The runs are found on the window's columns (column-major, as COCO's), then pycocotools
+    compresses them. ValueError when the window does not fit in the image.
+    """
+    m = _as_mask(window)
+    wh, ww = m.shape
+    if x0 < 0 or y0 < 0 or x0 + ww > width or y0 + wh > height:
+        raise ValueError(f"a {ww}x{wh} window at ({x0}, {y0}) does not fit in a {width}x{height} mask")
+    cols = np.zeros((ww, wh + 2), np.int8)  # each column of the window, with a background pixel above and below
+    cols[:, 1:-1] = m.T
+    step = np.diff(cols, axis=1)  # +1 where a run of foreground starts, -1 after it ends
+    j, r = np.nonzero(step)  # row-major over (column, row): the column-major order of the image
+    changes = (x0 + j).astype(np.int64) * height + y0 + r  # image index of each change
+    if wh == height:  # a run ending at the foot of a column and one starting at the next one's head join
+        joined = np.flatnonzero(changes[1:] == changes[:-1])
+        changes = np.delete(changes, np.concatenate((joined, joined + 1)))
+    changes = changes[changes < height * width]  # a run reaching the last pixel ends there
+    counts = np.diff(np.concatenate(([0], changes, [height * width])))
+    compressed = _coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)
+    text = compressed["counts"]
+    return {"size": [int(height), int(width)], "counts": text.decode("ascii") if isinstance(text, bytes) else str(text)}
