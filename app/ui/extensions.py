@@ -37,10 +37,17 @@ def _batch_autolabel(window: Any) -> UiExtension:
     return install_batch(window)
 
 
+def _folder_watch(window: Any) -> UiExtension:
+    from app.ui.folder_watch import install_folder_watch
+
+    return install_folder_watch(window)
+
+
 UI_EXTENSIONS: tuple[Callable[[Any], UiExtension], ...] = (
     _text_prompts,
     _everything,
     _batch_autolabel,
+    _folder_watch,
 )
 
 
