@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.model import IMAGE_STATUSES
 from app.core.project_base import SYNCHRONOUS, connect_rw, sqlite_error
 from app.core.sync import SyncPlan, apply_sync_plan, known_images, plan_sync, scan_prefix, scan_tree
 
@@ -31,7 +32,9 @@ SETTLE_S = 1.0  # a new file younger than this (by modification time) may still 
 class PassResult:
     """What one pass did. added / missing / returned: images changed in the project; pending: new
     files not added yet (still being written); folders: the folders scanned (absolute paths, to
-    watch); folder_gone: the image folder itself is not there (nothing was changed)."""
+    watch); folder_gone: the image folder itself is not there (nothing was changed);
+    status_counts: the images per status as committed (counted here, so that the GUI thread does
+    not run that GROUP BY over every image: 15-30 ms for 100k images on a busy laptop)."""
 
     added: int = 0
     missing: int = 0
@@ -39,6 +42,7 @@ class PassResult:
     pending: int = 0
     folders: tuple[str, ...] = field(default_factory=tuple)
     folder_gone: bool = False
+    status_counts: dict[str, int] | None = None  # {status: images} right after the write (None: not written)
 
     def changed(self) -> bool:
         """True when the project's image table was written."""
@@ -86,20 +90,26 @@ class FolderSyncer:
             conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
             plan = plan_sync(self.root, scan_prefix(self.root, self.image_root), found, known_images(conn))
             pending = self._unsettled(plan)
+            counts = None
             if not plan.empty() and (len(pending) < len(plan.new) or plan.gone or plan.back):
-                self._write(conn, plan, pending)
+                counts = self._write(conn, plan, pending)
         except sqlite3.Error as exc:
             raise sqlite_error(self.project_path, exc, writing=True) from None
         finally:
             conn.close()
         return PassResult(added=len(plan.new) - len(pending), missing=len(plan.gone), returned=len(plan.back),
-                          pending=len(pending), folders=tuple(folders))
+                          pending=len(pending), folders=tuple(folders), status_counts=counts)
 
-    def _write(self, conn: sqlite3.Connection, plan: SyncPlan, pending: set[str]) -> None:
+    def _write(self, conn: sqlite3.Connection, plan: SyncPlan, pending: set[str]) -> dict[str, int]:
+        """Apply the plan in one transaction; the images per status as committed."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             apply_sync_plan(conn, plan, skip=pending)
+            counts = dict.fromkeys(IMAGE_STATUSES, 0)
+            for status, n in conn.execute("SELECT status, COUNT(*) FROM image GROUP BY status"):
+                counts[str(status)] = int(n)
             conn.execute("COMMIT")
+            return counts
         except BaseException:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):

@@ -268,7 +268,7 @@ class FolderWatch(QObject):
     # ------------------------------------------------------------------ GUI refresh
     def _reload(self, result: PassResult) -> None:
         w = self.window
-        w.images_dock.reload(self.project)
+        w.images_dock.reload(self.project, result.status_counts)
         w.controller.images_reloaded()
         w.status.set_position(w.controller.row, w.images_dock.model.rowCount())
         w.status.show_message(self.summary(result))

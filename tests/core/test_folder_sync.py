@@ -63,10 +63,12 @@ def test_a_pass_adds_new_files_marks_removed_ones_and_lists_subfolders(tmp_path:
     assert [r.path for r in project.images()] == ["photos/a.png", "photos/b.png", "photos/e.png",
                                                    "photos/sub/c.png", "photos/sub/deeper/d.png"]
     assert project.image(a.id).missing and project.annotation_count(a.id) == 1  # annotations kept
+    assert result.status_counts == project.status_counts() == {"new": 4, "in_progress": 1, "done": 0}
     _age(_png(folder / "a.png"), 60)
     back = _syncer(project).run_pass()
     assert (back.added, back.missing, back.returned) == (0, 0, 1) and not project.image(a.id).missing
-    assert not _syncer(project).run_pass().changed()
+    unchanged = _syncer(project).run_pass()
+    assert not unchanged.changed() and unchanged.status_counts is None
     project.close()
 
 

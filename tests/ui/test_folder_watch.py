@@ -62,6 +62,7 @@ def test_new_images_appear_in_one_refresh_and_the_current_image_stays(qtbot, tmp
     assert len(refreshes) == 1 and len(resets) == 1  # 40 files, one pass, one list refresh
     assert refreshes[0].added == 40
     assert "40 new images" in win.status.message.text()
+    assert win.images_dock.counts_label.text().startswith("44 images")
     c = win.controller
     assert c.image.path == "img_002.png" and c.row == 42  # the same image, at its new row
     assert win.images_dock.view.currentIndex().row() == 42
@@ -179,3 +180,46 @@ def test_a_file_still_being_written_appears_once_complete(qtbot, tmp_path: Path)
     qtbot.waitUntil(lambda: win.project.image_count() == 2, timeout=10000)  # retried without a new event
     assert time.monotonic() - t0 < 8 and win.images_dock.model.rowCount() == 2
     win.close()
+
+
+def test_a_reload_keeps_the_top_row_and_the_current_row_of_a_long_list(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QPoint
+
+    from app.core.project import Project
+    from app.ui.docks.images_dock import ImagesDock
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(3000):
+        (folder / f"f_{2 * i:05d}.jpg").write_bytes(b"x")  # the list never decodes
+    project = Project.open_folder(folder)
+    dock = ImagesDock()
+    qtbot.addWidget(dock)
+    dock.resize(300, 400)
+    dock.show()
+    dock.set_project(project)
+    dock.select_row(2500)
+    view = dock.view
+
+    def shown(row: int) -> bool:
+        rect = view.visualRect(dock.model.index(row))
+        return view.viewport().rect().contains(rect.center())
+
+    qtbot.waitUntil(lambda: shown(2500), timeout=10000)
+    view.scrollTo(dock.model.index(2490), view.ScrollHint.PositionAtTop)
+    top = dock.model.record(view.indexAt(QPoint(2, 2)).row())
+    for i in range(500):  # odd names: interleaved with the old rows
+        (folder / f"f_{2 * i + 1:05d}.jpg").write_bytes(b"x")
+    assert project.sync_images().added == 500
+    dock.reload(project)
+    assert dock.model.rowCount() == 3500
+    current = project.image_by_path("f_05000.jpg")
+    new_row = project.image_row(current.id)
+    assert new_row == 3000 and view.currentIndex().row() == new_row
+    def top_id() -> int | None:
+        rec = dock.model.record(view.indexAt(QPoint(2, 2)).row())
+        return None if rec is None else rec.id
+
+    qtbot.waitUntil(lambda: top_id() == top.id, timeout=10000)
+    assert shown(new_row)
+    project.close()

@@ -17,8 +17,8 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import (QAbstractListModel, QCoreApplication, QEvent, QModelIndex, QObject,
-                            QPersistentModelIndex, QPoint, Qt, Signal)
+from PySide6.QtCore import (QAbstractListModel, QCoreApplication, QElapsedTimer, QEvent, QModelIndex, QObject,
+                            QPersistentModelIndex, QPoint, Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QCursor, QHelpEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QLabel, QLineEdit, QListView, QToolTip,
                                QVBoxLayout, QWidget)
@@ -33,6 +33,8 @@ from app.ui.thumbnails import ThumbnailService
 
 PAGE_SIZE = 256
 MAX_PAGES = 16
+LAYOUT_BATCH = 500   # rows laid out per event-loop turn after a reset (~5-10 ms each on a busy laptop)
+SCROLL_WAIT_MS = 10000
 translate = QCoreApplication.translate
 STATUS_TEXT = {"new": QT_TRANSLATE_NOOP("ImagesDock", "new"),  # English sources, shown translated
                "in_progress": QT_TRANSLATE_NOOP("ImagesDock", "in progress"),
@@ -249,6 +251,17 @@ class ImagesDock(QDockWidget):
         self.view = QListView(body)
         self.view.setModel(self.model)
         self.view.setUniformItemSizes(True)  # keeps scrolling over 100k rows cheap
+        # After a reset (filter, new images) QListView lays every row out again, asking the model for
+        # each: 150-250 ms in one go for 100k rows (benchmarks/bench_folder_watch.py). In batches the
+        # GUI keeps its events flowing; scrolls wait for their row to be laid out (_scroll_to).
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(LAYOUT_BATCH)
+        self._scroll_target: tuple[int, QAbstractItemView.ScrollHint] | None = None
+        self._scroll_timer = QTimer(self)
+        self._scroll_timer.setSingleShot(True)
+        self._scroll_timer.setInterval(5)
+        self._scroll_timer.timeout.connect(self._apply_scroll)
+        self._scroll_deadline = QElapsedTimer()
         self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         mark_data(self.view)  # image file names
@@ -272,21 +285,22 @@ class ImagesDock(QDockWidget):
         self.model.set_project(project, self.filter_box.currentData())
         self.update_counts(project)
 
-    def reload(self, project: Any) -> None:
+    def reload(self, project: Any, counts: dict[str, int] | None = None) -> None:
         """Reload the rows after images were added or removed (file watcher): the filter, the current
-        row's image (found again by id) and the image at the top of the view stay where they were."""
+        row's image (found again by id) and the image at the top of the view stay where they were.
+        ``counts``: the images per status when the caller has them (else they are counted here)."""
         current = self.model.record(self.view.currentIndex().row()) if self.view.currentIndex().isValid() else None
         top_idx = self.view.indexAt(QPoint(2, 2))
         top = self.model.record(top_idx.row()) if top_idx.isValid() else None
         self.model.set_project(project, self.model.status_filter())
-        self.update_counts(project)
+        self.update_counts(project, counts)
         if project is None:
             return
         name = self.model.name_filter() or None
         if top is not None:
             row = project.image_row(top.id, self.model.status_filter(), name)
             if row >= 0:
-                self.view.scrollTo(self.model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
+                self._scroll_to(row, QAbstractItemView.ScrollHint.PositionAtTop)
         if current is not None:
             row = project.image_row(current.id, self.model.status_filter(), name)
             if row >= 0:
@@ -298,12 +312,13 @@ class ImagesDock(QDockWidget):
         """Stop the thumbnail worker (the window calls this before quitting)."""
         self.thumbnails.shutdown()
 
-    def update_counts(self, project: Any) -> None:
-        """Refresh the "N images · new a · in progress b · done c" line."""
+    def update_counts(self, project: Any, counts: dict[str, int] | None = None) -> None:
+        """Refresh the "N images · new a · in progress b · done c" line (``counts``: {status: images}
+        when known, else the project counts them)."""
         if project is None:
             self.counts_label.setText(self.tr("no project"))
             return
-        counts = project.status_counts()
+        counts = project.status_counts() if counts is None else counts
         total = sum(counts.values())
         parts = [f"{self.tr(STATUS_TEXT[s])} {counts.get(s, 0)}" for s in ("new", "in_progress", "done")]
         self.counts_label.setText(self.tr("{count} images · ").format(count=total) + " · ".join(parts))
@@ -315,7 +330,33 @@ class ImagesDock(QDockWidget):
             self.view.blockSignals(True)
             self.view.setCurrentIndex(idx)
             self.view.blockSignals(False)
-            self.view.scrollTo(idx)
+            self._scroll_to(row)
+
+    def _scroll_to(self, row: int, hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible) -> None:
+        """Scroll to ``row`` once the batched layout has reached it (at once when it has)."""
+        self._scroll_target = (row, hint)
+        self._scroll_deadline.start()
+        self._apply_scroll()
+
+    def _apply_scroll(self) -> None:
+        if self._scroll_target is None:
+            return
+        row, hint = self._scroll_target
+        idx = self.model.index(row)
+        if not idx.isValid():
+            self._scroll_target = None
+            return
+        self.view.scrollTo(idx, hint)
+        rect = self.view.visualRect(idx)
+        visible = self.view.viewport().rect().contains(rect.center()) and self.view.indexAt(rect.center()).row() == row
+        there = visible
+        if hint == QAbstractItemView.ScrollHint.PositionAtTop:  # (or as far as it goes at the end of the list)
+            bar = self.view.verticalScrollBar()
+            there = visible and (self.view.indexAt(QPoint(2, 2)).row() == row or bar.value() == bar.maximum())
+        if there or self._scroll_deadline.elapsed() > SCROLL_WAIT_MS:
+            self._scroll_target = None
+        else:  # the scroll range ends where the batched layout is: try again after the next batches
+            self._scroll_timer.start()
 
     def focus_name_filter(self) -> None:
         """Put the keyboard in the file name filter."""
