@@ -3,7 +3,6 @@ a project's image table with such a scan (shared by Project.sync_images and app.
 from __future__ import annotations
 
 import os
-import posixpath
 import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -102,8 +101,8 @@ def plan_sync(root: Path, prefix: str, found: list[str], known: Mapping[str, tup
 
     An image outside what the scan can see (another folder, a hidden name, another extension) counts
     as present while its file exists."""
-    if prefix:
-        found = [posixpath.normpath(f"{prefix}/{p}") for p in found]
+    if prefix:  # scan paths and scan_prefix are normalised already: joining keeps them so (no normpath)
+        found = [f"{prefix}/{p}" for p in found]
     on_disk = set(found)
     exts = image_extensions()
 

@@ -140,6 +140,7 @@ def _photo(path: Path, w: int = 1200, h: int = 800, orientation: int = 1) -> Pat
 
 def _decoded(th: thumbnails.Thumbnail) -> np.ndarray:
     bgr = cv2.imdecode(np.frombuffer(th.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert bgr is not None
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

@@ -53,7 +53,8 @@ def test_new_images_appear_in_one_refresh_and_the_current_image_stays(qtbot, tmp
     qtbot.waitUntil(lambda: win.canvas.has_image(), timeout=5000)
     click_image(win, 80, 60)  # a prompt with candidates: must survive the refresh
     wait_candidates(qtbot, win)
-    resets, refreshes = [], []
+    resets: list[int] = []
+    refreshes: list[folder_watch.PassResult] = []
     win.images_dock.model.modelReset.connect(lambda: resets.append(1))
     fw.refreshed.connect(refreshes.append)
     names = _copy_in(make_images(tmp_path / "incoming", n=40), folder)
@@ -147,7 +148,12 @@ def test_a_vanished_folder_is_said_once_and_watched_for_its_return(qtbot, tmp_pa
     fw = _ready(qtbot, win)
     messages: list[str] = []
     original = win.status.show_message
-    win.status.show_message = lambda text, error=False: (messages.append(text), original(text, error))[1]
+
+    def recording(text: str, error: bool = False) -> None:
+        messages.append(text)
+        original(text, error)
+
+    win.status.show_message = recording
     folder.rename(tmp_path / "renamed")
     qtbot.waitUntil(lambda: any("is gone" in m for m in messages), timeout=10000)
     qtbot.wait(700)
@@ -208,12 +214,14 @@ def test_a_reload_keeps_the_top_row_and_the_current_row_of_a_long_list(qtbot, tm
     qtbot.waitUntil(lambda: shown(2500), timeout=10000)
     view.scrollTo(dock.model.index(2490), view.ScrollHint.PositionAtTop)
     top = dock.model.record(view.indexAt(QPoint(2, 2)).row())
+    assert top is not None
     for i in range(500):  # odd names: interleaved with the old rows
         (folder / f"f_{2 * i + 1:05d}.jpg").write_bytes(b"x")
     assert project.sync_images().added == 500
     dock.reload(project)
     assert dock.model.rowCount() == 3500
     current = project.image_by_path("f_05000.jpg")
+    assert current is not None
     new_row = project.image_row(current.id)
     assert new_row == 3000 and view.currentIndex().row() == new_row
     def top_id() -> int | None:
@@ -223,3 +231,25 @@ def test_a_reload_keeps_the_top_row_and_the_current_row_of_a_long_list(qtbot, tm
     qtbot.waitUntil(lambda: top_id() == top.id, timeout=10000)
     assert shown(new_row)
     project.close()
+
+
+def test_the_setting_is_in_the_settings_dialog_and_survives_a_restart(qtbot, tmp_path: Path) -> None:
+    from app.services.actions import ActionRegistry
+    from app.services.settings import Settings
+    from app.ui.dialogs.settings_dialog import SettingsDialog
+
+    settings = Settings(tmp_path / "settings.json")
+    assert settings.watch_folder
+    from PySide6.QtWidgets import QWidget
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    dlg = SettingsDialog(ActionRegistry(host, settings), settings, host)
+    assert dlg.values()["watch_folder"] is True
+    dlg.watch_folder.setChecked(False)
+    assert dlg.values()["watch_folder"] is False
+    settings.watch_folder = False
+    settings.save()
+    assert Settings.load(tmp_path / "settings.json").watch_folder is False
+    (tmp_path / "settings.json").write_text('{"watch_folder": "yes"}')  # a wrong type: the default
+    assert Settings.load(tmp_path / "settings.json").watch_folder is True

@@ -28,7 +28,9 @@ def _tip(win, row: int) -> str:  # type: ignore[no-untyped-def]
 def _jpeg_in(tip: str) -> np.ndarray:
     found = re.search(r'src="data:image/jpeg;base64,([^"]+)"', tip)
     assert found, tip[:200]
-    return cv2.imdecode(np.frombuffer(base64.b64decode(found.group(1)), np.uint8), cv2.IMREAD_COLOR)
+    bgr = cv2.imdecode(np.frombuffer(base64.b64decode(found.group(1)), np.uint8), cv2.IMREAD_COLOR)
+    assert bgr is not None
+    return np.asarray(bgr)
 
 
 def test_the_tooltip_carries_the_thumbnail_once_made(qtbot, tmp_path: Path) -> None:
