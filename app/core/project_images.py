@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.core.model import IMAGE_STATUSES, ImageRecord
 from app.core.project_base import NotFoundError, ProjectBase, inserted_id
-from app.core.sync import SyncReport, image_extensions, scan_image_files
+from app.core.sync import SyncReport, apply_sync_plan, known_images, plan_sync, scan_image_files, scan_prefix
 
 _IMG_COLS = "id, path, width, height, sha1, status, missing, flags, extra"
 
@@ -246,32 +246,11 @@ class ImagesMixin(ProjectBase):
         ``progress(done, total)``: (found, 0) while scanning, then (total, total) at the end.
         """
         image_root = self.image_root
-        prefix = "" if image_root == self.root else os.path.relpath(image_root, self.root).replace(os.sep, "/")
         found = scan_image_files(image_root, progress=progress)
-        if prefix:
-            found = [posixpath.normpath(f"{prefix}/{p}") for p in found]
-        on_disk = set(found)
-        known: dict[str, tuple[int, bool]] = {
-            str(p): (int(i), bool(m)) for i, p, m in self.conn.execute("SELECT id, path, missing FROM image")
-        }
-        exts = image_extensions()
-
-        def present(rel: str) -> bool:
-            if rel in on_disk:
-                return True
-            inner = rel[len(prefix) + 1:] if prefix and rel.startswith(prefix + "/") else (None if prefix else rel)
-            scan_could_see = inner is not None and not inner.startswith("../") and inner.lower().endswith(exts) \
-                and not any(part.startswith(".") for part in inner.split("/"))
-            return not scan_could_see and os.path.isfile(self.root / rel)
-
-        new = [p for p in found if p not in known]
-        gone = [i for p, (i, m) in known.items() if not m and not present(p)]
-        back = [i for p, (i, m) in known.items() if m and present(p)]
-        if new or gone or back:
+        plan = plan_sync(self.root, scan_prefix(self.root, image_root), found, known_images(self.conn))
+        if not plan.empty():
             with self.transaction() as conn:
-                conn.executemany("INSERT INTO image(path) VALUES (?)", ((p,) for p in new))
-                conn.executemany("UPDATE image SET missing = 1 WHERE id = ?", ((i,) for i in gone))
-                conn.executemany("UPDATE image SET missing = 0 WHERE id = ?", ((i,) for i in back))
+                apply_sync_plan(conn, plan)
         if progress is not None:
             progress(len(found), len(found))
-        return SyncReport(added=len(new), missing=len(gone), returned=len(back), total=len(found))
+        return SyncReport(added=len(plan.new), missing=len(plan.gone), returned=len(plan.back), total=len(found))

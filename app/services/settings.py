@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "language": "",           # "" = follow the system; else a code of app.ui.i18n.LANGUAGES ("en", "zh_CN")
     "theme": "dark",          # "dark" | "light" (app.ui.theme)
     "reuse_window": True,     # a project opened from the desktop goes to the running window
+    "watch_folder": True,     # images added to / removed from the open project's folder show at once
 }
 
 
@@ -60,6 +61,8 @@ class Settings:
         memory_cache_mb: int >= 0; disk_cache: bool; last_export_dir: str.
         language: "" (follow the system) or a language code; theme: "dark" | "light";
         reuse_window: a project opened from the desktop while the app runs goes to the running window.
+        watch_folder: images added to or removed from the open project's image folder appear in the
+            list without reopening (app.ui.folder_watch).
         path: the JSON file; load_error: None or one sentence about a file that could not be read.
     """
 
@@ -79,6 +82,7 @@ class Settings:
         self.language: str = DEFAULTS["language"]
         self.theme: str = DEFAULTS["theme"]
         self.reuse_window: bool = DEFAULTS["reuse_window"]
+        self.watch_folder: bool = DEFAULTS["watch_folder"]
         self._extra: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------- file io
@@ -145,6 +149,7 @@ class Settings:
             "language": self.language,
             "theme": self.theme,
             "reuse_window": self.reuse_window,
+            "watch_folder": self.watch_folder,
         })
         return data
 
@@ -171,6 +176,8 @@ class Settings:
         self.theme = _str(data.get("theme"), DEFAULTS["theme"])
         reuse = data.get("reuse_window")
         self.reuse_window = reuse if isinstance(reuse, bool) else DEFAULTS["reuse_window"]
+        watch = data.get("watch_folder")
+        self.watch_folder = watch if isinstance(watch, bool) else DEFAULTS["watch_folder"]
 
     # ---------------------------------------------------------------------------------- helpers
     def add_recent_project(self, path: str | os.PathLike[str]) -> None:

@@ -43,11 +43,18 @@ def _polygon_density(window: Any) -> UiExtension:
     return install_polygon_density(window)
 
 
+def _folder_watch(window: Any) -> UiExtension:
+    from app.ui.folder_watch import install_folder_watch
+
+    return install_folder_watch(window)
+
+
 UI_EXTENSIONS: tuple[Callable[[Any], UiExtension], ...] = (
     _text_prompts,
     _everything,
     _batch_autolabel,
     _polygon_density,
+    _folder_watch,
 )
 
 

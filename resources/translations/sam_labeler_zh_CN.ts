@@ -804,6 +804,22 @@ Tab / Shift+Tab</translation>
         <source>open it</source>
         <translation>打开它</translation>
     </message>
+    <message>
+        <source>Hover an image in the images list</source>
+        <translation>鼠标悬停在图像列表中的图像上</translation>
+    </message>
+    <message>
+        <source>its thumbnail, size, status and annotation count</source>
+        <translation>显示缩略图、尺寸、状态和标注数量</translation>
+    </message>
+    <message>
+        <source>Copy images into the project folder</source>
+        <translation>将图像复制到项目文件夹</translation>
+    </message>
+    <message>
+        <source>they appear in the list (Settings: watch the image folder)</source>
+        <translation>它们会出现在列表中（设置：监视图像文件夹）</translation>
+    </message>
 </context>
 <context>
     <name>CheatSheetDialog</name>
@@ -1120,6 +1136,33 @@ Tab / Shift+Tab</translation>
     </message>
 </context>
 <context>
+    <name>FolderWatch</name>
+    <message>
+        <source>Watching the image folder failed: {reason}</source>
+        <translation>监视图像文件夹失败：{reason}</translation>
+    </message>
+    <message>
+        <source>The image folder is back: {path}</source>
+        <translation>图像文件夹已恢复：{path}</translation>
+    </message>
+    <message>
+        <source>The image folder {path} is gone (moved or deleted?); its images stay in the project, new ones will appear when it is back.</source>
+        <translation>图像文件夹 {path} 不见了（被移动或删除？）；其图像仍保留在项目中，文件夹恢复后新图像会出现。</translation>
+    </message>
+    <message>
+        <source>{count} new images</source>
+        <translation>{count} 张新图像</translation>
+    </message>
+    <message>
+        <source>{count} images missing (their annotations are kept)</source>
+        <translation>{count} 张图像缺失（其标注已保留）</translation>
+    </message>
+    <message>
+        <source>{count} missing images are back</source>
+        <translation>{count} 张缺失的图像已恢复</translation>
+    </message>
+</context>
+<context>
     <name>ImagesDock</name>
     <message>
         <source>new</source>
@@ -1156,6 +1199,18 @@ status: {status}</source>
     <message>
         <source>auto-labeled: to review</source>
         <translation>已自动标注：待审核</translation>
+    </message>
+    <message>
+        <source>no preview: {reason}</source>
+        <translation>无预览：{reason}</translation>
+    </message>
+    <message>
+        <source>preview…</source>
+        <translation>正在生成预览…</translation>
+    </message>
+    <message>
+        <source>annotations: {count}</source>
+        <translation>标注：{count}</translation>
     </message>
     <message>
         <source>All images</source>
@@ -2013,6 +2068,14 @@ Model: {model}</source>
     <message>
         <source>Embedding memory cache</source>
         <translation>嵌入内存缓存</translation>
+    </message>
+    <message>
+        <source>Watch the image folder: new images appear in the list at once</source>
+        <translation>监视图像文件夹：新图像立即出现在列表中</translation>
+    </message>
+    <message>
+        <source>Off: images copied into the folder appear the next time the folder is opened</source>
+        <translation>关闭：复制到文件夹中的图像将在下次打开该文件夹时出现</translation>
     </message>
     <message>
         <source>Shortcuts (double-click to edit; separate alternatives with “;”):</source>

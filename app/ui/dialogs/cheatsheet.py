@@ -47,6 +47,10 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
      QT_TRANSLATE_NOOP("CheatSheet", "its menu: label, vertices, details, order, delete")),
     (QT_TRANSLATE_NOOP("CheatSheet", "Drop a folder, image or .samlabel on the window"),
      QT_TRANSLATE_NOOP("CheatSheet", "open it")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Hover an image in the images list"),
+     QT_TRANSLATE_NOOP("CheatSheet", "its thumbnail, size, status and annotation count")),
+    (QT_TRANSLATE_NOOP("CheatSheet", "Copy images into the project folder"),
+     QT_TRANSLATE_NOOP("CheatSheet", "they appear in the list (Settings: watch the image folder)")),
 )
 
 

@@ -1,5 +1,5 @@
 """Settings dialog: theme and language, single-window behaviour, remappable shortcuts (conflicts shown
-live, OK refused while any), prefetch count, embedding cache size and disk cache switch.
+live, OK refused while any), prefetch count, embedding cache size and disk cache switch, folder watching.
 
 Shortcut cells hold key sequences in Qt's portable text ("Ctrl+Shift+Z"); several alternatives are
 separated by ";" (e.g. "Ctrl+Shift+Z; Ctrl+Y"); an empty cell removes the shortcut.
@@ -81,6 +81,11 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Prefetch neighbours"), self.prefetch)
         form.addRow(self.tr("Embedding memory cache"), self.cache_mb)
         form.addRow("", self.disk_cache)
+        self.watch_folder = QCheckBox(self.tr("Watch the image folder: new images appear in the list at once"), self)
+        self.watch_folder.setChecked(bool(getattr(settings, "watch_folder", True)))
+        self.watch_folder.setToolTip(self.tr("Off: images copied into the folder appear the next time the "
+                                             "folder is opened"))
+        form.addRow("", self.watch_folder)
         lay.addLayout(form)
         lay.addWidget(QLabel(self.tr("Shortcuts (double-click to edit; separate alternatives with “;”):"), self))
         self.table = QTableWidget(len(self._ids), 3, self)
@@ -142,10 +147,12 @@ class SettingsDialog(QDialog):
         return {a: parse_keys(self._cell(r, 1).text()) for r, a in enumerate(self._ids)}
 
     def values(self) -> dict[str, Any]:
-        """The non-shortcut settings: prefetch_count, memory_cache_mb, disk_cache, theme, language, reuse_window."""
+        """The non-shortcut settings: prefetch_count, memory_cache_mb, disk_cache, theme, language, reuse_window,
+        watch_folder."""
         return {"prefetch_count": self.prefetch.value(), "memory_cache_mb": self.cache_mb.value(),
                 "disk_cache": self.disk_cache.isChecked(), "theme": self.theme_box.currentData(),
-                "language": self.language_box.currentData(), "reuse_window": self.reuse_window.isChecked()}
+                "language": self.language_box.currentData(), "reuse_window": self.reuse_window.isChecked(),
+                "watch_folder": self.watch_folder.isChecked()}
 
     def check(self) -> bool:
         """Validate the table: unreadable keys or conflicts are listed, highlighted, and OK disabled."""

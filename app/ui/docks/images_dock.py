@@ -4,26 +4,37 @@ The model never loads the whole image table nor any annotation: it asks the proj
 count of the current filter and fetches pages of PAGE_SIZE records on demand (a few pages cached),
 so a project of 100 000 images opens instantly. Rows stay stable while labeling (statuses of
 cached records are patched in place); a filter change resets the model.
+
+Hovering a row shows a tooltip with a preview of the image (app.ui.thumbnails: made off the GUI
+thread, bounded LRU), its size, status and annotation count; the tooltip is refreshed in place
+when the preview arrives. A file that cannot be previewed gets the text alone and the reason.
 """
 from __future__ import annotations
 
+import base64
+import html
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import (QAbstractListModel, QCoreApplication, QModelIndex,
-                            QPersistentModelIndex, Qt, Signal)
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
+from PySide6.QtCore import (QAbstractListModel, QCoreApplication, QElapsedTimer, QEvent, QModelIndex, QObject,
+                            QPersistentModelIndex, QPoint, Qt, QTimer, Signal)
+from PySide6.QtGui import QBrush, QColor, QCursor, QHelpEvent
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QLabel, QLineEdit, QListView, QToolTip,
+                               QVBoxLayout, QWidget)
 
 from app.automation.review import needs_review
 from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.core.model import ImageRecord
 from app.core.project_images import TO_REVIEW
+from app.core.thumbnails import Thumbnail
 from app.ui.i18n import mark_data
+from app.ui.thumbnails import ThumbnailService
 
 PAGE_SIZE = 256
 MAX_PAGES = 16
+LAYOUT_BATCH = 500   # rows laid out per event-loop turn after a reset (~5-10 ms each on a busy laptop)
+SCROLL_WAIT_MS = 10000
 translate = QCoreApplication.translate
 STATUS_TEXT = {"new": QT_TRANSLATE_NOOP("ImagesDock", "new"),  # English sources, shown translated
                "in_progress": QT_TRANSLATE_NOOP("ImagesDock", "in progress"),
@@ -45,6 +56,7 @@ class ImageListModel(QAbstractListModel):
         self._name = ""  # substring of the path (the dock's name filter)
         self._count = 0
         self._pages: OrderedDict[int, list[ImageRecord]] = OrderedDict()
+        self.thumbnails: ThumbnailService | None = None  # previews in the tooltip when set
 
     def set_project(self, project: Any, status_filter: str | None = None) -> None:
         """Show the images of `project` (None empties the list)."""
@@ -134,13 +146,7 @@ class ImageListModel(QAbstractListModel):
                 extra += translate("ImagesDock", "  (to review)")
             return f"{rec.path}{extra}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            size = f"{rec.width}x{rec.height}" if rec.width else translate("ImagesDock", "size not read yet")
-            status = translate("ImagesDock", STATUS_TEXT.get(rec.status, rec.status))
-            text = translate("ImagesDock", "{path}\n{size}\nstatus: {status}").format(path=rec.path, size=size,
-                                                                                      status=status)
-            if needs_review(rec.extra):
-                text += "\n" + translate("ImagesDock", "auto-labeled: to review")
-            return text
+            return self.tooltip(rec) if self.thumbnails is not None else self._tooltip_text(rec)
         if role == Qt.ItemDataRole.DecorationRole:
             if needs_review(rec.extra):
                 return QColor(REVIEW_COLOR)
@@ -150,6 +156,71 @@ class ImageListModel(QAbstractListModel):
         if role == ImageRole:
             return rec
         return None
+
+
+    def _tooltip_text(self, rec: ImageRecord) -> str:
+        size = f"{rec.width}x{rec.height}" if rec.width else translate("ImagesDock", "size not read yet")
+        status = translate("ImagesDock", STATUS_TEXT.get(rec.status, rec.status))
+        text = translate("ImagesDock", "{path}\n{size}\nstatus: {status}").format(path=rec.path, size=size,
+                                                                                  status=status)
+        if needs_review(rec.extra):
+            text += "\n" + translate("ImagesDock", "auto-labeled: to review")
+        return text
+
+    def tooltip(self, rec: ImageRecord, ask: bool = True) -> str:
+        """Rich-text tooltip of a row: the preview (when made), path, size, status, annotation count.
+        ``ask``: also ask the thumbnail worker to make or refresh the preview (never waits for it)."""
+        thumbs, project = self.thumbnails, self._project
+        if thumbs is None or project is None:
+            return self._tooltip_text(rec)
+        path = project.image_path(rec)
+        found: Thumbnail | str | None = thumbs.lookup(path) if ask else thumbs.peek(path)
+        lines = [html.escape(line) for line in self._tooltip_text(rec).split("\n")]
+        if isinstance(found, Thumbnail):
+            if not rec.width:
+                lines[1] = html.escape(f"{found.image_width}x{found.image_height}")
+            data = base64.b64encode(found.jpeg).decode("ascii")
+            head = f'<img src="data:image/jpeg;base64,{data}" width="{found.width}" height="{found.height}"><br>'
+        elif isinstance(found, str):
+            head = ""
+            lines.append("<i>" + html.escape(translate("ImagesDock", "no preview: {reason}").format(reason=found))
+                         + "</i>")
+        else:
+            head = ""
+            lines.append("<i>" + html.escape(translate("ImagesDock", "preview…")) + "</i>")
+        count = int(project.annotation_count(rec.id)) if hasattr(project, "annotation_count") else None
+        if count is not None:
+            lines.insert(3, html.escape(translate("ImagesDock", "annotations: {count}").format(count=count)))
+        return f"<html><body>{head}{'<br>'.join(lines)}</body></html>"
+
+
+class _TooltipRefresher(QObject):
+    """Remembers the row a tooltip was asked for and shows it again when its preview arrives."""
+
+    def __init__(self, view: QAbstractItemView, model: ImageListModel) -> None:
+        super().__init__(view)
+        self.view, self.model = view, model
+        self.row = -1
+        self._viewport = view.viewport()
+        self._viewport.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.ToolTip and obj is self._viewport:
+            idx = self.view.indexAt(event.pos()) if isinstance(event, QHelpEvent) else QModelIndex()
+            self.row = idx.row() if idx.isValid() else -1
+        return False  # the view shows the model's tooltip as usual
+
+    def preview_ready(self, path: str) -> None:
+        """A preview was stored: refresh the visible tooltip when it belongs to that image."""
+        rec = self.model.record(self.row) if self.row >= 0 else None
+        project = self.model._project
+        if rec is None or project is None or not QToolTip.isVisible() or str(project.image_path(rec)) != path:
+            return
+        idx = self.model.index(self.row)
+        rect = self.view.visualRect(idx)
+        at = QCursor.pos() if rect.contains(self.view.viewport().mapFromGlobal(QCursor.pos())) \
+            else self.view.viewport().mapToGlobal(rect.center())
+        QToolTip.showText(at + QPoint(1, 0), self.model.tooltip(rec, ask=False), self.view.viewport(), rect)
 
 
 class ImagesDock(QDockWidget):
@@ -180,6 +251,17 @@ class ImagesDock(QDockWidget):
         self.view = QListView(body)
         self.view.setModel(self.model)
         self.view.setUniformItemSizes(True)  # keeps scrolling over 100k rows cheap
+        # After a reset (filter, new images) QListView lays every row out again, asking the model for
+        # each: 150-250 ms in one go for 100k rows (benchmarks/bench_folder_watch.py). In batches the
+        # GUI keeps its events flowing; scrolls wait for their row to be laid out (_scroll_to).
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(LAYOUT_BATCH)
+        self._scroll_target: tuple[int, QAbstractItemView.ScrollHint] | None = None
+        self._scroll_timer = QTimer(self)
+        self._scroll_timer.setSingleShot(True)
+        self._scroll_timer.setInterval(5)
+        self._scroll_timer.timeout.connect(self._apply_scroll)
+        self._scroll_deadline = QElapsedTimer()
         self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         mark_data(self.view)  # image file names
@@ -190,20 +272,53 @@ class ImagesDock(QDockWidget):
         self.setWidget(body)
         self.view.activated.connect(lambda idx: self.imageActivated.emit(idx.row()))
         self.view.clicked.connect(lambda idx: self.imageActivated.emit(idx.row()))
+        self.thumbnails = ThumbnailService(parent=self)
+        self.model.thumbnails = self.thumbnails
+        self.tooltips = _TooltipRefresher(self.view, self.model)
+        self.thumbnails.ready.connect(self.tooltips.preview_ready)
         self.filter_box.currentIndexChanged.connect(self._filter_changed)
         self.name_edit.textChanged.connect(self._name_changed)
 
     def set_project(self, project: Any) -> None:
         """Show a project's images (None clears)."""
+        self.thumbnails.clear()
         self.model.set_project(project, self.filter_box.currentData())
         self.update_counts(project)
 
-    def update_counts(self, project: Any) -> None:
-        """Refresh the "N images · new a · in progress b · done c" line."""
+    def reload(self, project: Any, counts: dict[str, int] | None = None) -> None:
+        """Reload the rows after images were added or removed (file watcher): the filter, the current
+        row's image (found again by id) and the image at the top of the view stay where they were.
+        ``counts``: the images per status when the caller has them (else they are counted here)."""
+        current = self.model.record(self.view.currentIndex().row()) if self.view.currentIndex().isValid() else None
+        top_idx = self.view.indexAt(QPoint(2, 2))
+        top = self.model.record(top_idx.row()) if top_idx.isValid() else None
+        self.model.set_project(project, self.model.status_filter())
+        self.update_counts(project, counts)
+        if project is None:
+            return
+        name = self.model.name_filter() or None
+        if top is not None:
+            row = project.image_row(top.id, self.model.status_filter(), name)
+            if row >= 0:
+                self._scroll_to(row, QAbstractItemView.ScrollHint.PositionAtTop)
+        if current is not None:
+            row = project.image_row(current.id, self.model.status_filter(), name)
+            if row >= 0:
+                self.view.blockSignals(True)
+                self.view.setCurrentIndex(self.model.index(row))
+                self.view.blockSignals(False)
+
+    def shutdown(self) -> None:
+        """Stop the thumbnail worker (the window calls this before quitting)."""
+        self.thumbnails.shutdown()
+
+    def update_counts(self, project: Any, counts: dict[str, int] | None = None) -> None:
+        """Refresh the "N images · new a · in progress b · done c" line (``counts``: {status: images}
+        when known, else the project counts them)."""
         if project is None:
             self.counts_label.setText(self.tr("no project"))
             return
-        counts = project.status_counts()
+        counts = project.status_counts() if counts is None else counts
         total = sum(counts.values())
         parts = [f"{self.tr(STATUS_TEXT[s])} {counts.get(s, 0)}" for s in ("new", "in_progress", "done")]
         self.counts_label.setText(self.tr("{count} images · ").format(count=total) + " · ".join(parts))
@@ -215,7 +330,33 @@ class ImagesDock(QDockWidget):
             self.view.blockSignals(True)
             self.view.setCurrentIndex(idx)
             self.view.blockSignals(False)
-            self.view.scrollTo(idx)
+            self._scroll_to(row)
+
+    def _scroll_to(self, row: int, hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible) -> None:
+        """Scroll to ``row`` once the batched layout has reached it (at once when it has)."""
+        self._scroll_target = (row, hint)
+        self._scroll_deadline.start()
+        self._apply_scroll()
+
+    def _apply_scroll(self) -> None:
+        if self._scroll_target is None:
+            return
+        row, hint = self._scroll_target
+        idx = self.model.index(row)
+        if not idx.isValid():
+            self._scroll_target = None
+            return
+        self.view.scrollTo(idx, hint)
+        rect = self.view.visualRect(idx)
+        visible = self.view.viewport().rect().contains(rect.center()) and self.view.indexAt(rect.center()).row() == row
+        there = visible
+        if hint == QAbstractItemView.ScrollHint.PositionAtTop:  # (or as far as it goes at the end of the list)
+            bar = self.view.verticalScrollBar()
+            there = visible and (self.view.indexAt(QPoint(2, 2)).row() == row or bar.value() == bar.maximum())
+        if there or self._scroll_deadline.elapsed() > SCROLL_WAIT_MS:
+            self._scroll_target = None
+        else:  # the scroll range ends where the batched layout is: try again after the next batches
+            self._scroll_timer.start()
 
     def focus_name_filter(self) -> None:
         """Put the keyboard in the file name filter."""

@@ -11,6 +11,7 @@ from app.core import edits
 from app.core.image_edits import SetImageExtra
 from app.core.model import ImageRecord
 from app.core.project_api import LabelingProject
+from app.core.errors import ProjectError
 from app.ui.labeling.state import LabelingState, image_key, translate
 
 PREFETCH_DELAY_MS = 1500  # neighbours are planned after the first answer on an image, or after this idle time
@@ -61,6 +62,23 @@ class NavigationMixin(LabelingState):
     def invalidate(self) -> None:
         """Forget memoised project data (after a change that bypassed the undo stack, e.g. an import)."""
         self._anns = None
+
+    def images_reloaded(self) -> None:
+        """The images model was reloaded after images were added or marked missing (file watcher): find
+        the current image's row again and take its new record; the image, prompts, candidates and
+        selection stay. A session without an image shows the first one that appeared."""
+        if self.project is None:
+            return
+        if self.image is None:
+            if self.model.rowCount() > 0:
+                self.go_to_row(0)
+            return
+        try:
+            rec = self.project.image(self.image.id)
+        except ProjectError:
+            return
+        self.image = rec
+        self.row = self.project.image_row(rec.id, self.model.status_filter(), self.model.name_filter() or None)
 
     def refresh_annotations(self) -> None:
         """Redraw the current image's annotations from the project (after a change outside the undo stack)."""
