@@ -143,3 +143,92 @@ def test_a_version_4_project_opens_and_gets_the_schema_column(tmp_path: Path) ->
         assert lc is not None and lc.attributes == ()
         edits.SetLabelAttributes(lc.id, SCHEMA).apply(p)
         assert p.label_class(lc.id).attributes == SCHEMA
+
+
+# ------------------------------------------------------------------ exports
+
+def _labelled_project(tmp_path: Path) -> Project:
+    from tests.core.formats_support import build_project
+
+    src, _ = build_project(tmp_path)
+    lc = src.label_classes()[0]
+    src.update_label_class(lc.__class__(lc.id, lc.name, lc.color, lc.order, lc.extra, SCHEMA))
+    ann = next(a for a in src.iter_annotations() if a.label_id == lc.id)
+    src.update_annotation(ann.with_(group_id=7, description="left one", flags={"occluded": False},
+                                    attributes={"colour": "blue", "count": 3, "unknown": [1, "x"]}))
+    return src
+
+
+def test_coco_writes_details_and_schema_and_reads_them_back(tmp_path: Path) -> None:
+    import json
+
+    from app.core.formats import export_coco, import_coco
+    from tests.core.formats_support import validate_coco
+
+    src = _labelled_project(tmp_path)
+    lc = src.label_classes()[0]
+    out = tmp_path / "exports" / "coco.json"
+    export_coco(src, out)
+    src.close()
+    validate_coco(out)
+    data = json.loads(out.read_text())
+    cat = next(c for c in data["categories"] if c["name"] == lc.name)
+    assert at.from_json(cat["attribute_schema"]) == SCHEMA
+    mine = [a for a in data["annotations"] if "attributes" in a]
+    assert len(mine) == 1 and mine[0]["group_id"] == 7 and mine[0]["description"] == "left one"
+    assert mine[0]["flags"] == {"occluded": False}
+    assert mine[0]["attributes"] == {"colour": "blue", "count": 3, "unknown": [1, "x"]}
+    assert all("group_id" not in a for a in data["annotations"] if a is not mine[0])  # none written when unset
+    with Project.create(tmp_path / "exports" / "copy.samlabel") as dst:
+        import_coco(dst, out)
+        got = dst.label_by_name(lc.name)
+        assert got is not None and got.attributes == SCHEMA
+        back = [a for a in dst.iter_annotations() if a.attributes]
+        assert len(back) == 1 and back[0].group_id == 7 and back[0].description == "left one"
+        assert back[0].flags == {"occluded": False} and back[0].attributes["unknown"] == [1, "x"]
+        again = tmp_path / "exports" / "again.json"
+        export_coco(dst, again)
+        ann2 = [a for a in json.loads(again.read_text())["annotations"] if "attributes" in a]
+        assert [{k: a[k] for k in ("group_id", "description", "flags", "attributes")} for a in ann2] == \
+            [{k: mine[0][k] for k in ("group_id", "description", "flags", "attributes")}]
+
+
+def test_coco_malformed_details_stay_unknown_keys(tmp_path: Path) -> None:
+    import json
+
+    from app.core.formats import export_coco, import_coco
+    from tests.core.formats_support import build_project
+
+    src, _ = build_project(tmp_path)
+    out = tmp_path / "exports" / "coco.json"
+    export_coco(src, out)
+    src.close()
+    data = json.loads(out.read_text())
+    data["annotations"][0]["flags"] = ["not", "an", "object"]
+    data["categories"][0]["attribute_schema"] = [{"name": "x", "kind": "???"}]
+    out.write_text(json.dumps(data))
+    with Project.create(tmp_path / "exports" / "copy.samlabel") as dst:
+        import_coco(dst, out)
+        assert all(not a.flags for a in dst.iter_annotations())
+        again = tmp_path / "exports" / "again.json"
+        export_coco(dst, again)
+        back = json.loads(again.read_text())
+        assert back["annotations"][0]["flags"] == ["not", "an", "object"]
+        assert back["categories"][0]["attribute_schema"] == [{"name": "x", "kind": "???"}]
+
+
+def test_labelme_writes_flags_attributes_and_image_flags(tmp_path: Path) -> None:
+    import json
+
+    from app.core.formats import export_labelme
+
+    src = _labelled_project(tmp_path)
+    rec = src.images()[0]
+    SetImageFlags(rec.id, {"blurry": True}).apply(src)
+    export_labelme(src, tmp_path / "lm")
+    src.close()
+    files = {p.name: json.loads(p.read_text()) for p in (tmp_path / "lm").rglob("*.json")}
+    shapes = [s for d in files.values() for s in d["shapes"] if s.get("attributes")]
+    assert len(shapes) == 1 and shapes[0]["flags"] == {"occluded": False} and shapes[0]["group_id"] == 7
+    assert shapes[0]["attributes"] == {"colour": "blue", "count": 3, "unknown": [1, "x"]}
+    assert any(d["flags"] == {"blurry": True} for d in files.values())
