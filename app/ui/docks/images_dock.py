@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (QAbstractListModel, QCoreApplication, QModelIndex,
-                            QPersistentModelIndex, Qt, Signal)
+                            QPersistentModelIndex, QPoint, Qt, Signal)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
@@ -153,9 +153,12 @@ class ImageListModel(QAbstractListModel):
 
 
 class ImagesDock(QDockWidget):
-    """The images list with status filter and per-status counts; emits `imageActivated(row)`."""
+    """The images list with status filter and per-status counts; emits `imageActivated(row)`, and
+    `rowMenuRequested(row, global position)` on a right click on a row (app.ui.attribute_ui shows the
+    menu)."""
 
     imageActivated = Signal(int)
+    rowMenuRequested = Signal(int, QPoint)
 
     FILTERS: tuple[tuple[str, str | None], ...] = (
         (QT_TRANSLATE_NOOP("ImagesDock", "All images"), None), (QT_TRANSLATE_NOOP("ImagesDock", "New"), "new"),
@@ -190,6 +193,8 @@ class ImagesDock(QDockWidget):
         self.setWidget(body)
         self.view.activated.connect(lambda idx: self.imageActivated.emit(idx.row()))
         self.view.clicked.connect(lambda idx: self.imageActivated.emit(idx.row()))
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._row_menu)
         self.filter_box.currentIndexChanged.connect(self._filter_changed)
         self.name_edit.textChanged.connect(self._name_changed)
 
@@ -223,6 +228,11 @@ class ImagesDock(QDockWidget):
         self.raise_()
         self.name_edit.setFocus()
         self.name_edit.selectAll()
+
+    def _row_menu(self, pos: QPoint) -> None:
+        idx = self.view.indexAt(pos)
+        if idx.isValid():
+            self.rowMenuRequested.emit(idx.row(), self.view.viewport().mapToGlobal(pos))
 
     def _name_changed(self, text: str) -> None:
         self.model.set_name_filter(text)
