@@ -17,6 +17,8 @@ THEMES: tuple[str, ...] = ("dark", "light")
 DEFAULT_THEME = "dark"
 ICON_COLORS = {"dark": "#d0d0d0", "light": "#3c4043"}
 
+BASE_STYLE = "Fusion"
+
 _current = {"theme": DEFAULT_THEME}
 
 
@@ -68,7 +70,7 @@ class VisibleIndicatorStyle(QProxyStyle):
     itself: an unchecked box (a hidden label class in the labels dock) could not be seen."""
 
     def __init__(self) -> None:
-        super().__init__("Fusion")
+        super().__init__(BASE_STYLE)  # (a style key, not text on screen)
 
     def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802 - Qt API
                       painter: QPainter, widget: QWidget | None = None) -> None:

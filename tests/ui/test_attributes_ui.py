@@ -219,6 +219,13 @@ def test_image_flags_by_key_menu_and_list_menu(qtbot, tmp_path: Path, monkeypatc
     menu = win.attribute_features.image_row_menu(1)
     assert [a.text() for a in menu.actions()] == ["Open this image", "Image flags…"]
     assert win.registry.action("image_flags") in win.image_menu.actions()
+    from app.ui.dialogs.settings_dialog import SettingsDialog
+
+    settings = SettingsDialog(win.registry, win.settings, win)  # Settings lists (and remaps) the new keys
+    qtbot.addWidget(settings)
+    shown = {settings.table.item(r, 0).text(): settings.table.item(r, 1).text() for r in range(settings.table.rowCount())}
+    assert shown["Image flags…"] == "Ctrl+Shift+I"
+    assert shown["Flags and attributes of the label class…"] == "Ctrl+Shift+A"
     win.close()
 
 
