@@ -329,6 +329,10 @@
         <translation>其他标志</translation>
     </message>
     <message>
+        <source>Other attributes (JSON values)</source>
+        <translation>其他属性（JSON 值）</translation>
+    </message>
+    <message>
         <source>A JSON value (text in double quotes)</source>
         <translation>一个 JSON 值（文本请放在双引号中）</translation>
     </message>
@@ -493,12 +497,16 @@
         <translation>类型</translation>
     </message>
     <message>
-        <source>Options (comma-separated)</source>
-        <translation>选项（以逗号分隔）</translation>
-    </message>
-    <message>
         <source>Default</source>
         <translation>默认值</translation>
+    </message>
+    <message>
+        <source>Options</source>
+        <translation>选项</translation>
+    </message>
+    <message>
+        <source>The choices of a choice, separated by commas</source>
+        <translation>“选项”类型的可选值，以逗号分隔</translation>
     </message>
     <message>
         <source>Add</source>

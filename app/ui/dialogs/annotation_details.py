@@ -70,18 +70,23 @@ class AnnotationDetailsDialog(QDialog):
         other = QFormLayout()
         other.addRow(self.tr("Other flags") if self._schema else self.tr("Flags"), self.flags)
         other.addRow("", row)
-        self.other_attributes: dict[str, QLineEdit] = {}
-        for name, value in sorted(ann.attributes.items()):
-            if name in named:
-                continue
-            field = QLineEdit(json.dumps(value, ensure_ascii=False), self)
-            field.setToolTip(self.tr("A JSON value (text in double quotes)"))
-            mark_data(field)
-            label = QLabel(name, self)
-            mark_data(label)
-            other.addRow(label, field)
-            self.other_attributes[name] = field
+        if self._schema and self.flags.count() == 0:
+            self.flags.setMaximumHeight(60)  # room for a flag or two typed below, no empty expanse
         lay.addLayout(other)
+        self.other_attributes: dict[str, QLineEdit] = {}
+        others = [(name, value) for name, value in sorted(ann.attributes.items()) if name not in named]
+        if others:
+            box = QGroupBox(self.tr("Other attributes (JSON values)"), self)
+            box_form = QFormLayout(box)
+            for name, value in others:
+                field = QLineEdit(json.dumps(value, ensure_ascii=False), box)
+                field.setToolTip(self.tr("A JSON value (text in double quotes)"))
+                mark_data(field)
+                label = QLabel(name, box)
+                mark_data(label)
+                box_form.addRow(label, field)
+                self.other_attributes[name] = field
+            lay.addWidget(box)
         self.problem = QLabel(self)
         self.problem.setObjectName("ProblemLabel")
         lay.addWidget(self.problem)

@@ -24,9 +24,17 @@ NAME, KIND, OPTIONS, DEFAULT = range(4)
 NUMBER_RANGE = 1e12
 
 
+class NumberBox(QDoubleSpinBox):
+    """A spin box for numbers that writes 2 rather than 2.000000 (up to 6 decimals kept)."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
+        return self.locale().toString(float(value), "f", self.decimals()).rstrip("0").rstrip(
+            self.locale().decimalPoint()) or "0"
+
+
 def number_box(parent: QWidget, value: float) -> QDoubleSpinBox:
     """A spin box for a number attribute (6 decimals, +-1e12)."""
-    box = QDoubleSpinBox(parent)
+    box = NumberBox(parent)
     box.setRange(-NUMBER_RANGE, NUMBER_RANGE)
     box.setDecimals(6)
     box.setValue(float(value))
@@ -59,9 +67,10 @@ class AttributeSchemaDialog(QDialog):
         intro.setObjectName("HintLabel")
         lay.addWidget(intro)
         self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Kind"), self.tr("Options (comma-separated)"),
-                                              self.tr("Default")])
+        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Kind"), self.tr("Options"), self.tr("Default")])
+        self.table.horizontalHeaderItem(OPTIONS).setToolTip(self.tr("The choices of a choice, separated by commas"))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(KIND, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -109,15 +118,18 @@ class AttributeSchemaDialog(QDialog):
             kind.addItem(QCoreApplication.translate("AttributeSchemaDialog", KIND_TEXT[k]), k)
         kind.setCurrentIndex(at.KINDS.index(s.kind))
         options = QLineEdit(", ".join(s.options), self.table)
-        options.setPlaceholderText(self.tr("e.g. red, green, blue"))
         mark_data(options)
-        options.setEnabled(s.kind == "choice")
+        self._enable_options(options, s.kind == "choice")
         self.table.setCellWidget(r, NAME, name)
         self.table.setCellWidget(r, KIND, kind)
         self.table.setCellWidget(r, OPTIONS, options)
         self._set_default_widget(r, s.kind, s.default, s.options)
         kind.currentIndexChanged.connect(lambda _i, w=kind: self._kind_changed(w))
         options.editingFinished.connect(lambda w=options: self._options_changed(w))
+
+    def _enable_options(self, options: QLineEdit, on: bool) -> None:
+        options.setEnabled(on)
+        options.setPlaceholderText(self.tr("e.g. red, green, blue") if on else "")
 
     def _row_of(self, widget: QWidget, column: int) -> int:
         for r in range(self.table.rowCount()):
@@ -131,7 +143,7 @@ class AttributeSchemaDialog(QDialog):
             return
         kind = str(widget.currentData())
         options = self._options(r)
-        self._line(r, OPTIONS).setEnabled(kind == "choice")
+        self._enable_options(self._line(r, OPTIONS), kind == "choice")
         self._set_default_widget(r, kind, None, options)
 
     def _options_changed(self, widget: QLineEdit) -> None:
