@@ -68,7 +68,9 @@ class AttributeSchemaDialog(QDialog):
         lay.addWidget(intro)
         self.table = QTableWidget(0, 4, self)
         self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Kind"), self.tr("Options"), self.tr("Default")])
-        self.table.horizontalHeaderItem(OPTIONS).setToolTip(self.tr("The choices of a choice, separated by commas"))
+        header = self.table.horizontalHeaderItem(OPTIONS)
+        if header is not None:
+            header.setToolTip(self.tr("The choices of a choice, separated by commas"))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(KIND, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
