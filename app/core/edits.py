@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
+from app.core.attributes import AttributeSpec, check_schema, with_defaults
 from app.core.model import Annotation, AnnotationChanges, LabelClass, LabelClassChanges, Outline, Part
 from app.core.project import Project
 
@@ -53,8 +54,21 @@ class Edit(ABC):
         """The writes of revert (inside its transaction)."""
 
 
+def _class_defaults(project: Project, ann: Annotation) -> Annotation:
+    """``ann`` with its label class's flag/attribute defaults added for the names it lacks."""
+    specs = project.label_class(ann.label_id).attributes
+    if not specs:
+        return ann
+    flags, attributes = with_defaults(ann.flags, ann.attributes, specs)
+    return ann.with_(flags=flags, attributes=attributes)
+
+
 class AddAnnotation(Edit):
-    """Add an annotation; redo reuses the id (and timestamps) assigned by the first apply."""
+    """Add an annotation; redo reuses the id (and timestamps) assigned by the first apply.
+
+    The first apply gives it its label class's flag/attribute defaults for the names it lacks
+    (app.core.attributes.with_defaults; what it carries is kept).
+    """
 
     def __init__(self, ann: Annotation, text: str = "Add annotation") -> None:
         self.text = text
@@ -72,8 +86,9 @@ class AddAnnotation(Edit):
         return self._ann
 
     def _apply(self, project: Project) -> None:
+        first = self._prev_status is None
         self._prev_status = project.image(self._ann.image_id).status
-        self._ann = project.add_annotation(self._ann)
+        self._ann = project.add_annotation(_class_defaults(project, self._ann) if first else self._ann)
 
     def _revert(self, project: Project) -> None:
         project.delete_annotation(_applied(self._ann.id, self))
@@ -163,10 +178,18 @@ class SetAnnotationInfo(_ChangeAnnotation):
 
 
 class Relabel(_ChangeAnnotation):
-    """Give an annotation another label class."""
+    """Give an annotation another label class. Its flags and attributes are kept; the new class's
+    defaults are added for the names it lacks."""
 
     def __init__(self, ann_id: int, label_id: int, text: str = "Change label") -> None:
         super().__init__(ann_id, text, label_id=label_id)
+
+    def _apply(self, project: Project) -> None:
+        if self._after is None:
+            ann = project.annotation(self.ann_id)
+            moved = _class_defaults(project, ann.with_(label_id=int(self._changes["label_id"])))
+            self._changes = {"label_id": moved.label_id, "flags": moved.flags, "attributes": moved.attributes}
+        super()._apply(project)
 
 
 class SetGroup(_ChangeAnnotation):
@@ -202,7 +225,8 @@ class AddLabelClass(Edit):
             self._added = project.add_label_class(self._name, self._color)
         else:
             lc = self._added
-            project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order, extra=lc.extra)
+            project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order, extra=lc.extra,
+                                   attributes=lc.attributes)
 
     def _revert(self, project: Project) -> None:
         project.delete_label_class(_applied(self._added, self).id)
@@ -244,6 +268,15 @@ class RecolorLabelClass(_ChangeLabelClass):
         super().__init__(label_id, text, color=color)
 
 
+class SetLabelAttributes(_ChangeLabelClass):
+    """Replace the flag/attribute schema of a label class (app.core.attributes; ValueError when
+    invalid). Annotations keep their values; new ones get the new defaults."""
+
+    def __init__(self, label_id: int, attributes: tuple[AttributeSpec, ...] | list[AttributeSpec],
+                 text: str = "Edit label attributes") -> None:
+        super().__init__(label_id, text, attributes=check_schema(tuple(attributes)))
+
+
 class MoveLabelClass(Edit):
     """Move a label class to display position ``new_order``; the others are renumbered."""
 
@@ -281,7 +314,8 @@ class DeleteLabelClass(Edit):
 
     def _revert(self, project: Project) -> None:
         lc = _applied(self._lc, self)
-        project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order, extra=lc.extra)
+        project.add_label_class(lc.name, lc.color, id=lc.id, order=lc.order, extra=lc.extra,
+                                attributes=lc.attributes)
         project.bulk_insert_annotations(self._anns)
         for image_id, status in self._statuses.items():
             project.set_image_status(image_id, status)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, TypedDict
 
+from app.core.attributes import AttributeSpec
+
 if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; only the checker needs it
     from typing_extensions import Unpack
 
@@ -60,6 +62,7 @@ class LabelClass:
 
     extra: what other tools stored about the class and we keep for the round trip (e.g. COCO
     ``supercategory`` and the original category id), a JSON object keyed by format.
+    attributes: the flags and attributes its annotations carry, with defaults (app.core.attributes).
     """
 
     id: int
@@ -67,6 +70,7 @@ class LabelClass:
     color: str
     order: int
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    attributes: tuple[AttributeSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,7 @@ class LabelClassChanges(TypedDict, total=False):
     color: str
     order: int
     extra: dict
+    attributes: tuple[AttributeSpec, ...]
 
 
 class AnnotationChanges(TypedDict, total=False):

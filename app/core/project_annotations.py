@@ -36,7 +36,8 @@ _INSERT = (f"INSERT INTO annotation(id, {_VALUE_COLS}, outline, created, updated
            f"VALUES ({', '.join(['?'] * 21)})")
 _UPDATE = (f"UPDATE annotation SET {', '.join(c + ' = ?' for c in _VALUE_COLS.split(', '))}, outline = ?, "
            "created = ?, updated = ? WHERE id = ?")
-_ROW_COLS = "id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts, shape, points, extra, outline"
+_ROW_COLS = ("id, image_id, label_id, z, geometry, rle_h, rle_w, rle_counts, shape, points, extra, outline, "
+             "group_id, description, flags, attributes")
 ROW_FIELDS: tuple[str, ...] = tuple(_ROW_COLS.split(", "))
 """The fields of an iter_annotation_rows tuple, in order."""
 
@@ -327,7 +328,8 @@ class AnnotationsMixin(ProjectBase):
         """Raw rows for bulk readers (exporters), without building Annotation objects: tuples of
         ROW_FIELDS (id, image_id, label_id, z, geometry blob (codec.decode_parts), rle_h, rle_w,
         rle_counts (codec.decode_rle), shape (row_shape), points blob (codec.decode_points), extra
-        (JSON text or None), outline (outline.from_bytes)), ordered by (image_id, z, id) like
+        (JSON text or None), outline (outline.from_bytes), group_id, description, flags and
+        attributes (JSON text or None)), ordered by (image_id, z, id) like
         iter_annotations, optionally only of images first_image_id <= image_id <= last_image_id;
         keyset paging ``batch`` rows at a time."""
         batch = max(1, int(batch))

@@ -38,6 +38,7 @@ def _json_column(value: dict, what: str) -> str | None:
 
 
 TO_REVIEW = "to_review"
+IMAGE_FLAGS_META = "image_flags"
 """A filter of images() / image_count() beside the statuses: images an automation labeled that
 nobody has reviewed since (the same rule as app.automation.review.needs_review). It reads every
 image's extra (about 75 ms per 100k images, measured), so it is for a filter the person picks,
@@ -216,6 +217,30 @@ class ImagesMixin(ProjectBase):
         if any(not isinstance(k, str) or not isinstance(v, bool) for k, v in dict(flags).items()):
             raise ValueError("image flags must map names to true/false.")
         self._update_image(image_id, "flags = ?", (_json_column(dict(flags), "flags"),))
+
+    def image_flag_names(self) -> list[str]:
+        """The project's image flags, sorted: the names declared (meta ``image_flags``, a JSON list,
+        set_image_flag_names) and every name an image carries (e.g. imported LabelMe flags)."""
+        declared = self.declared_image_flags()
+        used = self.conn.execute("SELECT DISTINCT j.key FROM image, json_each(image.flags) AS j "
+                                 "WHERE image.flags IS NOT NULL AND json_valid(image.flags) "
+                                 "AND json_type(image.flags) = 'object'").fetchall()
+        return sorted(set(declared) | {str(r[0]) for r in used})
+
+    def declared_image_flags(self) -> list[str]:
+        """The image flag names declared for the project (meta ``image_flags``; [] when none or damaged)."""
+        try:
+            names = json.loads(self.get_meta(IMAGE_FLAGS_META) or "[]")
+        except ValueError:
+            return []
+        return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+    def set_image_flag_names(self, names: Iterable[str]) -> None:
+        """Declare the project's image flags (LabelMe's ``--flags``): one-line, non-empty names."""
+        clean = sorted({str(n).strip() for n in names})
+        if any(not n or "\n" in n or "\r" in n for n in clean):
+            raise ValueError("an image flag name must be one non-empty line.")
+        self.set_meta(IMAGE_FLAGS_META, json.dumps(clean, ensure_ascii=False))
 
     def set_image_extra(self, image_id: int, extra: dict) -> None:
         """Set what other tools stored about the image (JSON object keyed by format, see

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+from app.core.attributes import AttributeSpec, schema_of_text, schema_text
 from app.core.errors import ProjectError
 from app.core.model import LabelClass
 from app.core.project_base import NotFoundError, ProjectBase, inserted_id
@@ -35,12 +36,12 @@ def normalize_name(name: str) -> str:
     return name
 
 
-_LC_COLS = "id, name, color, ord, extra"
+_LC_COLS = "id, name, color, ord, extra, attributes"
 
 
 def _row(row: tuple) -> LabelClass:
     return LabelClass(id=int(row[0]), name=str(row[1]), color=str(row[2]), order=int(row[3]),
-                      extra={} if row[4] is None else json.loads(row[4]))
+                      extra={} if row[4] is None else json.loads(row[4]), attributes=schema_of_text(row[5]))
 
 
 def _extra_text(extra: dict) -> str | None:
@@ -89,12 +90,15 @@ class LabelsMixin(ProjectBase):
         return PALETTE[len(used) % len(PALETTE)]
 
     def add_label_class(self, name: str, color: str | None = None, *, id: int | None = None,
-                        order: int | None = None, extra: dict | None = None) -> LabelClass:
+                        order: int | None = None, extra: dict | None = None,
+                        attributes: tuple[AttributeSpec, ...] = ()) -> LabelClass:
         """Add a class; colour defaults to the first unused palette colour, order to the end.
 
-        ``id`` given: reuse it (redo of an undone add); ValueError if taken. One transaction.
+        ``id`` given: reuse it (redo of an undone add); ValueError if taken. ``attributes``: the
+        class's flag/attribute schema (ValueError when invalid). One transaction.
         """
         name = normalize_name(name)
+        attrs_text = schema_text(tuple(attributes))
         with self.transaction() as conn:
             self._check_unique(name, None)
             color = self._default_color() if color is None else normalize_color(color)
@@ -103,24 +107,28 @@ class LabelsMixin(ProjectBase):
             if id is not None:
                 if conn.execute("SELECT 1 FROM label_class WHERE id = ?", (id,)).fetchone():
                     raise ValueError(f"label class id {id} is already in use.")
-                conn.execute("INSERT INTO label_class(id, name, color, ord, extra) VALUES (?, ?, ?, ?, ?)",
-                             (int(id), name, color, int(order), _extra_text(extra or {})))
+                conn.execute("INSERT INTO label_class(id, name, color, ord, extra, attributes) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (int(id), name, color, int(order), _extra_text(extra or {}), attrs_text))
                 new_id = int(id)
             else:
-                cur = conn.execute("INSERT INTO label_class(name, color, ord, extra) VALUES (?, ?, ?, ?)",
-                                   (name, color, int(order), _extra_text(extra or {})))
+                cur = conn.execute("INSERT INTO label_class(name, color, ord, extra, attributes) VALUES (?, ?, ?, ?, ?)",
+                                   (name, color, int(order), _extra_text(extra or {}), attrs_text))
                 new_id = inserted_id(cur)
-        return LabelClass(id=new_id, name=name, color=color, order=int(order), extra=dict(extra or {}))
+        return LabelClass(id=new_id, name=name, color=color, order=int(order), extra=dict(extra or {}),
+                          attributes=schema_of_text(attrs_text))
 
     def update_label_class(self, lc: LabelClass) -> None:
-        """Write name, colour and order of ``lc`` (by its id); names stay unique. One transaction."""
+        """Write name, colour, order, extra and attribute schema of ``lc`` (by its id); names stay
+        unique. One transaction."""
         name = normalize_name(lc.name)
         color = normalize_color(lc.color)
+        attrs_text = schema_text(tuple(lc.attributes))
         with self.transaction() as conn:
             self.label_class(lc.id)
             self._check_unique(name, lc.id)
-            conn.execute("UPDATE label_class SET name = ?, color = ?, ord = ?, extra = ? WHERE id = ?",
-                         (name, color, int(lc.order), _extra_text(lc.extra), lc.id))
+            conn.execute("UPDATE label_class SET name = ?, color = ?, ord = ?, extra = ?, attributes = ? WHERE id = ?",
+                         (name, color, int(lc.order), _extra_text(lc.extra), attrs_text, lc.id))
 
     def move_label_class(self, label_id: int, new_order: int) -> None:
         """Move a class to position ``new_order`` (clamped) and renumber all classes 0..n-1."""

@@ -122,8 +122,14 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE annotation ADD COLUMN outline BLOB")
 
 
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """Version 5: label_class ``attributes``, the flags and attributes its annotations carry
+    (app.core.attributes schema as JSON; NULL: none). A nullable column: no table rewrite."""
+    conn.execute("ALTER TABLE label_class ADD COLUMN attributes TEXT")
+
+
 # MIGRATIONS[k] upgrades version k -> k + 1. Append only; never edit a released step.
-MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4]
+MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
 
 
 def schema_version() -> int:
@@ -187,6 +193,7 @@ _REQUIRED: dict[int, dict[str, tuple[str, ...]]] = {
         "annotation": ("id", "image_id", "label_id", "group_id", "z", "geometry", "rle_h", "rle_w", "rle_counts",
                        "source", "score", "created", "updated", "extra")},
     2: {"annotation": ("coco_head", "coco_rle", "coco_poly")},
+    5: {"label_class": ("attributes",)},
 }
 
 

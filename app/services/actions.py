@@ -46,6 +46,7 @@ def _specs() -> dict[str, ActionSpec]:
         ("mark_done", QT_TRANSLATE_NOOP("Actions", "Mark image done"), ("Ctrl+Return",), "navigate"),
         ("filter_images", QT_TRANSLATE_NOOP("Actions", "Filter images by file name"), ("Ctrl+Shift+F",),
          "navigate"),
+        ("image_flags", QT_TRANSLATE_NOOP("Actions", "Image flags…"), ("Ctrl+Shift+I",), "navigate"),
         ("tool_point", QT_TRANSLATE_NOOP("Actions", "SAM point tool"), ("S",), "tools"),
         ("tool_box", QT_TRANSLATE_NOOP("Actions", "SAM box tool"), ("B",), "tools"),
         ("tool_scribble", QT_TRANSLATE_NOOP("Actions", "SAM scribble tool"), ("R",), "tools"),
@@ -67,6 +68,9 @@ def _specs() -> dict[str, ActionSpec]:
                                     "labels")
     specs["filter_labels"] = ActionSpec("filter_labels", QT_TRANSLATE_NOOP("Actions", "Filter label classes"),
                                         ("Ctrl+F",), "labels")
+    specs["label_attributes"] = ActionSpec(
+        "label_attributes", QT_TRANSLATE_NOOP("Actions", "Flags and attributes of the label class…"),
+        ("Ctrl+Shift+A",), "labels")
     label = QT_TRANSLATE_NOOP("Actions", "Label class {n}")
     specs |= {f"label_{i}": ActionSpec(f"label_{i}", label, (str(i),), "labels", i) for i in range(1, 10)}
     rows = [
@@ -83,7 +87,8 @@ def _specs() -> dict[str, ActionSpec]:
          "edit"),
         ("resimplify", QT_TRANSLATE_NOOP("Actions", "Re-simplify polygons at the current density"),
          ("Ctrl+Shift+R",), "edit"),
-        ("annotation_details", QT_TRANSLATE_NOOP("Actions", "Annotation details (group, description, flags)…"),
+        ("annotation_details", QT_TRANSLATE_NOOP("Actions", "Annotation details (group, description, flags, "
+                                                            "attributes)…"),
          ("Ctrl+Shift+E",), "edit"),
         ("save", QT_TRANSLATE_NOOP("Actions", "Save"), ("Ctrl+S",), "file"),
         ("open", QT_TRANSLATE_NOOP("Actions", "Open project…"), ("Ctrl+O",), "file"),

@@ -48,7 +48,7 @@ class AnnotationMenus(QObject):
             a.setCheckable(True)
             a.setChecked(lc.id == ann.label_id)
         menu.addAction(translate("AnnotationMenu", "Edit vertices"), lambda: self.edit_vertices(ann_id))
-        menu.addAction(translate("AnnotationMenu", "Details (group, description, flags)…"), lambda: self.edit_details(ann_id))
+        menu.addAction(translate("AnnotationMenu", "Details (group, description, flags, attributes)…"), lambda: self.edit_details(ann_id))
         menu.addSeparator()
         menu.addAction(translate("AnnotationMenu", "Hide"), lambda: w.annotations_dock.set_visible(ann_id, False))
         menu.addAction(translate("AnnotationMenu", "Bring to front"), lambda: self.restack(ann_id, front=True))
@@ -82,7 +82,8 @@ class AnnotationMenus(QObject):
         self.window.controller.delete_selected()
 
     def edit_details(self, ann_id: int) -> None:
-        """Group id / description / flags dialog; one undoable edit."""
+        """Group id / description / flags / attributes dialog (the class's schema as widgets); one
+        undoable edit."""
         from app.ui.dialogs.annotation_details import AnnotationDetailsDialog
 
         c = self.window.controller
@@ -90,7 +91,8 @@ class AnnotationMenus(QObject):
         if ann is None:
             return
         known = sorted({name for a in c.annotations() for name in a.flags})
-        dlg = AnnotationDetailsDialog(ann, known, self.window)
+        schema = next((lc.attributes for lc in c.label_classes() if lc.id == ann.label_id), ())
+        dlg = AnnotationDetailsDialog(ann, known, self.window, schema)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             edit = dlg.edit()
             if edit is not None:

@@ -35,6 +35,7 @@ from app.ui.annotation_actions import install_annotation_actions
 from app.ui.annotation_menu import install_annotation_menus
 from app.ui.drop_open import install_drop_open
 from app.ui.view_features import install_view_features
+from app.ui.attribute_ui import install_attribute_features
 from app.ui.status import ModelBanner, StatusPanel
 from app.ui.theme import apply_theme, current_theme
 from app.ui.window_geometry import place_window
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.annotation_actions = install_annotation_actions(self)  # copy/paste/duplicate, done, next undone
         self.annotation_menus = install_annotation_menus(self)  # context menus of shapes and rows, details
         self.drop_opener = install_drop_open(self)  # drop a folder, image or .samlabel onto the window
+        self.attribute_features = install_attribute_features(self)  # class flags/attributes, image flags
         self._shut_down = False
         self.confirm: Callable[[str, str], bool] = self._ask_yes_no
         self._wire()

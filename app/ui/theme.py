@@ -7,14 +7,17 @@ object names and the style sheets, not inline colours.
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 from app.resource_files import resource
 
 THEMES: tuple[str, ...] = ("dark", "light")
 DEFAULT_THEME = "dark"
 ICON_COLORS = {"dark": "#d0d0d0", "light": "#3c4043"}
+
+BASE_STYLE = "Fusion"
 
 _current = {"theme": DEFAULT_THEME}
 
@@ -61,6 +64,26 @@ def light_palette() -> QPalette:
     return p
 
 
+class VisibleIndicatorStyle(QProxyStyle):
+    """Fusion with a border around check box indicators in the palette's Mid colour. Fusion draws
+    that border in the window colour darkened by 40 %, which in the dark palette is the base colour
+    itself: an unchecked box (a hidden label class in the labels dock) could not be seen."""
+
+    def __init__(self) -> None:
+        super().__init__(BASE_STYLE)  # (a style key, not text on screen)
+
+    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802 - Qt API
+                      painter: QPainter, widget: QWidget | None = None) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        if element in (QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+                       QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck):
+            painter.save()
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Mid), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+            painter.restore()
+
+
 def normalize_theme(name: str | None) -> str:
     """`name` when it is a theme, else the default."""
     return name if name in THEMES else DEFAULT_THEME
@@ -77,7 +100,7 @@ def style_sheet(name: str) -> str:
 def apply_theme(app: QApplication, name: str | None) -> str:
     """Give `app` the palette and style sheet of theme `name` (unknown: the default); returns the theme."""
     theme = normalize_theme(name)
-    app.setStyle("Fusion")
+    app.setStyle(VisibleIndicatorStyle())
     app.setPalette(dark_palette() if theme == "dark" else light_palette())
     app.setStyleSheet(style_sheet(theme))
     _current["theme"] = theme

@@ -19,6 +19,10 @@
         <translation>下一张图像</translation>
     </message>
     <message>
+        <source>Image flags…</source>
+        <translation>图像标志…</translation>
+    </message>
+    <message>
         <source>SAM point tool</source>
         <translation>SAM 点工具</translation>
     </message>
@@ -71,6 +75,10 @@
         <translation>增加多边形顶点（更精细的轮廓）</translation>
     </message>
     <message>
+        <source>Flags and attributes of the label class…</source>
+        <translation>标签类别的标志与属性…</translation>
+    </message>
+    <message>
         <source>Label class {n}</source>
         <translation>标签类别 {n}</translation>
     </message>
@@ -89,6 +97,10 @@
     <message>
         <source>Re-simplify polygons at the current density</source>
         <translation>按当前密度重新简化多边形</translation>
+    </message>
+    <message>
+        <source>Annotation details (group, description, flags, attributes)…</source>
+        <translation>标注详情（分组、描述、标志、属性）…</translation>
     </message>
     <message>
         <source>Save</source>
@@ -205,10 +217,6 @@
     <message>
         <source>Menu of the selected annotation</source>
         <translation>所选标注的菜单</translation>
-    </message>
-    <message>
-        <source>Annotation details (group, description, flags)…</source>
-        <translation>标注详情（分组、描述、标志）…</translation>
     </message>
     <message>
         <source>Hide / show all masks</source>
@@ -328,6 +336,30 @@
         <source>Flags</source>
         <translation>标志</translation>
     </message>
+    <message>
+        <source>Other flags</source>
+        <translation>其他标志</translation>
+    </message>
+    <message>
+        <source>Other attributes (JSON values)</source>
+        <translation>其他属性（JSON 值）</translation>
+    </message>
+    <message>
+        <source>A JSON value (text in double quotes)</source>
+        <translation>一个 JSON 值（文本请放在双引号中）</translation>
+    </message>
+    <message>
+        <source>Flags and attributes of the label class</source>
+        <translation>标签类别的标志与属性</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>“{name}” is not a JSON value (write text in double quotes).</source>
+        <translation>“{name}”不是 JSON 值（文本请写在双引号中）。</translation>
+    </message>
 </context>
 <context>
     <name>AnnotationMenu</name>
@@ -340,8 +372,8 @@
         <translation>编辑顶点</translation>
     </message>
     <message>
-        <source>Details (group, description, flags)…</source>
-        <translation>详情（分组、描述、标志）…</translation>
+        <source>Details (group, description, flags, attributes)…</source>
+        <translation>详情（分组、描述、标志、属性）…</translation>
     </message>
     <message>
         <source>Hide</source>
@@ -413,6 +445,112 @@
     <message>
         <source>, {n} hole(s)</source>
         <translation>，{n} 个孔洞</translation>
+    </message>
+    <message>
+        <source> (hidden with its label class)</source>
+        <translation>（随其标签类别隐藏）</translation>
+    </message>
+</context>
+<context>
+    <name>AttributeFeatures</name>
+    <message>
+        <source>The project is open read-only.</source>
+        <translation>项目以只读方式打开。</translation>
+    </message>
+    <message>
+        <source>Choose a label class first (keys 1–9).</source>
+        <translation>请先选择一个标签类别（按键 1–9）。</translation>
+    </message>
+    <message>
+        <source>Open an image first.</source>
+        <translation>请先打开一张图像。</translation>
+    </message>
+    <message>
+        <source>Open this image</source>
+        <translation>打开此图像</translation>
+    </message>
+    <message>
+        <source>Image flags…</source>
+        <translation>图像标志…</translation>
+    </message>
+</context>
+<context>
+    <name>AttributeSchemaDialog</name>
+    <message>
+        <source>flag (yes/no)</source>
+        <translation>标志（是/否）</translation>
+    </message>
+    <message>
+        <source>text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <source>number</source>
+        <translation>数字</translation>
+    </message>
+    <message>
+        <source>choice</source>
+        <translation>选项</translation>
+    </message>
+    <message>
+        <source>Flags and attributes of “{name}”</source>
+        <translation>“{name}”的标志与属性</translation>
+    </message>
+    <message>
+        <source>Annotations of this class carry these values; new ones start with the defaults. Flags are exported as LabelMe shape flags, the others as attributes (X-AnyLabeling, COCO).</source>
+        <translation>此类别的标注带有这些值；新标注以默认值开始。标志导出为 LabelMe 形状的 flags，其余导出为 attributes（X-AnyLabeling、COCO）。</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Default</source>
+        <translation>默认值</translation>
+    </message>
+    <message>
+        <source>Options</source>
+        <translation>选项</translation>
+    </message>
+    <message>
+        <source>The choices of a choice, separated by commas</source>
+        <translation>“选项”类型的可选值，以逗号分隔</translation>
+    </message>
+    <message>
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Move up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <source>e.g. red, green, blue</source>
+        <translation>例如 red, green, blue</translation>
+    </message>
+    <message>
+        <source>on</source>
+        <translation>开</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>attribute {n}</source>
+        <translation>属性 {n}</translation>
     </message>
 </context>
 <context>
@@ -1163,6 +1301,25 @@ Tab / Shift+Tab</translation>
     </message>
 </context>
 <context>
+    <name>ImageFlagsDialog</name>
+    <message>
+        <source>Image flags</source>
+        <translation>图像标志</translation>
+    </message>
+    <message>
+        <source>Flags of the whole image (LabelMe “flags”). A new name is offered for every image of the project.</source>
+        <translation>整张图像的标志（LabelMe 的“flags”）。新添加的名称会提供给项目中的每张图像。</translation>
+    </message>
+    <message>
+        <source>New flag name</source>
+        <translation>新标志名称</translation>
+    </message>
+    <message>
+        <source>Add flag</source>
+        <translation>添加标志</translation>
+    </message>
+</context>
+<context>
     <name>ImagesDock</name>
     <message>
         <source>new</source>
@@ -1474,6 +1631,10 @@ status: {status}</source>
     <message>
         <source>Colour…</source>
         <translation>颜色…</translation>
+    </message>
+    <message>
+        <source>Flags and attributes…</source>
+        <translation>标志与属性…</translation>
     </message>
     <message>
         <source>Hide its annotations</source>

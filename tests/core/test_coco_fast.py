@@ -21,7 +21,7 @@ def row_of(ann_id: int, image_id: int, label_id: int, parts: tuple, rle: dict | 
            shape: str = "", extra: str | None = None) -> tuple:
     """A Project.iter_annotation_rows tuple; ``stored``: an Outline to store with it (or None)."""
     return (ann_id, image_id, label_id, 0, codec.encode_parts(parts), *codec.encode_rle(rle), shape, None, extra,
-            None if stored is None else outline.to_bytes(stored))
+            None if stored is None else outline.to_bytes(stored), None, "", None, None)
 
 
 def _reference(m: np.ndarray, masks: str, rle: dict | None) -> tuple[object, float, list[float]] | None:

@@ -393,7 +393,7 @@ def test_older_files_migrate_and_export_by_computing(tmp_path: Path, version: in
     with pytest.raises(ProjectError, match="older project format"):
         Project.open(path, read_only=True)
     with Project.open(path) as p:
-        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version() == 4
+        assert p.conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version() == 5
         anns = list(p.iter_annotations())
         assert [a.outline for a in anns] == [None, None] and p.outline_coverage() == 0.0
         old_text, data = _export_text(p, tmp_path / "a.json", "auto")

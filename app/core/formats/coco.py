@@ -29,6 +29,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from app import __version__
+from app.core.attributes import to_json
 from app.core.batching import chunked
 from app.core.formats import coco_kept
 from app.core.formats.coco_encode import CHUNK, Chunk, Context, compressed_rle, encode_rows
@@ -107,7 +108,8 @@ def _categories(project: Project, report: ExportReport) -> tuple[dict[int, int],
     texts: list[str] = []
     for lc, kept_id in zip(classes, kept):
         cat_of[lc.id] = ids.take(kept_id)
-        texts.append(coco_kept.category_object(cat_of[lc.id], lc.name, lc.extra, report))
+        texts.append(coco_kept.category_object(cat_of[lc.id], lc.name, lc.extra, report,
+                                               to_json(lc.attributes) if lc.attributes else None))
     return cat_of, texts
 
 

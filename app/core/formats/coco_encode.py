@@ -54,7 +54,8 @@ LINE_TALLY = "line shape(s) (point/line/linestrip) not in COCO"
 EDITED_TALLY = "annotation(s) imported from COCO and edited since: segmentation, area and bbox recomputed"
 RESIZED_TALLY = ("annotation(s) imported from COCO whose image changed size: segmentation, area and bbox "
                  "recomputed")
-_ID, _IMAGE, _LABEL, _Z, _GEOMETRY, _RLE_H, _RLE_W, _COUNTS, _SHAPE, _POINTS, _EXTRA, _OUTLINE = range(12)
+(_ID, _IMAGE, _LABEL, _Z, _GEOMETRY, _RLE_H, _RLE_W, _COUNTS, _SHAPE, _POINTS, _EXTRA, _OUTLINE,
+ _GROUP, _DESCRIPTION, _FLAGS, _ATTRIBUTES) = range(16)
 _EXACT = 2 ** 53  # every int below is a float exactly, and repr writes it as "<int>.0"
 
 Result = tuple["str | None", str, bool]
@@ -265,12 +266,17 @@ def encode_rows(rows: Sequence[tuple], ctx: Context) -> Chunk:
         if seg_text is not None:
             head += f'"segmentation":{seg_text},'
         kept_obj = kept_of.get(i)
+        details, written = "", frozenset[str]()
+        if row[_GROUP] is not None or row[_DESCRIPTION] or row[_FLAGS] is not None or row[_ATTRIBUTES] is not None:
+            details, written = coco_kept.details_text(row[_GROUP], row[_DESCRIPTION], row[_FLAGS], row[_ATTRIBUTES],
+                                                      chunk)
         if kept_obj is None:
-            fragments.append(f'{head}{numbers},"iscrowd":0}}')
+            fragments.append(f'{head}{numbers},"iscrowd":0{details}}}')
             kept_ids.append(None)
         else:
-            fragments.append(f'{head}{numbers},"iscrowd":{coco_kept.iscrowd(kept_obj, chunk)}'
-                             + coco_kept.keys_text(kept_obj.get("keys"), coco_kept.ANNOTATION_KEYS, chunk) + "}")
+            fragments.append(f'{head}{numbers},"iscrowd":{coco_kept.iscrowd(kept_obj, chunk)}{details}'
+                             + coco_kept.keys_text(kept_obj.get("keys"), coco_kept.ANNOTATION_KEYS | written, chunk)
+                             + "}")
             kept_ids.append(kept_obj.get("id"))
     return chunk
 

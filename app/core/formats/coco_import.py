@@ -12,6 +12,9 @@ What COCO carries beyond the geometry is kept for the exporter (app.core.formats
 annotation/image/category ids, ``iscrowd`` as written, area/bbox, the original polygons, unknown
 keys at every level, and the file's ``info``, ``licenses`` and other top-level keys (project meta
 ``coco.info``, ``coco.licenses``, ``coco.keys``; a second COCO file does not replace the first's).
+Well-formed ``group_id``, ``description``, ``flags`` and ``attributes`` of annotations, and a
+category's ``attribute_schema`` (for a class without a schema of its own), are read into the project
+(the COCO exporter writes them); malformed ones are kept as unknown keys.
 
 Categories become label classes (created when missing), images are matched by ``file_name`` under
 ``images_dir`` (default: the JSON's folder, then the project folder) and registered when new.
@@ -32,8 +35,10 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from app.core.attributes import AttributeSpec, from_json
 from app.core.errors import FormatError
 from app.core.formats.common import ImportReport, Progress, Ticker, read_json
+from app.core.formats.coco_kept import SCHEMA_KEY
 from app.core.formats.import_common import ImportSession, first_existing
 from app.core.formats.provenance import geometry_fingerprint
 from app.core.model import Part
@@ -153,7 +158,8 @@ def _categories(data: dict, session: ImportSession, report: ImportReport) -> dic
         kept = {"id": c["id"]}
         if "supercategory" in c:
             kept["supercategory"] = c["supercategory"]
-        keys = {k: v for k, v in c.items() if k not in CATEGORY_KEYS}
+        schema = _schema(c.get(SCHEMA_KEY))
+        keys = {k: v for k, v in c.items() if k not in CATEGORY_KEYS and not (k == SCHEMA_KEY and schema is not None)}
         if keys:
             kept["keys"] = keys
         try:
@@ -163,11 +169,41 @@ def _categories(data: dict, session: ImportSession, report: ImportReport) -> dic
             continue
         lc = session.project.label_class(label_id)
         if FORMAT_ID not in lc.extra:  # an existing class without COCO data gets this file's
-            session.project.update_label_class(replace(lc, extra={**lc.extra, FORMAT_ID: kept}))
+            lc = replace(lc, extra={**lc.extra, FORMAT_ID: kept})
+            session.project.update_label_class(lc)
+        if schema and not lc.attributes:  # a class's own schema is never replaced by a file's
+            session.project.update_label_class(replace(lc, attributes=schema))
         if c["name"].strip() in names:
             report.tally("categories sharing a name merged into one label class")
         names.add(c["name"].strip())
         out[c["id"]] = label_id
+    return out
+
+
+def _schema(value: object) -> tuple[AttributeSpec, ...] | None:
+    """A category's attribute schema (coco_kept.SCHEMA_KEY), None when absent or not valid (then
+    kept as an unknown key)."""
+    if value is None:
+        return None
+    try:
+        return from_json(value)
+    except ValueError:
+        return None
+
+
+def _details(a: dict) -> dict[str, Any]:
+    """group_id, description, flags and attributes of an annotation object, those well-formed
+    (the others stay unknown keys, written back as they came)."""
+    out: dict[str, Any] = {}
+    if _is_int(a.get("group_id")):
+        out["group_id"] = a["group_id"]
+    if isinstance(a.get("description"), str):
+        out["description"] = a["description"]
+    flags = a.get("flags")
+    if isinstance(flags, dict) and all(isinstance(k, str) and isinstance(v, bool) for k, v in flags.items()):
+        out["flags"] = flags
+    if isinstance(a.get("attributes"), dict):
+        out["attributes"] = a["attributes"]
     return out
 
 
@@ -302,7 +338,8 @@ def _import_annotation(session: ImportSession, image_id: int, name: str, h: int,
     for key in ("area", "bbox"):
         if key in a:
             kept[key] = a[key]
-    keys = {k: v for k, v in a.items() if k not in ANN_KEYS}
+    details = _details(a)
+    keys = {k: v for k, v in a.items() if k not in ANN_KEYS and k not in details}
     if keys:
         kept["keys"] = keys
     score = float(a["score"]) if _finite_number(a.get("score")) else None
@@ -315,7 +352,8 @@ def _import_annotation(session: ImportSession, image_id: int, name: str, h: int,
         box, corners = got
         kept["segmentation"] = None if seg is None else []
         report.tally("annotation(s) with a box and no segmentation read as rectangles")
-        _queue(session, image_id, label_id, kept, mask=box, shape="rectangle", points=corners, score=score)
+        _queue(session, image_id, label_id, kept, mask=box, shape="rectangle", points=corners, score=score,
+               **details)
         return
     mask = coco_mask(seg, h, w)
     if isinstance(mask, str):
@@ -326,13 +364,13 @@ def _import_annotation(session: ImportSession, image_id: int, name: str, h: int,
         return
     if isinstance(seg, dict):
         kept["segmentation"] = "rle-list" if isinstance(seg.get("counts"), list) else "rle"
-        _queue(session, image_id, label_id, kept, mask=mask, shape="mask", score=score)
+        _queue(session, image_id, label_id, kept, mask=mask, shape="mask", score=score, **details)
         return
     polys = _polygons(seg, h, w)
     assert not isinstance(polys, str)  # coco_mask accepted them
     kept["segmentation"] = seg
     parts = tuple(Part(exterior=tuple((x - 0.5, y - 0.5) for x, y in zip(p[0::2], p[1::2]))) for p in polys)
-    _queue(session, image_id, label_id, kept, mask=mask, shape="polygon", parts=parts, score=score)
+    _queue(session, image_id, label_id, kept, mask=mask, shape="polygon", parts=parts, score=score, **details)
 
 
 def _queue(session: ImportSession, image_id: int, label_id: int, kept: dict, **kwargs: Any) -> None:

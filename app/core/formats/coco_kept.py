@@ -125,9 +125,41 @@ def of(extra: dict) -> dict:
     return kept(extra, FORMAT)
 
 
-def category_object(cat_id: int, name: str, extra: dict, report: Tallies) -> str:
+SCHEMA_KEY = "attribute_schema"
+"""Category key of a label class's flag/attribute schema (app.core.attributes.to_json)."""
+DETAIL_KEYS = ("group_id", "description", "flags", "attributes")
+"""Annotation keys of what an annotation carries besides its geometry (written when not empty)."""
+
+
+def details_text(group_id: int | None, description: str | None, flags: str | None, attributes: str | None,
+                 report: Tallies) -> tuple[str, frozenset[str]]:
+    """(',"group_id":..,"description":..,"flags":{..},"attributes":{..}' for the ones that are set,
+    the keys written) of one annotation row (flags/attributes: the store's JSON text)."""
+    text = ""
+    written: list[str] = []
+    if group_id is not None:
+        text += f',"group_id":{int(group_id)}'
+        written.append("group_id")
+    if description:
+        text += ',"description":' + dumps(description, True)
+        written.append("description")
+    for key, raw in (("flags", flags), ("attributes", attributes)):
+        if raw is None:
+            continue
+        try:
+            value = json.loads(raw)
+            if isinstance(value, dict) and value:
+                text += f',"{key}":' + dumps(value, True)
+                written.append(key)
+        except (TypeError, ValueError):
+            report.tally("annotation flags/attributes that were not valid JSON left out")
+    return text, frozenset(written)
+
+
+def category_object(cat_id: int, name: str, extra: dict, report: Tallies, schema: list | None = None) -> str:
     """JSON text of a category: id, name, supercategory (kept, else "" for categories of ours,
-    none for imported ones without), then its kept unknown keys."""
+    none for imported ones without), the class's attribute schema (SCHEMA_KEY, when it has one),
+    then its kept unknown keys."""
     got = kept(extra, FORMAT)
     text = f'{{"id":{cat_id},"name":{dumps(name, True)}'
     if not got:
@@ -137,7 +169,9 @@ def category_object(cat_id: int, name: str, extra: dict, report: Tallies) -> str
             text += ',"supercategory":' + dumps(got["supercategory"], True)
         except (TypeError, ValueError):
             report.tally("unknown key(s) whose value was not valid JSON (NaN or infinity) left out")
-    return text + keys_text(got.get("keys"), _CATEGORY_KEYS, report) + "}"
+    if schema:
+        text += f',"{SCHEMA_KEY}":' + dumps(schema, True)
+    return text + keys_text(got.get("keys"), _CATEGORY_KEYS | ({SCHEMA_KEY} if schema else set()), report) + "}"
 
 
 _CATEGORY_KEYS = frozenset({"id", "name", "supercategory"})

@@ -1,6 +1,8 @@
 """Annotations dock: the annotations of the current image (top-most first), with a visibility
 checkbox each, selection, z-order up/down and delete. Changes are emitted as requests; the
-controller turns them into undoable edits (hiding is a view setting, not an edit)."""
+controller turns them into undoable edits (hiding is a view setting, not an edit). Annotations
+whose label class is hidden (labels dock) show unchecked and cannot be checked one by one until the
+class is shown again, which brings back each one's own state."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -10,6 +12,8 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QListWidget, QListWidge
 from app.services.tr_noop import QT_TRANSLATE_NOOP
 from app.core.model import Annotation, LabelClass
 from app.ui.docks.labels_dock import swatch
+
+LABEL_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's label class id
 
 SOURCE_TEXT = {"sam": QT_TRANSLATE_NOOP("AnnotationsDock", "SAM"),  # English sources, shown translated
                "manual": QT_TRANSLATE_NOOP("AnnotationsDock", "manual"),
@@ -29,6 +33,7 @@ class AnnotationsDock(QDockWidget):
         super().__init__(self.tr("Annotations"), parent)
         self.setObjectName("AnnotationsDock")
         self._hidden: set[int] = set()
+        self._hidden_labels: set[int] = set()
         body = QWidget(self)
         lay = QVBoxLayout(body)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -78,13 +83,31 @@ class AnnotationsDock(QDockWidget):
             # two short lines rather than one long one: a narrow dock cuts nothing off
             text = f"#{a.id} {name}\n{source}{score} · {shape}"
             it = QListWidgetItem(swatch(lc.color if lc else "#808080"), text)
-            it.setToolTip(text.replace("\n", " — "))
             it.setData(Qt.ItemDataRole.UserRole, a.id)
-            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            it.setCheckState(Qt.CheckState.Unchecked if a.id in self._hidden else Qt.CheckState.Checked)
+            it.setData(LABEL_ROLE, a.label_id)
             self.list.addItem(it)
+        self._show_states()
         self.list.blockSignals(False)
         self.select(selected)
+
+    def set_hidden_labels(self, label_ids: set[int]) -> None:
+        """The label classes hidden in the labels dock: their annotations show as hidden (view only)."""
+        self._hidden_labels = set(label_ids)
+        self.list.blockSignals(True)
+        self._show_states()
+        self.list.blockSignals(False)
+
+    def _show_states(self) -> None:
+        """Check state and checkability of every row from the hidden annotations and label classes."""
+        for k in range(self.list.count()):
+            it = self.list.item(k)
+            by_label = it.data(LABEL_ROLE) in self._hidden_labels
+            shown = not by_label and it.data(Qt.ItemDataRole.UserRole) not in self._hidden
+            flags = it.flags() & ~Qt.ItemFlag.ItemIsUserCheckable if by_label else it.flags() | Qt.ItemFlag.ItemIsUserCheckable
+            it.setFlags(flags)
+            it.setCheckState(Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
+            tip = it.text().replace("\n", " — ")
+            it.setToolTip(tip + self.tr(" (hidden with its label class)") if by_label else tip)
 
     def select(self, ann_id: int | None) -> None:
         """Highlight `ann_id` (None: no selection), without emitting."""

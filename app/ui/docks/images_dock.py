@@ -224,9 +224,12 @@ class _TooltipRefresher(QObject):
 
 
 class ImagesDock(QDockWidget):
-    """The images list with status filter and per-status counts; emits `imageActivated(row)`."""
+    """The images list with status filter and per-status counts; emits `imageActivated(row)`, and
+    `rowMenuRequested(row, global position)` on a right click on a row (app.ui.attribute_ui shows the
+    menu)."""
 
     imageActivated = Signal(int)
+    rowMenuRequested = Signal(int, QPoint)
 
     FILTERS: tuple[tuple[str, str | None], ...] = (
         (QT_TRANSLATE_NOOP("ImagesDock", "All images"), None), (QT_TRANSLATE_NOOP("ImagesDock", "New"), "new"),
@@ -276,6 +279,8 @@ class ImagesDock(QDockWidget):
         self.model.thumbnails = self.thumbnails
         self.tooltips = _TooltipRefresher(self.view, self.model)
         self.thumbnails.ready.connect(self.tooltips.preview_ready)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._row_menu)
         self.filter_box.currentIndexChanged.connect(self._filter_changed)
         self.name_edit.textChanged.connect(self._name_changed)
 
@@ -364,6 +369,11 @@ class ImagesDock(QDockWidget):
         self.raise_()
         self.name_edit.setFocus()
         self.name_edit.selectAll()
+
+    def _row_menu(self, pos: QPoint) -> None:
+        idx = self.view.indexAt(pos)
+        if idx.isValid():
+            self.rowMenuRequested.emit(idx.row(), self.view.viewport().mapToGlobal(pos))
 
     def _name_changed(self, text: str) -> None:
         self.model.set_name_filter(text)

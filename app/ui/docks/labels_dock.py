@@ -1,6 +1,6 @@
 """Label classes dock: colour swatch, number key (1..9), name, visibility checkbox and the number of
 annotations of each class on this image / in the whole project; a filter field; add / rename /
-recolour / move / delete (buttons, row context menu, keys).
+recolour / move / delete, flags and attributes of the class (buttons, row context menu, keys).
 
 The dock never changes the project itself: it asks the user (input, colour and confirmation
 dialogs) and emits request signals which the controller turns into undoable edits. Visibility is a
@@ -55,6 +55,7 @@ class LabelsDock(QDockWidget):
     recolorRequested = Signal(int, str)
     moveRequested = Signal(int, int)
     deleteRequested = Signal(int)
+    attributesRequested = Signal(int)  # edit the flags/attributes schema of this class
     hiddenLabelsChanged = Signal(object)  # set of label ids whose annotations are not drawn
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -266,7 +267,8 @@ class LabelsDock(QDockWidget):
             self.deleteRequested.emit(lc.id)
 
     def context_menu(self, row: int) -> QMenu:
-        """The menu of a row (built, not shown): rename, colour, visibility, order, delete."""
+        """The menu of a row (built, not shown): rename, colour, flags and attributes, visibility, order,
+        delete."""
         self.list.blockSignals(True)  # opening a menu is no choice of label (it would relabel the selection)
         self.list.setCurrentRow(row)
         self.list.blockSignals(False)
@@ -275,6 +277,7 @@ class LabelsDock(QDockWidget):
         menu.addAction(self.tr("Use this label"), lambda: self.labelChosen.emit(lc.id))
         menu.addAction(self.tr("Rename…"), self.ask_rename)
         menu.addAction(self.tr("Colour…"), self.ask_recolor)
+        menu.addAction(self.tr("Flags and attributes…"), lambda: self.attributesRequested.emit(lc.id))
         menu.addSeparator()
         visible = lc.id not in self._hidden
         menu.addAction(self.tr("Hide its annotations") if visible else self.tr("Show its annotations"),
