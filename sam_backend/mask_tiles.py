@@ -39,7 +39,7 @@ def _block_extrema(up: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[
     (both ends included: an output pixel owned by a block reads one source row and column past it,
     clamped at the edge) -> two (C, len(rows)-1, len(cols)-1) arrays."""
     c, h, w = up.shape
-    n_r, n_c = len(rows) - 1, len(cols) - 1
+    n_r = len(rows) - 1
     lo = np.empty((c, n_r, w), dtype=up.dtype)
     hi = np.empty((c, n_r, w), dtype=up.dtype)
     for i in range(n_r):  # per strip of rows: contiguous reductions (reduceat across rows is 20x slower)

@@ -364,4 +364,5 @@ class InferenceWorker(WorkerState):
         return should_abort
 
     def _cache_key(self, path: Path) -> CacheKey:
-        return CacheKey(cache_model_id(self._model_id, self._precision), self._hashes.sha1(path), int(self._model().preprocess_version))
+        model = cache_model_id(self._model_id, self._precision)  # a fast mode's embeddings apart from exact ones
+        return CacheKey(model, self._hashes.sha1(path), int(self._model().preprocess_version))

@@ -93,7 +93,7 @@ def test_autolabel_text_stores_resumes_and_redoes(tmp_path: Path, tiny_detector_
     ckpt = tmp_path / "unused.pth"
     code, out, err = _main(_cmd(folder, tiny_detector_dir, ckpt), capsys)
     assert code == 0, err
-    assert small_sam_cli == [{"model": "mobile_sam", "checkpoint": str(ckpt), "device": "cpu"}]
+    assert small_sam_cli == [{"model": "mobile_sam", "checkpoint": str(ckpt), "device": "cpu", "precision": "fp32"}]
     assert "labelled 2 of 2 images (0 already done, 0 failed) with text on cpu" in out
     assert "autolabel text: 100% 2/2 images" in err and "Traceback" not in err
     with Project.open(folder / "imgs.samlabel", read_only=True) as project:
@@ -124,6 +124,11 @@ def test_autolabel_text_stores_resumes_and_redoes(tmp_path: Path, tiny_detector_
 
     code, out, _ = _main(_cmd(folder, tiny_detector_dir, ckpt)[:-4] + ["--box-threshold", "0.6"], capsys)
     assert code == 0 and "labelled 2 of 2 images" in out  # other settings: not skipped
+
+    # an opt-in fast encoder mode reaches the loader and counts as another model: not skipped either
+    code, out, _ = _main(_cmd(folder, tiny_detector_dir, ckpt) + ["--precision", "int8"], capsys)
+    assert code == 0 and "labelled 2 of 2 images" in out
+    assert small_sam_cli[-1]["precision"] == "int8"
 
 
 def _wait_for_done(folder: Path, proc: subprocess.Popen, n: int, timeout: float = 240) -> None:
