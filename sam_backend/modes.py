@@ -92,6 +92,22 @@ def _availability(precision: str, device: str) -> tuple[bool, str]:
     return False, "this CPU has no native bfloat16: slower than fp32 here"
 
 
+def _family_limits(model_id: str, precision: str, device: str) -> tuple[bool, str] | None:
+    """Why a mode does not work for the model's family (None: no family limit). The transformers
+    families (SAM 2.1, SAM 3, EdgeTAM, detectors) run float16 / bfloat16 only as CUDA autocast and
+    have no int8 route (sam_backend.hf.predictor)."""
+    from sam_backend.registry import MODELS
+
+    spec = MODELS.get(model_id)
+    if spec is None or spec.family == "sam" or precision == "fp32":
+        return None
+    if precision == "int8":
+        return False, "not for this model family"
+    if device.split(":")[0] != "cuda":
+        return False, "CUDA only for this model family"
+    return None
+
+
 def encoder_modes(model_id: str, device: str = "cpu") -> list[EncoderMode]:
     """Every encoder mode for `model_id` on `device` ("cpu", "cuda", "cuda:1", "mps"), exact first,
     with availability here and the measured figures (see the module docstring). Imports torch."""
@@ -101,7 +117,7 @@ def encoder_modes(model_id: str, device: str = "cpu") -> list[EncoderMode]:
     kind = device.split(":")[0]
     out = []
     for precision, (title, exact, description) in _MODES.items():
-        available, reason = _availability(precision, device)
+        available, reason = _family_limits(model_id, precision, device) or _availability(precision, device)
         fig = figures.get(precision, {}) if isinstance(figures, dict) and kind == data.get("device", "cpu") else {}
         fig = fig if isinstance(fig, dict) else {}
         out.append(EncoderMode(

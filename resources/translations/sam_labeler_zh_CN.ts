@@ -1890,6 +1890,14 @@ Model: {model}</source>
         <translation>此 CPU 不支持原生 bfloat16：在这里比精确模式更慢</translation>
     </message>
     <message>
+        <source>not for this model family</source>
+        <translation>不适用于此模型系列</translation>
+    </message>
+    <message>
+        <source>CUDA only for this model family</source>
+        <translation>此模型系列仅限 CUDA</translation>
+    </message>
+    <message>
         <source>{title} — not measured for this model</source>
         <translation>{title} — 未对此模型测量</translation>
     </message>

@@ -92,3 +92,18 @@ def test_shipped_figures_cover_the_default_model() -> None:
     for precision in ("fp32", "bf16", "int8"):
         assert mobile[precision]["speedup"] > 0 and 0 < mobile[precision]["mask_iou"] <= 1.0
     assert mobile["fp32"]["mask_iou"] == 1.0
+
+
+def test_transformers_families_offer_only_what_they_can_run() -> None:
+    """SAM 2.1 / SAM 3 / EdgeTAM run half precision only as CUDA autocast and have no int8 route: the
+    model manager must not offer those modes as working on the CPU (loading int8 would fail)."""
+    from sam_backend.modes import encoder_modes
+
+    cpu = {m.precision: m for m in encoder_modes("sam2.1_hiera_tiny", "cpu")}
+    assert cpu["fp32"].available
+    assert not cpu["bf16"].available and not cpu["fp16"].available and not cpu["int8"].available
+    assert cpu["int8"].reason == "not for this model family"
+    cuda = {m.precision: m for m in encoder_modes("sam2.1_hiera_tiny", "cuda")}
+    assert cuda["bf16"].available and cuda["fp16"].available and not cuda["int8"].available
+    sam = {m.precision: m for m in encoder_modes("mobile_sam", "cpu")}
+    assert sam["int8"].available  # our own SAM family keeps its CPU int8 route

@@ -37,7 +37,9 @@ DESCRIPTIONS = {
 REASONS = {"CUDA only": QT_TRANSLATE_NOOP("ModeChoice", "CUDA only"),
            "CPU only": QT_TRANSLATE_NOOP("ModeChoice", "CPU only"),
            "this CPU has no native bfloat16: slower than fp32 here":
-               QT_TRANSLATE_NOOP("ModeChoice", "this CPU has no native bfloat16: slower than exact here")}
+               QT_TRANSLATE_NOOP("ModeChoice", "this CPU has no native bfloat16: slower than exact here"),
+           "not for this model family": QT_TRANSLATE_NOOP("ModeChoice", "not for this model family"),
+           "CUDA only for this model family": QT_TRANSLATE_NOOP("ModeChoice", "CUDA only for this model family")}
 
 
 def mode_text(mode: EncoderModeFacts) -> str:
