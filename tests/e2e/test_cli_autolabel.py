@@ -16,6 +16,7 @@ from PIL import Image
 from app.core.errors import ProjectError
 from app.core.project import Project
 from tests.detector_support import make_tiny_grounding_dino
+from tests.e2e.signals import sigint_as_in_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "cat. fire hydrants"
@@ -165,7 +166,8 @@ def test_autolabel_ctrl_c_and_kill_9_keep_every_finished_image_whole(tmp_path: P
     done: set[str] = set()
     for how in ("ctrl-c", "kill-9"):
         proc = subprocess.Popen(_cmd(folder, tiny_detector_dir, ckpt), cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                                stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                                preexec_fn=sigint_as_in_a_terminal)
         try:
             _wait_for_done(folder, proc, len(done) + 1)
             proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)

@@ -16,6 +16,8 @@ from typing import Iterator
 
 import pytest
 
+from tests.e2e.signals import sigint_as_in_a_terminal
+
 from tests.sam_backend._httpserver import Behaviour, FileServer, serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +139,8 @@ def test_ctrl_c_keeps_part_for_resume(server: FileServer, tiny_zip: bytes, _isol
     server.files[TINY_FILE] = Behaviour(tiny_zip, chunk_delay_s=0.02)
     env = dict(os.environ, SAM_LABELER_MODEL_MIRROR=server.base_url)
     proc = subprocess.Popen([sys.executable, "-m", "app", "models", "download", "sam_hq_vit_tiny"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_in_a_terminal)
     part = _models_dir(_isolated_home) / (TINY_FILE + ".part")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 1_000_000):
