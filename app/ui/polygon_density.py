@@ -15,7 +15,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core import edits
@@ -28,6 +28,7 @@ from app.ui.canvas.outline_preview import OutlinePreviewItem
 
 translate = QCoreApplication.translate
 SETTINGS_KEY = "polygon_tolerance"  # None (Auto) or px
+PREVIEW_DELAY_MS = 200  # a candidate is previewed once it has been shown this long (see `refresh`)
 PREVIEW_Z = 1001.5  # above the candidate overlay (app.ui.canvas.view.OVERLAY_Z) and the pending masks
 _AUTO_VALUE = -0.5  # the spin box's minimum, shown as "Auto"
 
@@ -107,6 +108,14 @@ class PolygonDensity(QObject):
         window.canvas.scene().addItem(self.item)
         self._serial = -1
         self._shown: OutlinePreview | None = None
+        # The preview waits until a candidate has stayed PREVIEW_DELAY_MS: computed at once for every
+        # candidate it took the CPU from the next decode and the next image's encode (measured with
+        # bench_gui.py, 1600x1200 mobile_sam: prompt -> overlay median 50 -> 62 ms, cold switch ->
+        # overlay 723 -> 915-1006 ms); a person refining with quick clicks needs the outline once.
+        self._delay = QTimer(self)
+        self._delay.setSingleShot(True)
+        self._delay.setInterval(PREVIEW_DELAY_MS)
+        self._delay.timeout.connect(self._request)
         self.control.set_tolerance(stored_tolerance(window.settings))
         c.polygon_tolerance = self.control.tolerance()
         self.control.toleranceChanged.connect(self._on_tolerance)
@@ -147,19 +156,29 @@ class PolygonDensity(QObject):
 
     # ------------------------------------------------------------------ preview
     def refresh(self) -> None:
-        """Preview the shown candidate at the current density (or hide the preview)."""
-        c = self.window.controller
-        mask = None if c.prediction is None or c.candidate < 0 else c.prediction.masks[c.candidate]
-        if mask is None or not mask.any():
-            self.preview.cancel()
-            self._serial = -1
-            self.item.clear()
-            self._shown = None
+        """Preview the shown candidate at the current density once it has been shown PREVIEW_DELAY_MS
+        (or hide the preview). The outline of another candidate or density is hidden meanwhile."""
+        mask = self._mask()
+        self.preview.cancel()
+        self._serial = -1
+        self.item.clear()
+        self._shown = None
+        if mask is None:
+            self._delay.stop()
             self.control.set_vertices(None)
             return
-        self._serial = self.preview.request(mask, self.tolerance())
-        if not self.item.isVisible():
-            self.control.set_vertices(-1)
+        self.control.set_vertices(-1)
+        self._delay.start()
+
+    def _mask(self) -> Any:
+        c = self.window.controller
+        mask = None if c.prediction is None or c.candidate < 0 else c.prediction.masks[c.candidate]
+        return mask if mask is not None and mask.any() else None
+
+    def _request(self) -> None:
+        mask = self._mask()
+        if mask is not None:
+            self._serial = self.preview.request(mask, self.tolerance())
 
     def _on_preview(self, result: PreviewResult) -> None:
         if result.serial != self._serial:

@@ -159,3 +159,25 @@ def test_resimplify_is_one_undo_step_and_skips_manual_polygons(qtbot, tmp_path: 
     key(win, Qt.Key.Key_R, CTRL | Qt.KeyboardModifier.ShiftModifier)
     assert "Nothing to re-simplify" in win.status.message.text()
     win.close()
+
+
+def test_quick_candidate_changes_compute_one_preview_for_the_last(qtbot, tmp_path: Path) -> None:
+    """The preview waits until a candidate has stayed a moment: computed for every candidate it took
+    the CPU from the next decode and the next image's encode (bench_gui: cold switch +200 ms)."""
+    from app.ui.polygon_density import PREVIEW_DELAY_MS
+
+    win = _window(qtbot, tmp_path)
+    pd = _feature(win)
+    click_image(win, 160, 120)
+    wait_candidates(qtbot, win)
+    before = pd.preview.computed
+    for _ in range(3):  # Tab through the candidates faster than the delay
+        key(win, Qt.Key.Key_Tab)
+    assert pd.preview.computed == before and pd.preview_vertices() is None  # nothing yet, no stale outline
+    last = _candidate(win)
+    _wait_preview(qtbot, pd, vertex_count(mask_to_parts(last)))
+    assert pd.preview.computed == before + 1  # one preview, of the candidate left shown
+    key(win, Qt.Key.Key_Tab)
+    key(win, Qt.Key.Key_D)  # another image before the delay: nothing is computed for the old candidate
+    qtbot.wait(PREVIEW_DELAY_MS * 3)
+    assert pd.preview.computed == before + 1
