@@ -19,8 +19,10 @@ translate = QCoreApplication.translate
 def start_model(window: MainWindow, model_id: str | None = None, checkpoint: str | None = None,
                 device: str | None = None) -> None:
     """Load a model in the worker when a checkpoint is available, else show the first-run banner.
-    The encoder's speed mode is the one chosen in the model manager (exact by default)."""
+    The encoder's speed mode is the one chosen in the model manager for the saved model (exact by
+    default, and for another model asked for on the command line: a mode belongs to its model)."""
     settings = window.settings
+    precision = settings.precision if model_id in (None, settings.model_id) else "fp32"
     model_id = model_id or settings.model_id
     device = device or settings.device
     if checkpoint is None:
@@ -35,7 +37,7 @@ def start_model(window: MainWindow, model_id: str | None = None, checkpoint: str
         if missing:
             on_model_state(window, "none", "")
             return
-    window.inference.load_model(model_id, checkpoint, device, settings.precision)
+    window.inference.load_model(model_id, checkpoint, device, precision)
 
 
 def open_model_manager(window: MainWindow) -> None:

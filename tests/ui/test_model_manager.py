@@ -104,3 +104,19 @@ def test_the_saved_mode_is_preselected_and_a_mode_that_cannot_run_falls_back_to_
     with qtbot.waitSignal(dlg.mode_box.modesShown, timeout=30000):
         dlg.device_box.setCurrentText("mps")  # int8 is CPU only
     assert dlg.mode_box.precision() == "fp32"
+
+
+def test_the_saved_mode_goes_with_the_saved_model_only(qtbot, tmp_path) -> None:
+    """A fast mode chosen for mobile_sam is not asked of another model given on the command line
+    (SAM 2.1 has no int8: loading it so would fail)."""
+    from tests.ui.window_support import make_images, open_window
+    from app.services.fake_predictor import FakePredictor
+
+    win = open_window(qtbot, make_images(tmp_path / "imgs", n=1), FakePredictor())
+    calls: list[tuple] = []
+    win.inference.load_model = lambda *a: calls.append(a)  # type: ignore[method-assign]
+    win.settings.model_id, win.settings.precision = "mobile_sam", "int8"
+    win.start_model(None, "some.pth", "cpu")
+    win.start_model("sam2.1_hiera_tiny", "some_dir", "cpu")
+    assert calls == [("mobile_sam", "some.pth", "cpu", "int8"), ("sam2.1_hiera_tiny", "some_dir", "cpu", "fp32")]
+    win.close()
