@@ -28,6 +28,11 @@ _MODES = {
 }
 
 
+MODE_IDS: tuple[str, ...] = tuple(_MODES)
+"""The encoder modes by id, exact first (what `load_predictor(precision=)` takes; importing this
+module does not import torch)."""
+
+
 @dataclass(frozen=True)
 class EncoderMode:
     """One choice of encoder precision for a model on a device.

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli.cluster_args import add_cluster_arguments
+from sam_backend.modes import MODE_IDS
 
 if TYPE_CHECKING:
     from app.automation.batch import BatchProgress
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="mobile_sam", help="SAM model id (default mobile_sam)")
     parser.add_argument("--checkpoint", default=None, help="SAM checkpoint file instead of the model cache")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8", "fp16"),
+    parser.add_argument("--precision", default="fp32", choices=MODE_IDS,
                         help="the encoder's mode: fp32 (exact, default) or an opt-in fast mode; "
                              "`sam-labeler models modes ID` lists their measured speed and mask agreement")
     parser.add_argument("--redo", action="store_true", help="label again the images this mode already labelled")

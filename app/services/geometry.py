@@ -17,6 +17,7 @@ one thread instead (slower, but never loses an accept).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import threading
@@ -220,10 +221,8 @@ class GeometryService(QObject):
 
     def _on_done(self, _future: Future) -> None:
         """Executor thread: hand over to the GUI thread (queued signal)."""
-        try:
+        with contextlib.suppress(RuntimeError):  # the service was deleted meanwhile (application exit)
             self._ready.emit()
-        except RuntimeError:  # the service was deleted meanwhile (application exit)
-            pass
 
     def _deliver(self) -> None:
         """GUI thread: emit the finished jobs at the head of the queue, in order."""

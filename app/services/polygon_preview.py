@@ -8,6 +8,7 @@ emitted in the GUI thread for the newest request only.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -88,10 +89,8 @@ class PolygonPreviewService(QObject):
         future.add_done_callback(self._emit_done)
 
     def _emit_done(self, future: Future) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the service was deleted meanwhile (application exit)
             self._done.emit(future)
-        except RuntimeError:  # the service was deleted meanwhile (application exit)
-            pass
 
     def _on_done(self, future: Future) -> None:
         if self._running is None or self._running[1] is not future:

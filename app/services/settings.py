@@ -19,11 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sam_backend.modes import MODE_IDS
 from sam_backend.paths import settings_dir
 
 SETTINGS_FILE = "settings.json"
 MAX_RECENT = 10
-PRECISIONS = ("fp32", "bf16", "int8", "fp16")  # sam_backend.modes' encoder modes (kept in step by a test)
+PRECISIONS = MODE_IDS  # the encoder modes ("fp32" exact first)
 
 DEFAULTS: dict[str, Any] = {
     "shortcuts": {},          # action id -> list of key sequence strings (overrides of actions.ACTIONS)

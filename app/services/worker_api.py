@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from PySide6.QtCore import QCoreApplication
 
@@ -180,6 +180,5 @@ class WorkerState:
         if done is not None:
             self._sink.progress(translate("InferenceWorker", "Encoding cancelled"), done, done)
 
-    def _run(self) -> None:
-        """The worker thread's body (InferenceWorker)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the worker thread's body, implemented by InferenceWorker (app.services.worker)
+        _run: Callable[[], None]

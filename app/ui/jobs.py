@@ -6,6 +6,7 @@ may be called from that thread (it is forwarded to the GUI thread through a queu
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, Callable
 
@@ -61,20 +62,16 @@ class BackgroundJob(QObject):
             self._thread.join(timeout_s)
 
     def _progress(self, done: int, total: int | None) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the owner was deleted while the job runs
             self.progressed.emit(int(done), -1 if total is None else int(total))
-        except RuntimeError:  # the owner was deleted while the job runs
-            pass
 
     def _run(self) -> None:
         try:
             self.result = self._fn(self._progress, self.cancel_event)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
             self.error = _sentence(exc)
-        try:
+        with contextlib.suppress(RuntimeError):  # the owner (a closed dialog) was deleted: nobody to tell
             self.done.emit()
-        except RuntimeError:  # the job's owner (a closed dialog) was deleted: nobody is left to tell
-            pass
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.dialog is not None:

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import Future
 from typing import Any
 
@@ -221,10 +222,8 @@ class PolygonDensity(QObject):
         future.add_done_callback(lambda f: self._emit_resimplified(f, payload))
 
     def _emit_resimplified(self, future: Future, payload: tuple) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # deleted meanwhile (application exit)
             self._resimplified.emit((future, payload))
-        except RuntimeError:  # deleted meanwhile (application exit)
-            pass
 
     def _on_resimplified(self, done: tuple) -> None:
         future, (tolerance, project, before) = done

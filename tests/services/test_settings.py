@@ -87,7 +87,7 @@ def test_the_speed_mode_is_kept_and_an_unknown_one_is_exact() -> None:
     from app.services.settings import PRECISIONS
     from sam_backend.encoders import PRECISIONS as BACKEND_PRECISIONS
 
-    assert set(PRECISIONS) == set(BACKEND_PRECISIONS)  # the settings know every mode the backend has
+    assert set(PRECISIONS) == set(BACKEND_PRECISIONS)  # the mode list names every precision the encoder takes
     s = Settings.load()
     assert s.precision == "fp32"
     s.precision = "int8"

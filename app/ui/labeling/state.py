@@ -9,7 +9,7 @@ here, implemented by the concern that owns them).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
@@ -111,34 +111,15 @@ class LabelingState(QObject):
         """A model finished loading (the window calls this)."""
 
     # ------------------------------------------------------------- calls across concerns
-    def _clear_candidates(self) -> None:
-        """Forget the candidates (candidates module)."""
-        raise NotImplementedError
-
-    def _show_candidate(self) -> None:
-        """Show the current candidate (candidates module)."""
-        raise NotImplementedError
-
-    def _ensure_label(self) -> int | None:
-        """The current label id, creating a default class when the project has none (labels module)."""
-        raise NotImplementedError
-
-    def label_color(self) -> str:
-        """Colour of the current label (labels module)."""
-        raise NotImplementedError
-
-    def select_annotation(self, ann_id: int | None) -> None:
-        """Select an annotation of the current image (annotations module)."""
-        raise NotImplementedError
-
-    def set_label(self, label_id: int | None, relabel: bool = True) -> None:
-        """Make `label_id` current (labels module)."""
-        raise NotImplementedError
-
-    def after_accepts(self, fn: Callable[[], object]) -> None:
-        """Run `fn` once the accepts in flight are stored (accepts module)."""
-        raise NotImplementedError
-
-    def _push(self, edit: Edit) -> None:
-        """Push an undoable edit after the accepts in flight (accepts module)."""
-        raise NotImplementedError
+    # Declared for the type checker only: each is implemented by the concern named beside it, and
+    # LabelingController (all concerns together) is the only class instantiated.
+    if TYPE_CHECKING:
+        _clear_candidates: Callable[[], None]  # forget the candidates (candidates module)
+        _show_candidate: Callable[[], None]  # show the current candidate (candidates module)
+        # the current label id, creating a default class when the project has none (labels module)
+        _ensure_label: Callable[[], int | None]
+        label_color: Callable[[], str]  # colour of the current label (labels module)
+        select_annotation: Callable[[int | None], None]  # select an annotation of the image (annotations)
+        set_label: Callable[..., None]  # (label_id, relabel=True): make a label current (labels module)
+        after_accepts: Callable[[Callable[[], object]], None]  # run fn once accepts in flight are stored
+        _push: Callable[[Edit], None]  # push an undoable edit after the accepts in flight (accepts module)
