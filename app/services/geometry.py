@@ -27,13 +27,13 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.core.density import Tolerance, check_tolerance
-from app.core.mask_convert import ConvertedMask, PackedMask, convert_packed
+from app.core.mask_convert import ConvertedMask, PackedMask, convert_packed, convert_rle
 from app.core.model import Part
 from app.services.geometry_work import Prepare, Request, StoredGeometry, convert_request, warm
 
@@ -169,13 +169,21 @@ class GeometryService(QObject):
         """convert_mask(mask, tolerance) in the service's worker, waiting for it: for another worker
         thread (e.g. converting accepted proposals), never the GUI thread. Converted in the calling
         thread when the worker is gone or the service is shut down."""
-        packed = PackedMask.of(mask)
+        return self._blocking(convert_packed, PackedMask.of(mask), tolerance)
+
+    def convert_rle_blocking(self, rle: dict, tolerance: Tolerance = None) -> ConvertedMask:
+        """convert_blocking of the mask a COCO RLE holds (app.core.mask_convert.convert_rle: the same
+        result, decoding only the mask's bounding box; the small RLE travels, not the mask)."""
+        return self._blocking(convert_rle, rle, tolerance)
+
+    def _blocking(self, fn: Callable[[Any, Tolerance], ConvertedMask], arg: object,
+                  tolerance: Tolerance) -> ConvertedMask:
         if not self._closed:
             try:
-                return self._executor_now().submit(convert_packed, packed, tolerance).result()
+                return self._executor_now().submit(fn, arg, tolerance).result()
             except (BrokenProcessPool, RuntimeError):  # the worker died / the executor is shutting down
                 log.warning("converting in the calling thread: the accept worker is not available")
-        return convert_packed(packed, tolerance)
+        return fn(arg, tolerance)
 
     def submit_work(self, fn: Callable[..., T], *args: object) -> "Future[T]":
         """Run a module-level function (pickled by reference) in the service's worker, beside the

@@ -192,3 +192,23 @@ def test_convert_blocking_from_another_thread(qtbot) -> None:  # noqa: ARG001
     finally:
         service.shutdown()
     assert service.convert_blocking(_mask(8)).rle is not None  # after shutdown: in the calling thread
+
+
+def test_convert_rle_blocking_equals_converting_the_decoded_mask(qtbot) -> None:  # noqa: ARG001
+    """Accepted proposals travel as their RLE (decoded in the worker within their bounding box): the
+    same polygons, RLE and outline as converting the whole decoded mask, at a density and at Auto,
+    in the worker and, after shutdown, in the calling thread."""
+    from app.core.mask_convert import convert_mask
+    from app.core.rle import mask_to_rle
+
+    service = GeometryService()
+    mask = _mask(9)
+    rle = mask_to_rle(mask)
+    try:
+        for tol in (None, 3.0):
+            got, want = service.convert_rle_blocking(rle, tol), convert_mask(mask, tol)
+            assert (got.geometry, got.rle) == (want.geometry, want.rle) and got.outline == want.outline
+    finally:
+        service.shutdown()
+    after = service.convert_rle_blocking(rle)
+    assert after.geometry == convert_mask(mask).geometry

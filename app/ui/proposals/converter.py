@@ -1,8 +1,8 @@
 """Accepted proposals -> annotations ready to store, off the GUI thread.
 
 Decoding a 12 MP RLE alone costs 110-170 ms (measured), and converting a mask to polygons far more,
-so the GUI thread does neither: ``submit`` hands a batch of proposals to ONE thread, which decodes
-each mask, converts it in the accept service's worker process (app.services.geometry.GeometryService;
+so the GUI thread does neither: ``submit`` hands a batch of proposals to ONE thread, which has each
+RLE converted (decoded only within the mask's bounding box) in the accept service's worker process (app.services.geometry.GeometryService;
 in the thread without one), builds the (label name, Annotation) items and the canvas
 drawing data, and ``finished(ConvertedBatch)`` delivers them to the GUI thread (queued), which only
 pushes the one undoable edit.
@@ -20,9 +20,8 @@ from PySide6.QtCore import QObject, Signal
 from app.automation.api import Proposal
 from app.automation.store import labelled_annotations
 from app.core.density import Tolerance
-from app.core.mask_convert import ConvertedMask, convert_mask
+from app.core.mask_convert import ConvertedMask, convert_rle
 from app.core.proposal_edits import LabelledAnnotation
-from app.core.rle import rle_to_mask
 from app.services.geometry import GeometryService
 
 log = logging.getLogger(__name__)
@@ -67,10 +66,9 @@ class ProposalConverter(QObject):
             self._thread.join(timeout_s)
 
     def _convert(self, rle: dict, tolerance: Tolerance) -> ConvertedMask:
-        mask = rle_to_mask(rle)
         if self._geometry is not None:
-            return self._geometry.convert_blocking(mask, tolerance)
-        return convert_mask(mask, tolerance)
+            return self._geometry.convert_rle_blocking(rle, tolerance)
+        return convert_rle(rle, tolerance)
 
     def _run(self) -> None:
         while True:
