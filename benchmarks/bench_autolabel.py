@@ -45,7 +45,9 @@ stored is the ellipse inscribed in the box (the conversion cost of a compact obj
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import multiprocessing
 import os
 import pickle
 import platform
@@ -297,6 +299,34 @@ class _EllipseMasks:
         return BoxPredictions(got.scores, got.low_res_logits, masks)
 
 
+def _bench_predictor(weights: str, masks: str, spec: Any) -> Any:
+    """The benchmark's predictor, built in a worker process of the ProcessExecutor (module-level:
+    picklable with functools.partial)."""
+    from sam_backend.predictor import SamPredictor
+
+    predictor: Any = SamPredictor(_model(weights), "mobile_sam")
+    return _EllipseMasks(predictor) if masks == "ellipse" else predictor
+
+
+def _encode_worker(weights: str, files: list[str], conn: Any) -> None:
+    """bare_encode_processes: one worker of the image-parallel bare encoder loop (one thread)."""
+    import torch
+
+    from app.core.images import load_image
+    from sam_backend.predictor import SamPredictor
+
+    torch.set_num_threads(1)
+    predictor = SamPredictor(_model(weights), "mobile_sam")
+    decoded = [load_image(Path(f)).array for f in files]
+    predictor.encode(decoded[0])
+    conn.send("ready")
+    while conn.recv():
+        t = time.perf_counter()
+        for img in decoded:
+            predictor.encode(img)
+        conn.send(time.perf_counter() - t)
+
+
 def _stages(path: Path, predictor: Any, spec: Any) -> dict[str, Any]:
     """Where one image's time goes (ms per image, wall and process CPU, every stage run one after
     the other in this thread over all the images): what the pipeline overlaps and what it must fit
@@ -347,6 +377,7 @@ def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     from app.automation.batch import LocalExecutor, ModelSpec, plan_batch, run_batch
+    from app.automation.process_executor import ProcessExecutor
     from app.core.images import load_image
     from app.core.project import Project
     from sam_backend.predictor import SamPredictor
@@ -362,6 +393,7 @@ def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
             files = [project.image_path(r) for r in project.images()]
         decoded = [load_image(f).array for f in files]
         predictor.encode(decoded[0])  # warm-up (allocations, kernels)
+        extra: dict[str, Any] = {}
 
         def bare_encode() -> tuple[float, dict[str, Any]]:
             t = time.perf_counter()
@@ -384,11 +416,46 @@ def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
             assert summary.labelled == args.images and not summary.failures, summary
             return elapsed, {"annotations": summary.annotations}
 
+        def pipeline_processes() -> tuple[float, dict[str, Any]]:
+            with Project.open(path) as project:
+                plan = plan_batch(project, "boxes", {}, spec, redo=True)
+                t = time.perf_counter()
+                summary = run_batch(project, plan, procs, spec)
+                elapsed = time.perf_counter() - t
+            assert summary.labelled == args.images and not summary.failures, summary
+            return elapsed, {}
+
+        # the image-parallel bare encoder loop: the same images split between 2 one-thread processes,
+        # each timing its half after a warm-up (started once, like the executor's workers per run)
+        ctx = multiprocessing.get_context("spawn")
+        halves = [[str(f) for f in files[i::2]] for i in range(2)]
+        pipes = [ctx.Pipe() for _ in halves]
+        encoders = [ctx.Process(target=_encode_worker, args=(args.weights, half, theirs), daemon=True)
+                    for half, (_, theirs) in zip(halves, pipes)]
+        for proc in encoders:
+            proc.start()
+        for mine, _ in pipes:
+            mine.recv()
+
+        def bare_encode_processes() -> tuple[float, dict[str, Any]]:
+            t = time.perf_counter()
+            for mine, _ in pipes:
+                mine.send(True)
+            for mine, _ in pipes:
+                mine.recv()
+            return time.perf_counter() - t, {}
+
+        # kept between runs (the workers' start-up, measured once below, is not throughput)
+        procs = ProcessExecutor(workers=2, threads=1, keep=True,
+                                loader=functools.partial(_bench_predictor, args.weights, args.masks))
+        t_start = time.perf_counter()
+        pipeline_processes()
+        extra["process_workers_first_run_s"] = round(time.perf_counter() - t_start, 2)
         kinds: dict[str, Callable[[], tuple[float, dict[str, Any]]]] = {
-            "bare_encode": bare_encode, "bare_load_encode": bare_load_encode, "pipeline": pipeline}
+            "bare_encode": bare_encode, "bare_load_encode": bare_load_encode, "pipeline": pipeline,
+            "pipeline_processes": pipeline_processes, "bare_encode_processes": bare_encode_processes}
         order = list(kinds)
         blocks: dict[str, list[float]] = {k: [] for k in kinds}
-        extra: dict[str, Any] = {}
         for r in range(max(1, args.repeats)):
             for kind in order if r % 2 == 0 else order[::-1]:
                 seconds, info = kinds[kind]()
@@ -396,6 +463,11 @@ def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
                 extra.update(info)
                 print(json.dumps({"block": r, "kind": kind, "images_per_s": blocks[kind][-1],
                                   "loadavg_1min": _loadavg()}), file=sys.stderr, flush=True)
+        procs.close()
+        for mine, _ in pipes:
+            mine.send(False)
+        for proc in encoders:
+            proc.join(10)
         stages = _stages(path, predictor, spec)
     best = {k: max(v) for k, v in blocks.items()}
     return {
@@ -405,8 +477,12 @@ def section_pipeline(args: argparse.Namespace) -> dict[str, Any]:
         "threads": args.threads or "default", "loadavg_1min": _loadavg(),
         "images_per_s": best, "images_per_s_all_blocks": blocks,
         "annotations_per_run": extra.get("annotations"),
+        "process_workers_first_run_s": extra.get("process_workers_first_run_s"),
         "pipeline_vs_bare_encode": round(best["pipeline"] / best["bare_encode"], 3),
         "pipeline_vs_bare_load_encode": round(best["pipeline"] / best["bare_load_encode"], 3),
+        "pipeline_processes_vs_bare_encode": round(best["pipeline_processes"] / best["bare_encode"], 3),
+        "pipeline_processes_vs_bare_encode_processes": round(
+            best["pipeline_processes"] / best["bare_encode_processes"], 3),
     }
 
 

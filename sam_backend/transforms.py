@@ -167,13 +167,15 @@ def _exact_at(up: np.ndarray, taps: Taps, cc: np.ndarray, yy: np.ndarray, xx: np
 
 
 def masks_from_logits(
-    up: np.ndarray, original_size: tuple[int, int], steps: tuple[float, float] | None = None, up_error: float = 0.0
+    up: np.ndarray, original_size: tuple[int, int], steps: tuple[float, float] | None = None, up_error: float = 0.0,
+    low: np.ndarray | None = None,
 ) -> np.ndarray:
     """Threshold-at-0 masks of the bilinear (align_corners=False) resize of up (C, h, w) float32 to
     (C, H, W) bool, for H >= h and W >= w, without keeping full-resolution float logits.
     steps: upper bounds of |up[:, i+1, j] - up[:, i, j]| and |up[:, i, j+1] - up[:, i, j]|
     (computed from up when None; see `_step_bounds` for a cheap bound); up_error: bound on how
-    far `up` may be from the exact values.
+    far `up` may be from the exact values; low: the (C, 256, 256) logits `up` was upscaled from,
+    when known (the tiles of an object-like mask are then found from them, 16x fewer values).
 
     Every pixel is first cv2's float resize thresholded at 0, strip by strip (`_resized_signs`).
     cv2 rounds its weights slightly differently from torch: its values are within
@@ -195,7 +197,7 @@ def masks_from_logits(
     tol = 2 * CV2_WEIGHT_ERROR * (steps[0] + steps[1]) + up_error
     from sam_backend.mask_tiles import tiled_signs  # (it builds on this module's strips)
 
-    tiled = tiled_signs(up, original_size, taps, up_error, None if tol <= MASK_LOGIT_TOL else tol)
+    tiled = tiled_signs(up, original_size, taps, up_error, None if tol <= MASK_LOGIT_TOL else tol, low)
     if tiled is not None:  # an object-like mask: only the tiles along its outline were resized
         return tiled
     if tol <= MASK_LOGIT_TOL:
@@ -386,5 +388,5 @@ def masks_from_low_res(low_res: torch.Tensor, input_size: tuple[int, int], origi
     steps = _step_bounds(low_np, input_size)
     up_error = STAGE1_REL_ERROR * float(np.abs(low_np).max(initial=0.0))
     if up_error <= MASK_LOGIT_TOL / 2:  # logits within +-500: always in practice
-        return masks_from_logits(upscale_low_res_cv2(low_np, input_size), original_size, steps, up_error)
+        return masks_from_logits(upscale_low_res_cv2(low_np, input_size), original_size, steps, up_error, low_np)
     return masks_from_logits(upscale_low_res_cropped(low, input_size).numpy(), original_size, steps)

@@ -145,6 +145,7 @@ class BatchBar:
 
 def run(args: argparse.Namespace) -> int:
     from app.automation.batch import LocalExecutor, ModelSpec, plan_batch, run_batch
+    from app.automation.process_executor import WorkerError
     from app.automation.ray_executor import ClusterError
     from app.cli.cluster_args import executor_place, make_executor
     from app.core.options import parse_assignments
@@ -174,11 +175,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"nothing to do: the {plan.selected} images of {project.path.name} are already labelled by "
                   f"{mode} with these settings (--redo labels them again)")
             return 0
-        executor = make_executor(args)
+        executor = make_executor(args, spec, mode, len(plan.todo))
         bar = BatchBar(f"autolabel {mode}")
         try:
             summary = run_batch(project, plan, executor, spec, on_progress=bar)
-        except ClusterError as exc:
+        except (ClusterError, WorkerError) as exc:
             bar.finish()
             raise ValueError(str(exc)) from None
         except KeyboardInterrupt:

@@ -1,8 +1,9 @@
 """Batch auto-labelling for the GUI: the executor runs in its own thread (never the GUI's), the GUI
 thread, which owns the project connection, stores every image as it arrives.
 
-`BatchJob.start()` runs ``executor.run`` (default: app.automation.batch.LocalExecutor, which loads
-the model of the given ModelSpec, the inference service's) in a thread that reads the jobs from a
+`BatchJob.start()` runs ``executor.run`` (default: app.automation.process_executor.local_executor's
+choice — LocalExecutor, which loads the model of the given ModelSpec, the inference service's, in
+this process; or, for long CPU runs, worker processes with a model each) in a thread that reads the jobs from a
 read-only connection of the project and converts each image's kept proposals (polygons, exact RLE:
 the slow half of storing); ``_ready`` then stores them in one transaction per image in the GUI thread
 (app.automation.batch.store_result) and emits ``progressed`` and ``imageStored``. Cancel stops
@@ -15,8 +16,9 @@ import threading
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from app.automation.batch import (BatchPlan, BatchResult, BatchTally, Executor, LocalExecutor, ModelSpec, iter_jobs,
-                                  prepare_result, store_result)
+from app.automation.batch import (BatchPlan, BatchResult, BatchTally, Executor, ModelSpec, iter_jobs, prepare_result,
+                                  store_result)
+from app.automation.process_executor import local_executor
 from app.core.project import Project
 from app.services.requests import describe_error
 
@@ -39,7 +41,7 @@ class BatchAutolabelJob(QObject):
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project, self.plan, self.model = project, plan, model
-        self.executor: Executor = executor if executor is not None else LocalExecutor()
+        self.executor: Executor = executor if executor is not None else local_executor(model, plan.mode, len(plan.todo))
         self.cancel_event = threading.Event()
         self.tally = BatchTally(plan, project)
         self._thread: threading.Thread | None = None

@@ -217,3 +217,22 @@ def test_prepared_results_store_the_same_annotations(tmp_path: Path) -> None:
                 anns = batch.store_result(project, plan, result)
             stored.append([(a.label_id, a.rle, a.parts, a.score, a.extra["candidate"]) for a in anns])
     assert stored[0] == stored[1] and len(stored[0]) == 2
+
+
+def test_batch_annotations_get_their_label_class_defaults(tmp_path: Path) -> None:
+    """A class's flag/attribute defaults reach the annotations a batch run stores (as the GUI's)."""
+    from dataclasses import replace
+
+    from app.core.attributes import spec
+
+    project = _project(tmp_path, n=2)
+    try:
+        car = next(c for c in project.label_classes() if c.name == "car")
+        project.update_label_class(replace(car, attributes=(spec("occluded", "flag", True),
+                                                         spec("make", "choice", "audi", ("audi", "fiat")))))
+        run_batch(project, plan_batch(project, "boxes", {}, SPEC), LocalExecutor(predictor=BoxPredictor()), SPEC)
+        cars = [a for anns in _auto(project).values() for a in anns if a.label_id == car.id]
+        assert len(cars) == 2
+        assert all(a.flags == {"occluded": True} and a.attributes == {"make": "audi"} for a in cars)
+    finally:
+        project.close()

@@ -94,6 +94,32 @@ def test_block_extrema_cover_one_source_row_and_column_past_each_block() -> None
             assert np.array_equal(hi[:, i, j], block.max(axis=(1, 2)))
 
 
+@pytest.mark.parametrize("input_size", [(768, 1024), (1024, 683), (1024, 1024)])
+def test_low_res_extrema_bound_every_block_of_the_upscale(input_size: tuple[int, int]) -> None:
+    """The tiles decided from the 256-grid logits: every up-grid value of a block (its one extra row
+    and column included) lies within the bounds, which are the extrema of the low-res taps those
+    values read, with at most one more low-res row and column (a block's end past the image's, or a
+    block narrower than a low-res pixel, reads one more: still a bound)."""
+    low = np.random.default_rng(7).normal(size=(2, 256, 256)).astype(np.float32)
+    up = T.upscale_low_res(torch.from_numpy(low), input_size).numpy()
+    h, w = input_size
+    rows, cols = np.array([0, 37, 100, 333, h]), np.array([0, 64, 65, 500, w])
+    lo, hi = MT._low_block_extrema(low, 4, rows, cols)
+    y0, y1, _ = T.linear_taps(256, 1024)
+    for i in range(len(rows) - 1):
+        for j in range(len(cols) - 1):
+            r = np.arange(rows[i], min(rows[i + 1] + 1, h))
+            c = np.arange(cols[j], min(cols[j + 1] + 1, w))
+            block = up[:, r][:, :, c]
+            assert (block >= lo[:, i, j, None, None]).all() and (block <= hi[:, i, j, None, None]).all()
+            taps_r = np.union1d(y0[r], y1[r])
+            taps_c = np.union1d(y0[c], y1[c])
+            read = low[:, taps_r.min() : taps_r.max() + 1, taps_c.min() : taps_c.max() + 1]
+            wider = low[:, taps_r.min() : taps_r.max() + 2, taps_c.min() : taps_c.max() + 2]
+            assert (lo[:, i, j] <= read.min(axis=(1, 2))).all() and (lo[:, i, j] >= wider.min(axis=(1, 2))).all()
+            assert (hi[:, i, j] >= read.max(axis=(1, 2))).all() and (hi[:, i, j] <= wider.max(axis=(1, 2))).all()
+
+
 def test_two_threads_give_the_same_bits_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
     original = (3000, 4000)
     input_size = T.preprocess_shape(*original)

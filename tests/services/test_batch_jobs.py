@@ -2,7 +2,9 @@
 arrives, progress, cancel and one-sentence failures (synthetic box predictor, real project)."""
 from __future__ import annotations
 
+import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,30 @@ def test_a_model_that_cannot_load_is_one_sentence(qtbot, tmp_path: Path) -> None
         text = blocker.args[0]
         assert "\n" not in text and "sam.pth" in text
         assert not any(_auto(project).values())
+
+
+def test_worker_processes_label_for_the_gui_and_a_long_cpu_run_gets_them(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """The batch thread drives worker processes (started from a thread that is not the main one);
+    the GUI thread stores their results. A long run on the CPU gets workers by default."""
+    from app.automation import process_executor
+    from app.automation.process_executor import AUTO_MIN_IMAGES, ProcessExecutor
+    from tests.automation.test_process_executor import _pid_predictor
+
+    with _project(tmp_path, n=4) as project:
+        plan = plan_batch(project, "boxes", {}, SPEC)
+        job = BatchAutolabelJob(project, plan, SPEC, ProcessExecutor(workers=2, loader=_pid_predictor))
+        stored = []
+        job.imageStored.connect(stored.append)
+        with qtbot.waitSignal(job.finished, timeout=60000) as blocker:
+            job.start()
+        job.join()
+        assert blocker.args[0].labelled == 4 and sorted(stored) == sorted(r.id for r in plan.todo)
+        scores = {a.score for anns in _auto(project).values() for a in anns}
+        assert len(scores) == 2 and os.getpid() not in scores  # the pids of two other processes
+
+        monkeypatch.setattr(process_executor, "cpu_cores", lambda: 2)
+        monkeypatch.setattr(process_executor, "_available_memory", lambda: 8 * 2**30)
+        long_plan = replace(plan, todo=list(plan.todo) * (AUTO_MIN_IMAGES // len(plan.todo) + 1))
+        mobile = ModelSpec("mobile_sam", None, "cpu")
+        assert isinstance(BatchAutolabelJob(project, long_plan, mobile).executor, ProcessExecutor)
+        assert not isinstance(BatchAutolabelJob(project, plan, mobile).executor, ProcessExecutor)
