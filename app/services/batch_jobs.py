@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from app.automation.batch import (BatchPlan, BatchResult, BatchTally, Executor, ModelSpec, iter_jobs, prepare_result,
                                   store_result)
-from app.automation.process_executor import local_executor
+from app.automation.process_executor import ProcessExecutor, local_executor
 from app.core.project import Project
 from app.services.requests import describe_error
 
@@ -55,6 +55,11 @@ class BatchAutolabelJob(QObject):
         self.progressed.emit(self.tally.progress())
         self._thread = threading.Thread(target=self._run, name="sam-batch-autolabel", daemon=True)
         self._thread.start()
+
+    @property
+    def worker_processes(self) -> int:
+        """The worker processes the run uses (0: it runs in this process, in the batch thread)."""
+        return self.executor.workers if isinstance(self.executor, ProcessExecutor) else 0
 
     def is_running(self) -> bool:
         """The thread runs, or its last results are still to be stored."""

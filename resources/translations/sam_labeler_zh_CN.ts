@@ -755,8 +755,20 @@
         <translation>没有符合此选择的图像。</translation>
     </message>
     <message>
+        <source> · {n} worker processes (one image each)</source>
+        <translation> · {n} 个工作进程（各处理一张图像）</translation>
+    </message>
+    <message>
+        <source>Labelling with {n} worker processes…</source>
+        <translation>正在用 {n} 个工作进程标注…</translation>
+    </message>
+    <message>
         <source>Labelling…</source>
         <translation>正在标注…</translation>
+    </message>
+    <message>
+        <source>Loading {model} in {n} worker processes…</source>
+        <translation>正在 {n} 个工作进程中加载 {model}…</translation>
     </message>
     <message>
         <source>Loading {model}…</source>

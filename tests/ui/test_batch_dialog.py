@@ -131,3 +131,28 @@ def test_the_dialog_closes_with_the_window(qtbot, window) -> None:  # noqa: F811
     assert dialog.isVisible() and QApplication.activeModalWidget() is dialog
     win.close()
     assert not dialog.isVisible() and QApplication.activeModalWidget() is None
+
+
+def test_a_run_in_worker_processes_says_so_and_stores_as_usual(qtbot, window) -> None:  # noqa: F811
+    """The dialog names the worker processes while they load and label; the images arrive as
+    from an in-process run."""
+    from app.automation.process_executor import ProcessExecutor
+    from app.services.batch_jobs import BatchAutolabelJob
+    from tests.automation.test_process_executor import _pid_predictor
+
+    win = window
+    _add_boxes(win)
+    dialog = _batch_ui(win).open_dialog()
+    dialog._make_job = lambda p, plan, m: BatchAutolabelJob(p, plan, m, ProcessExecutor(workers=2, loader=_pid_predictor))
+    dialog.mode_box.setCurrentIndex(dialog.mode_box.findData("boxes"))
+    texts: list[str] = []
+    job = dialog.start()
+    assert job is not None and job.worker_processes == 2
+    assert "Loading mobile_sam in 2 worker processes" in dialog.status_label.text()
+    assert dialog.model_label.text().endswith("· 2 worker processes (one image each)")
+    job.started.connect(lambda: texts.append(dialog.status_label.text()))
+    qtbot.waitUntil(lambda: not job.is_running(), timeout=60000)
+    assert texts == ["Labelling with 2 worker processes…"]
+    assert dialog.summary is not None and dialog.summary.labelled == 4 and dialog.summary.annotations == 2
+    assert "Labelled 4 of 4 images." in dialog.status_label.text()
+    dialog.close()

@@ -183,12 +183,20 @@ class BatchDialog(QDialog):
             return None
         job = self._make_job(self.project, plan, self.model)
         job.progressed.connect(self._progressed)
-        job.started.connect(lambda: self.status_label.setText(self.tr("Labelling…")))
+        workers = job.worker_processes
+        where = self.tr("Model: {model} on {device}").format(model=self.model.name, device=self.model.device)
+        if workers:
+            where += self.tr(" · {n} worker processes (one image each)").format(n=workers)
+        self.model_label.setText(where)
+        labelling = (self.tr("Labelling with {n} worker processes…").format(n=workers) if workers
+                     else self.tr("Labelling…"))
+        job.started.connect(lambda: self.status_label.setText(labelling))
         job.finished.connect(self._finished)
         job.failed.connect(self._failed)
         self.job = job
         self._set_running(True)
-        self.status_label.setText(self.tr("Loading {model}…").format(model=self.model.name))
+        self.status_label.setText(self.tr("Loading {model} in {n} worker processes…").format(model=self.model.name, n=workers)
+                                  if workers else self.tr("Loading {model}…").format(model=self.model.name))
         self.progress.setRange(0, max(1, len(plan.todo)))
         self.progress.setValue(0)
         self.jobStarted.emit(job)
