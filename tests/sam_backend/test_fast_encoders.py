@@ -129,3 +129,21 @@ def test_routes_refuse_what_they_cannot_fold_or_fuse() -> None:
     bn.running_var = None
     with pytest.raises(ValueError, match="running statistics"):
         fast_tiny.FastTinyViT(model.image_encoder)
+
+
+def test_tiny_vit_windows_of_one_image_and_of_a_batch_agree(image: torch.Tensor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One image's windows are gathered and scattered by index (no padded copies); a batch takes the
+    pad-and-reshape route: both give the same embedding for the same image, to float rounding (the
+    matrix products of a batch are blocked differently), over uneven chunks of windows."""
+    torch.manual_seed(6)
+    model = build_model("mobile_sam")
+    _randomise_bn(model, 7)
+    monkeypatch.setattr(fast_tiny, "CHUNK_BYTES", 300_000)
+    route = encoder_route(model.image_encoder)
+    other = torch.randn(1, 3, 1024, 1024, generator=torch.Generator().manual_seed(8))
+    with torch.inference_mode():
+        one, _ = route(image)
+        both, _ = route(torch.cat([image, other]))
+        two, _ = route(other)
+    torch.testing.assert_close(both[0], one[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(both[1], two[0], atol=1e-5, rtol=0)
