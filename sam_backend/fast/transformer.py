@@ -153,10 +153,17 @@ def image_side(image_embedding: torch.Tensor, image_pe: torch.Tensor, first: Two
 
 
 def transformer_forward(
-    transformer: TwoWayTransformer, side: ImageSide, point_embedding: torch.Tensor, spare: list[torch.Tensor] | None = None
+    transformer: TwoWayTransformer,
+    side: ImageSide,
+    point_embedding: torch.Tensor,
+    spare: list[torch.Tensor] | None = None,
+    outputs: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`transformer.forward` from a precomputed image side: tokens (B, N, C) -> (tokens
-    (B, N, C), image tokens (B, h*w, C) contiguous).
+    (B, N, C), image tokens (B, h*w, C) contiguous). outputs: the token indices wanted (then
+    the returned tokens are (B, len(outputs), C) in that order): the final token->image
+    attention acts on each token alone, so it runs for those only (the costliest step after
+    the blocks, ~2 products of (8 heads * tokens) rows by the 4096 image tokens).
 
     Without autograd, the first block's (B, h*w, C) update lives in a scratch tensor of `side`
     (reused by every call) and later ones in this call's own intermediates; the returned image
@@ -179,6 +186,9 @@ def transformer_forward(
             keys_pe = torch.add(keys, side.key_pe, out=dead)
         else:
             keys_pe = keys + side.key_pe
+    if outputs is not None and list(outputs) != list(range(queries.shape[1])):
+        index = torch.tensor(list(outputs), dtype=torch.long, device=queries.device)
+        queries, point_embedding = queries.index_select(1, index), point_embedding.index_select(1, index)
     q = queries + point_embedding
     attn = token_to_image(transformer.final_attn_token_to_image, q, keys_pe, keys)
     if spare is not None and scratch is not None and keys_pe is not side.keys_pe:
