@@ -86,13 +86,15 @@ def token_to_image(attn: Attention, q: torch.Tensor, keys_pe: torch.Tensor, keys
 
 def image_projections(block: TwoWayAttentionBlock, keys: torch.Tensor, keys_pe: torch.Tensor) -> Projections:
     """The projections of a block that depend on the image tokens only, from keys and
-    keys_pe = keys + key_pe (B, Nk, C): token->image keys and values, head-split and
-    contiguous (B, H, Nk, d), and image->token queries (B, Nk, I)."""
-    t2i = block.cross_attn_token_to_image
+    keys_pe = keys + key_pe (B, Nk, C), contiguous: token->image keys per head as columns
+    (B, H, d, Nk) and values (B, H, Nk, d), image->token queries per head as columns (B, H, d, Nk)
+    (`folded.heads_columns`: the few-token products then read each head's block in one sweep,
+    ~4x faster than through a block-diagonal key matrix, measured 1 thread 0.46 -> 0.10 ms)."""
+    t2i, i2t = block.cross_attn_token_to_image, block.cross_attn_image_to_token
     return (
-        folded.heads_k(t2i, keys_pe).contiguous(),
+        folded.heads_columns(t2i, t2i.k_proj(keys_pe)),
         folded.heads_v(t2i, keys).contiguous(),
-        block.cross_attn_image_to_token.q_proj(keys_pe),
+        folded.heads_columns(i2t, i2t.q_proj(keys_pe)),
     )
 
 
@@ -135,7 +137,7 @@ def block_forward(
         q_proj = None if projected is None else projected[2]
         pre = folded.image_to_token(i2t, q_img, q, queries, q_proj, residual=keys, out=update_out)
     elif projected is not None:
-        pre = add_(attention(i2t, None, q, queries, (folded.split_heads(i2t, projected[2]), None, None)), keys)
+        pre = add_(attention(i2t, None, q, queries, (projected[2].transpose(-2, -1), None, None)), keys)
     else:
         pre = add_(attention(i2t, keys_pe, q, queries), keys)
     return queries, block.norm4(pre), pre
