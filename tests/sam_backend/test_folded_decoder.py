@@ -48,7 +48,7 @@ def test_folded_token_to_image_equals_textbook(dtype: torch.dtype, batch: int, i
     ref = _textbook(attn, q, k, v)
     with torch.inference_mode():
         out = folded.token_to_image(attn, q, k, v)
-        kh, vh = folded.heads_columns(attn, attn.k_proj(k)), folded.heads_v(attn, v).contiguous()
+        kh, vh = folded.heads_columns(attn, attn.k_proj, k), folded.heads_v(attn, v).contiguous()
         cached = folded.attend_projected(attn, q, kh, vh)
     assert out.shape == ref.shape == (batch, 5, 32)
     torch.testing.assert_close(out, ref, atol=TOL[dtype], rtol=0)
@@ -66,7 +66,7 @@ def test_folded_image_to_token_equals_textbook(dtype: torch.dtype, batch: int, i
     ref = _textbook(attn, x, k, v)
     with torch.inference_mode():
         raw = folded.image_to_token(attn, x, k, v)
-        projected = folded.image_to_token(attn, None, k, v, image_q_projected=folded.heads_columns(attn, attn.q_proj(x)))
+        projected = folded.image_to_token(attn, None, k, v, image_q_projected=folded.heads_columns(attn, attn.q_proj, x))
     assert raw.shape == ref.shape == (batch, 300, 32)
     torch.testing.assert_close(raw, ref, atol=TOL[dtype], rtol=0)
     torch.testing.assert_close(projected, ref, atol=TOL[dtype], rtol=0)
