@@ -3,8 +3,9 @@
 The prompt-independent image side is cached in an `ImagePrep` (one per image embedding and dense
 prompt); cross-attentions are folded (`folded`); the upscaling runs as matrix products in tree
 order with the hypernetwork projection fused into its last stage (`upscaling`); masks are
-computed only for the requested tokens; for SAM-HQ the HQ vector is folded into the last 3x3
-convolution.
+computed only for the requested tokens, and the transformer's final attention only for the tokens
+in use (IoU, requested mask tokens, HQ token); for SAM-HQ the HQ vector is folded into the last
+3x3 convolution.
 """
 from __future__ import annotations
 
