@@ -16,7 +16,6 @@ from typing import cast
 import torch
 from torch import nn
 
-from sam_backend.fast import folded
 from sam_backend.fast import transformer as fast_transformer
 from sam_backend.fast import upscaling
 from sam_backend.fast.ops import gelu_
@@ -41,12 +40,6 @@ class ImagePrep:
     hq_features: torch.Tensor | None = None
 
 
-def _version(t: torch.Tensor) -> int:
-    """t's in-place modification counter (-1 for an inference tensor, which has none: it can be
-    modified in place only inside inference_mode, which sam_backend never does to its inputs)."""
-    return -1 if t.is_inference() else t._version
-
-
 class FastDecoder:
     """The fast route of a (plain) MaskDecoder or MaskDecoderHQ; reads its parameters, never
     changes them. Falls back to the plain module for upscaling stacks it cannot run."""
@@ -55,7 +48,6 @@ class FastDecoder:
         self.decoder = decoder
         self.is_hq = isinstance(decoder, MaskDecoderHQ)
         self.supported = upscaling.supports(decoder.output_upscaling)
-        self._final_pe: tuple[torch.Tensor, tuple[object, ...], torch.Tensor] | None = None
 
     def prepare(
         self,
@@ -71,8 +63,6 @@ class FastDecoder:
         # torch types a ModuleList's items as Module: the transformer's layers are TwoWayAttentionBlocks
         first = cast("Sequence[TwoWayAttentionBlock]", self.decoder.transformer.layers)[0] if project else None
         prep = ImagePrep((src.shape[2], src.shape[3]), fast_transformer.image_side(src, image_pe, first))
-        if not torch.is_grad_enabled():
-            prep.side.final_pe = self.final_pe(image_pe)
         if self.is_hq:
             assert isinstance(self.decoder, MaskDecoderHQ)
             prep.hq_features = self.decoder.hq_features(image_embeddings, early_features)
@@ -117,22 +107,6 @@ class FastDecoder:
         masks = upscaling.tree_to_grid(torch.matmul(tree, hyper.transpose(1, 2)), prep.grid, levels)
         upscaled = upscaling.tree_to_grid(tree, prep.grid, levels, channels_last=True)  # (B, C/8, 256, 256)
         return masks, iou, self._hq_logits(hs[:, -1, :], upscaled, prep.hq_features)
-
-    def final_pe(self, image_pe: torch.Tensor) -> torch.Tensor:
-        """The final attention's key projection of the position encoding image_pe (1, C, h, w),
-        per head as columns (1, H, d, h*w) (see `ImageSide.final_pe`). The same for every image,
-        so remembered for the latest image_pe tensor; recomputed when that tensor or the
-        projection's parameters are replaced or modified in place."""
-        proj = self.decoder.transformer.final_attn_token_to_image.k_proj
-        params = [proj.weight] + ([proj.bias] if proj.bias is not None else [])
-        key = (_version(image_pe), *((p.data_ptr(), _version(p), p.device) for p in params))
-        cached = self._final_pe
-        if cached is None or cached[0] is not image_pe or cached[1] != key:
-            attn = self.decoder.transformer.final_attn_token_to_image
-            columns = folded.heads_columns(attn, proj, image_pe.flatten(2).transpose(1, 2))
-            cached = (image_pe, key, columns)
-            self._final_pe = cached
-        return cached[2]
 
     def token_iou(self, prep: ImagePrep, sparse: torch.Tensor) -> torch.Tensor:
         """Predicted IoU (B, 4) of the prompts, from the token pass alone (transformer + IoU head,

@@ -85,35 +85,18 @@ def _dims(attn: Attention) -> tuple[int, int, int]:
     return attn.num_heads, internal // attn.num_heads, c
 
 
-def token_to_image(
-    attn: Attention,
-    q: torch.Tensor,
-    image_k: torch.Tensor,
-    image_v: torch.Tensor,
-    k_pe_columns: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Folded `attn(q, image_k [+ pe], image_v)` for few queries.
+def token_to_image(attn: Attention, q: torch.Tensor, image_k: torch.Tensor, image_v: torch.Tensor) -> torch.Tensor:
+    """Folded `attn(q, image_k, image_v)` for few queries.
 
     q (B, Nq, C) tokens; image_k, image_v (1|B, Nk, C) unprojected image keys / values
-    (contiguous); k_pe_columns: optional `heads_columns(attn, attn.k_proj, pe)` (1|B, H, d, Nk)
-    of a term pe added to the keys (e.g. their position encoding, projected once per model):
-    q_img . pe = q_h . (W_k,h pe), one (Nq, d) x (d, Nk) product per head instead of an Nk x C
-    addition (the projection's bias adds one constant per row, which cancels in the softmax).
-    Returns (B, Nq, C), equal to the textbook attention up to float rounding.
+    (contiguous). Returns (B, Nq, C), equal to the textbook attention up to float rounding.
     """
     heads, d, c = _dims(attn)
     b, nq, _ = q.shape
-    qh = heads_q(attn, q) * (d**-0.5)  # (B, H, Nq, d), softmax scale folded in
+    qh = heads_q(attn, q)  # (B, H, Nq, d)
     w_k = attn.k_proj.weight.view(heads, d, c)
-    q_img = torch.matmul(qh, w_k).reshape(b, heads * nq, c)  # (B, H*Nq, C)
-    if k_pe_columns is None:
-        logits = _bmm_image(q_img, image_k.transpose(1, 2))  # (B, H*Nq, Nk)
-    else:
-        logits = _per_head(qh, k_pe_columns).view(b, heads * nq, -1)
-        if image_k.shape[0] == 1 and b > 1:
-            logits.view(1, b * heads * nq, -1).baddbmm_(q_img.reshape(1, b * heads * nq, c), image_k.transpose(1, 2))
-        else:
-            logits.baddbmm_(q_img, image_k.transpose(1, 2))
+    q_img = torch.matmul(qh * (d**-0.5), w_k).reshape(b, heads * nq, c)  # (B, H*Nq, C)
+    logits = _bmm_image(q_img, image_k.transpose(1, 2))  # (B, H*Nq, Nk)
     probs = logits.softmax(dim=-1)
     pooled = _bmm_image(probs, image_v).view(b, heads, nq, c)  # (B, H, Nq, C)
     w_v = attn.v_proj.weight.view(heads, d, c)

@@ -28,17 +28,14 @@ class ImageSide:
 
     keys: image tokens (B, h*w, C) and key_pe: their position encoding (1, h*w, C), both
     contiguous, row-major over the (h, w) grid; keys_pe = keys + key_pe; projected: the first
-    block's `image_projections` (None: computed/folded per call); final_pe: optionally the final
-    attention's key projection of key_pe as `folded.heads_columns` (1, H, d, h*w) (then, without
-    autograd, the final attention adds the position encoding to its logits, not to the image
-    tokens). Read-only once made, except for the scratch tensor handed out by `scratch`.
+    block's `image_projections` (None: computed/folded per call). Read-only once made, except
+    for the scratch tensor handed out by `scratch`.
     """
 
     keys: torch.Tensor
     key_pe: torch.Tensor
     keys_pe: torch.Tensor
     projected: Projections | None
-    final_pe: torch.Tensor | None = None
     _scratch: dict[tuple[int, ...], torch.Tensor] = field(default_factory=dict, repr=False)
 
     def scratch(self, shape: tuple[int, ...]) -> torch.Tensor:
@@ -176,13 +173,8 @@ def transformer_forward(
     (the caller may overwrite both)."""
     b = point_embedding.shape[0]
     scratch = None if torch.is_grad_enabled() else side.scratch((b, *side.keys.shape[1:]))
-    final = transformer.final_attn_token_to_image
-    n_out = len(outputs) if outputs is not None else point_embedding.shape[1]
-    pe_in_logits = scratch is not None and side.final_pe is not None and folded.folding_pays(final, n_out)
-    layers = cast("Sequence[TwoWayAttentionBlock]", transformer.layers)  # typed Module by torch
     queries, keys, keys_pe = point_embedding, side.keys, side.keys_pe
-    dead: torch.Tensor | None = None
-    for i, layer in enumerate(layers):
+    for i, layer in enumerate(cast("Sequence[TwoWayAttentionBlock]", transformer.layers)):  # typed Module by torch
         if scratch is None:
             update_out = None
         elif i == 0:  # the cached side is read-only
@@ -192,10 +184,7 @@ def transformer_forward(
         queries, keys, dead = block_forward(
             layer, queries, point_embedding, keys, keys_pe, side.projected if i == 0 else None, update_out
         )
-        free = scratch is not None and dead.shape == keys.shape and dead.data_ptr() != keys.data_ptr()
-        if pe_in_logits and i == len(layers) - 1:
-            pass  # the final attention takes the position encoding through side.final_pe
-        elif free:
+        if scratch is not None and dead.shape == keys.shape and dead.data_ptr() != keys.data_ptr():
             keys_pe = torch.add(keys, side.key_pe, out=dead)
         else:
             keys_pe = keys + side.key_pe
@@ -203,12 +192,7 @@ def transformer_forward(
         index = torch.tensor(list(outputs), dtype=torch.long, device=queries.device)
         queries, point_embedding = queries.index_select(1, index), point_embedding.index_select(1, index)
     q = queries + point_embedding
-    if pe_in_logits and layers:
-        attn = folded.token_to_image(final, q, keys, keys, side.final_pe)
-        if spare is not None and dead is not None and free:
-            spare.append(dead)
-    else:
-        attn = token_to_image(final, q, keys_pe, keys)
-        if spare is not None and scratch is not None and keys_pe is not side.keys_pe:
-            spare.append(keys_pe)
+    attn = token_to_image(transformer.final_attn_token_to_image, q, keys_pe, keys)
+    if spare is not None and scratch is not None and keys_pe is not side.keys_pe:
+        spare.append(keys_pe)
     return transformer.norm_final_attn(add_(attn, queries)), keys
