@@ -3,8 +3,9 @@
 The prompt-independent image side is cached in an `ImagePrep` (one per image embedding and dense
 prompt); cross-attentions are folded (`folded`); the upscaling runs as matrix products in tree
 order with the hypernetwork projection fused into its last stage (`upscaling`); masks are
-computed only for the requested tokens; for SAM-HQ the HQ vector is folded into the last 3x3
-convolution.
+computed only for the requested tokens, and the transformer's final attention only for the tokens
+in use (IoU, requested mask tokens, HQ token); for SAM-HQ the HQ vector is folded into the last
+3x3 convolution.
 """
 from __future__ import annotations
 
@@ -90,11 +91,13 @@ class FastDecoder:
         bs = sparse.shape[0]
         tokens = torch.cat([dec.output_tokens().unsqueeze(0).expand(bs, -1, -1), sparse], dim=1)
         scratch: list[torch.Tensor] = []
-        hs, keys = fast_transformer.transformer_forward(dec.transformer, prep.side, tokens, scratch)
+        # output tokens: IoU, the requested mask tokens (then SAM-HQ's HQ token), in that order
+        outputs = [0, *(1 + i for i in mask_tokens)] + ([1 + dec.num_mask_tokens] if self.is_hq else [])
+        hs, keys = fast_transformer.transformer_forward(dec.transformer, prep.side, tokens, scratch, outputs)
         if scratch and keys is not prep.side.keys:  # keys is then scratch too: the upscaling may consume it
             scratch.append(keys)
         iou = dec.iou_prediction_head(hs[:, 0, :])
-        hyper = torch.stack([dec.output_hypernetworks_mlps[i](hs[:, 1 + i, :]) for i in mask_tokens], dim=1)
+        hyper = torch.stack([dec.output_hypernetworks_mlps[i](hs[:, 1 + j, :]) for j, i in enumerate(mask_tokens)], dim=1)
         if not self.is_hq:
             # upscaling and hypernetwork projection, the last stage block by block
             maps, levels = upscaling.project_upscaled(dec.output_upscaling, keys, hyper, scratch)
@@ -103,7 +106,7 @@ class FastDecoder:
         tree, levels = upscaling.upscale_tokens(dec.output_upscaling, keys, scratch)  # (B, 16*h*w, C/8)
         masks = upscaling.tree_to_grid(torch.matmul(tree, hyper.transpose(1, 2)), prep.grid, levels)
         upscaled = upscaling.tree_to_grid(tree, prep.grid, levels, channels_last=True)  # (B, C/8, 256, 256)
-        return masks, iou, self._hq_logits(hs, upscaled, prep.hq_features)
+        return masks, iou, self._hq_logits(hs[:, -1, :], upscaled, prep.hq_features)
 
     def token_iou(self, prep: ImagePrep, sparse: torch.Tensor) -> torch.Tensor:
         """Predicted IoU (B, 4) of the prompts, from the token pass alone (transformer + IoU head,
@@ -112,16 +115,16 @@ class FastDecoder:
         dec = self.decoder
         bs = sparse.shape[0]
         tokens = torch.cat([dec.output_tokens().unsqueeze(0).expand(bs, -1, -1), sparse], dim=1)
-        hs, _ = fast_transformer.transformer_forward(dec.transformer, prep.side, tokens, [])
+        hs, _ = fast_transformer.transformer_forward(dec.transformer, prep.side, tokens, [], outputs=(0,))
         return dec.iou_prediction_head(hs[:, 0, :])
 
-    def _hq_logits(self, hs: torch.Tensor, upscaled: torch.Tensor, hq_features: torch.Tensor) -> torch.Tensor:
+    def _hq_logits(self, hq_token: torch.Tensor, upscaled: torch.Tensor, hq_features: torch.Tensor) -> torch.Tensor:
         """HQ logits (B, 1, H, W) from the upscaled SAM embedding (B, C/8, H, W) (channels-last
         memory best), with the HQ token's hypernetwork vector folded into the last 3x3 conv:
         hyper . (conv(a) + bias + f) = conv_{hyper W}(a) + hyper . bias + hyper . f."""
         dec = self.decoder
         assert isinstance(dec, MaskDecoderHQ)
-        hyper = dec.hf_mlp(hs[:, 1 + dec.num_mask_tokens, :])  # (B, C/8)
+        hyper = dec.hf_mlp(hq_token)  # (B, C/8)
         # torch types a Sequential's items as Module: (Conv2d, LayerNorm2d, GELU, Conv2d), models/mask_decoder.py
         conv1, norm, _, conv2 = cast("tuple[nn.Conv2d, LayerNorm2d, nn.GELU, nn.Conv2d]", tuple(dec.embedding_maskfeature))
         a = conv1(upscaled).permute(0, 2, 3, 1)  # (B, H, W, C/4)

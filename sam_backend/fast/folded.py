@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
 
 if TYPE_CHECKING:
     from sam_backend.models.transformer import Attention
@@ -34,6 +35,28 @@ def split_heads(attn: Attention, x: torch.Tensor) -> torch.Tensor:
     """Projected tokens (B, N, C') -> head-split (B, heads, N, C'/heads) (a view)."""
     b, n, c = x.shape
     return x.reshape(b, n, attn.num_heads, c // attn.num_heads).transpose(1, 2)
+
+
+def heads_columns(attn: Attention, proj: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """proj(x) for image tokens x (B, Nk, C), per head as columns (B, heads, C'/heads, Nk),
+    contiguous: the layout of cached image projections (a head's (d, Nk) block is one sweep).
+    Computed as W x^T + b, which lands in that layout (a transposing copy of proj(x) costs about
+    as much as the projection itself, measured 2 ms each)."""
+    b, n, _ = x.shape
+    bias = proj.bias.view(1, -1, 1) if proj.bias is not None else None
+    weight = proj.weight.unsqueeze(0).expand(b, -1, -1)
+    out = torch.matmul(weight, x.transpose(1, 2)) if bias is None else torch.baddbmm(bias, weight, x.transpose(1, 2))
+    return out.view(b, attn.num_heads, -1, n)
+
+
+def _per_head(small: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """small (B, H, N, K) @ image (1|B, H, K, Nk) -> (B, H, N, Nk) contiguous; a batch-1 image is
+    multiplied once per head for all B."""
+    b, h, n, k = small.shape
+    if image.shape[0] == 1 and b > 1:
+        out = torch.matmul(small.transpose(0, 1).reshape(h, b * n, k), image[0])  # (H, B*N, Nk)
+        return out.view(h, b, n, -1).transpose(0, 1).contiguous()
+    return torch.matmul(small, image)
 
 
 def heads_q(attn: Attention, x: torch.Tensor) -> torch.Tensor:
@@ -100,8 +123,8 @@ def image_to_token(
 ) -> torch.Tensor:
     """Folded `attn(image_q, k, v)` (+ residual) for few keys/values.
 
-    image_q (1|B, Nk, C) unprojected image queries, or None when image_q_projected (1|B, Nk, I),
-    the image queries already through q_proj (e.g. cached per embedding), is given;
+    image_q (1|B, Nk, C) unprojected image queries, or None when image_q_projected, the image
+    queries already through q_proj (e.g. cached per embedding) as `heads_columns` (1|B, H, d, Nk), is given;
     k, v (B, Nt, C) tokens; residual: optional (1|B, Nk, C) added to the result (in the same
     matrix product); out: optional (B, Nk, C) tensor to write the result (with residual) into,
     which may be the residual itself. Returns (B, Nk, C), equal to the textbook attention up to rounding.
@@ -114,10 +137,7 @@ def image_to_token(
     b, nt, _ = k.shape
     kh = heads_k(attn, k) * (d**-0.5)  # (B, H, Nt, d), softmax scale folded in
     if image_q_projected is not None:
-        # block-diagonal (H*Nt, I): head h's keys meet only head h's query channels
-        eye = torch.eye(heads, dtype=kh.dtype, device=kh.device)
-        keys_bd = torch.einsum("bhtd,hg->bhtgd", kh, eye).reshape(b, heads * nt, heads * d)
-        logits = _bmm_image(keys_bd, image_q_projected.transpose(1, 2))  # (B, H*Nt, Nk)
+        logits = _per_head(kh, image_q_projected).view(b, heads * nt, -1)  # (B, H*Nt, Nk)
     else:
         assert image_q is not None
         w_q = attn.q_proj.weight.view(heads, d, c)
@@ -140,11 +160,11 @@ def image_to_token(
 
 
 def attend_projected(attn: Attention, q: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor) -> torch.Tensor:
-    """`attn(q, ., ., (None, kh, vh))` for already projected, head-split image keys/values
-    kh, vh (1|B, H, Nk, d) and few queries q (B, Nq, C) -> (B, Nq, C)."""
+    """`attn(q, k, v)` for already projected image keys as `heads_columns` kh (1|B, H, d, Nk),
+    head-split values vh (1|B, H, Nk, d) and few queries q (B, Nq, C) -> (B, Nq, C)."""
     heads, d, _ = _dims(attn)
     b, nq, _ = q.shape
     qh = heads_q(attn, q) * (d**-0.5)  # (B, H, Nq, d)
-    probs = torch.matmul(qh, kh.transpose(-2, -1)).softmax(dim=-1)  # (B, H, Nq, Nk)
+    probs = _per_head(qh, kh).softmax(dim=-1)  # (B, H, Nq, Nk)
     out = torch.matmul(probs, vh)  # (B, H, Nq, d)
     return attn.out_proj(out.transpose(1, 2).reshape(b, nq, heads * d))

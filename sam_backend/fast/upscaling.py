@@ -115,7 +115,8 @@ def project_upscaled(
     stage) block by block, each block projected at once while it is in cache.
 
     tokens (B, N, C_in) and scratch as in `upscale_tokens`; vectors (B, M, C_out).
-    Returns (maps (B, N * 4**L, M) in tree order, L); maps[b, p, m] = vectors[b, m] . features[b, p].
+    Returns (maps (B, N * 4**L, M) in tree order, a transposed view of (B, M, N * 4**L) memory, L);
+    maps[b, p, m] = vectors[b, m] . features[b, p].
     """
     last = max(i for i, m in enumerate(seq) if isinstance(m, nn.ConvTranspose2d))
     b, n, c = tokens.shape
@@ -129,14 +130,17 @@ def project_upscaled(
     weight = conv.weight.permute(2, 3, 1, 0).reshape(4 * c_out, conv.weight.shape[0])
     bias = conv.bias.repeat(4) if conv.bias is not None else None
     fused = len(tail) >= 2 and isinstance(tail[1], nn.GELU)
-    blocks = []
+    maps = []
     for i in range(b):
+        blocks = []
         for r in range(0, x.shape[1], TAIL_ROWS):
             y = torch_private.linear_act(x[i, r : r + TAIL_ROWS], weight, bias, gelu=fused).view(-1, c_out)
             for m in tail[2 if fused else 1 :]:
                 y = _layer(m, y)
-            blocks.append(torch.mm(y, vectors[i].t()))
-    return torch.cat(blocks).view(b, -1, vectors.shape[1]), _levels(seq)
+            blocks.append(torch.mm(vectors[i], y.t()))  # (M, rows): the maps come out channel-first
+        maps.append(torch.cat(blocks, dim=1))
+    # (B, P, M) as a view of (B, M, P) memory: tree_to_grid's channel-first copy is then a view
+    return (maps[0].unsqueeze(0) if b == 1 else torch.stack(maps)).transpose(1, 2), _levels(seq)
 
 
 @functools.lru_cache(maxsize=8)

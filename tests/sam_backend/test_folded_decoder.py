@@ -48,7 +48,7 @@ def test_folded_token_to_image_equals_textbook(dtype: torch.dtype, batch: int, i
     ref = _textbook(attn, q, k, v)
     with torch.inference_mode():
         out = folded.token_to_image(attn, q, k, v)
-        kh, vh = folded.heads_k(attn, k).contiguous(), folded.heads_v(attn, v).contiguous()
+        kh, vh = folded.heads_columns(attn, attn.k_proj, k), folded.heads_v(attn, v).contiguous()
         cached = folded.attend_projected(attn, q, kh, vh)
     assert out.shape == ref.shape == (batch, 5, 32)
     torch.testing.assert_close(out, ref, atol=TOL[dtype], rtol=0)
@@ -66,7 +66,7 @@ def test_folded_image_to_token_equals_textbook(dtype: torch.dtype, batch: int, i
     ref = _textbook(attn, x, k, v)
     with torch.inference_mode():
         raw = folded.image_to_token(attn, x, k, v)
-        projected = folded.image_to_token(attn, None, k, v, image_q_projected=attn.q_proj(x))
+        projected = folded.image_to_token(attn, None, k, v, image_q_projected=folded.heads_columns(attn, attn.q_proj, x))
     assert raw.shape == ref.shape == (batch, 300, 32)
     torch.testing.assert_close(raw, ref, atol=TOL[dtype], rtol=0)
     torch.testing.assert_close(projected, ref, atol=TOL[dtype], rtol=0)
@@ -109,6 +109,7 @@ def test_upscaling_in_tree_order_equals_the_convolutions() -> None:
     assert out.is_contiguous() and out_cl.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(out_cl, out)
     torch.testing.assert_close(projected, torch.einsum("bmc,bchw->bmhw", vectors, ref), atol=1e-9, rtol=0)
+    assert maps.shape == (2, 6 * 5 * 16, 3) and maps.transpose(1, 2).is_contiguous()  # channel-first memory: no copy
 
 
 def test_projection_blocks_cover_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,6 +149,31 @@ def test_fast_transformer_equals_reference(n_tokens: int, batch: int, project: b
         q, k = fast_transformer.transformer_forward(model, side, tokens)
     torch.testing.assert_close(q, ref_q, atol=1e-9, rtol=0)
     torch.testing.assert_close(k, ref_k, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("outputs", [(0,), (0, 1), (0, 2, 3, 4), (4, 0, 2), tuple(range(7))])
+@pytest.mark.parametrize("n_tokens", [7, 30])  # folded / projected final attention
+def test_fast_transformer_selected_outputs_equal_reference_rows(outputs: tuple[int, ...], n_tokens: int) -> None:
+    """With `outputs`, the final attention runs for those tokens only: their rows, in that order."""
+    model = _randomise(TwoWayTransformer(), 7).double().eval()
+    image, pe, tokens = _transformer_inputs(n_tokens, 2, torch.float64)
+    with torch.inference_mode():
+        ref_q, ref_k = model(image, pe, tokens)
+        side = fast_transformer.image_side(image, pe, model.layers[0])
+        q, k = fast_transformer.transformer_forward(model, side, tokens, [], outputs)
+    assert q.shape == (2, len(outputs), 256)
+    torch.testing.assert_close(q, ref_q[:, list(outputs)], atol=1e-9, rtol=0)
+    torch.testing.assert_close(k, ref_k, atol=1e-9, rtol=0)
+
+
+def test_token_iou_equals_the_decoders_iou(decoder: tuple[str, MaskDecoder]) -> None:
+    model_id, dec = decoder
+    feats, pe, sparse, dense, early = _decoder_inputs(model_id, 2, 1)
+    fast = FastDecoder(dec)
+    with torch.inference_mode():
+        ref_iou = dec(feats, pe, sparse, dense, early)[1]
+        iou = fast.token_iou(fast.prepare(feats, pe, dense, early), sparse)
+    torch.testing.assert_close(iou, ref_iou, atol=1e-5, rtol=0)
 
 
 def _decoder_inputs(model_id: str, batch: int, dense_batch: int) -> tuple[torch.Tensor, ...]:
