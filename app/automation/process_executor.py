@@ -4,9 +4,10 @@ process holding its own model with its own torch threads.
 Why processes: on a CPU, one encode spread over all cores scales imperfectly (2 cores: 566-607 ms
 wall for a mobile_sam encode that takes 895 ms on one core, i.e. 1.5-1.6x for 2x the cores), and
 the mask decoder's small matrix products scale worse. Two workers with one thread each keep both
-cores busy with whole images: measured on 2 cores (mobile_sam, 1500x1000, 5 boxes per image)
-2.06-2.08 images/s against 1.84-1.87 for the one-process pipeline (benchmarks/bench_autolabel.py
---sections pipeline). Threads cannot do this in one process: torch's thread count is shared by
+cores busy with whole images: measured on 2 cores (mobile_sam, 1500x1000, 5 boxes per image,
+quiet machine) 1.80-1.89 images/s against 1.54-1.73 for the one-process pipeline; 2 boxes:
+2.06-2.10 against 1.82-1.99 (benchmarks/bench_autolabel.py --sections pipeline). They also
+degrade gracefully when another program takes a core, which two threads of one encode do not. Threads cannot do this in one process: torch's thread count is shared by
 the whole process.
 
 Each worker is a spawned process (no fork: torch and Qt are not fork-safe) that loads the model
@@ -327,8 +328,8 @@ def auto_workers(model: ModelSpec, mode: str, images: int, *, cores: int | None 
     """How many worker processes a local run uses when not told (1: this process).
 
     Several only on a CPU with at least 2 cores, for AUTO_MODES, with at least AUTO_MIN_IMAGES
-    images, and when AUTO_WORKERS copies of the model fit in a quarter of the available memory
-    each (weights and activations: about 4x the checkpoint). ``cores``/``memory``: for tests."""
+    images, and when AUTO_WORKERS workers fit in the available memory, each needing about 4x its
+    checkpoint (weights and activations). ``cores``/``memory``: for tests."""
     from sam_backend.device import resolve_device
     from sam_backend.errors import SamBackendError
 
