@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -28,40 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-GOLDEN = ROOT.parent / "shared" / "sam_reference"
-
-
-def _model(weights: str) -> Any:
-    import torch
-
-    from sam_backend.models import build_model
-    from sam_backend.models.build import resolve_config
-    from sam_backend.models.loading import load_model, read_state_dict
-
-    if weights == "golden":
-        return load_model(resolve_config("mobile_sam"), read_state_dict(GOLDEN / "golden_mobile_sam_weights_fp16.pt"), "golden")
-    torch.manual_seed(0)
-    return build_model("mobile_sam")
-
-
-def _image(size: tuple[int, int]) -> np.ndarray:
-    from PIL import Image
-
-    h, w = size
-    if (GOLDEN / "golden_image.png").is_file():
-        return np.asarray(Image.open(GOLDEN / "golden_image.png").convert("RGB").resize((w, h), Image.Resampling.BILINEAR))
-    return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def _loadavg() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_autolabel import _image, _loadavg, _model  # noqa: E402  (the same model and image)
 
 
 def main(argv: list[str] | None = None) -> int:
