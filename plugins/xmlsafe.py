@@ -19,7 +19,7 @@ CHUNK = 1 << 20
 
 
 class _EntityRefused(Exception):
-    pass
+    """An entity declaration or reference met while parsing (refused)."""
 
 
 def _refuse_entities(*_args: object) -> None:

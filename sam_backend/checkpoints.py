@@ -254,24 +254,23 @@ def verify(model_id: str, progress: Progress | None = None) -> VerifyResult:
         return VerifyResult(model_id, path, (path / "config.json").is_file(), ok, "sha256", message)
     path = models_dir(create=False) / spec.filename
     if not path.is_file():
-        _courtesy(forget_install, model_id)
+        courtesy_update(forget_install, model_id)
         return VerifyResult(model_id, path, False, False, "", f"{model_id} is not installed")
     size = path.stat().st_size
     verdict = judge(spec, path, size, hash_file(path, algorithm_for(spec), progress))
     if verdict.ok:
-        _courtesy(record_install, spec, path, verdict)
+        courtesy_update(record_install, spec, path, verdict)
         return VerifyResult(model_id, path, True, True, verdict.method, f"{model_id}: OK ({verdict.message})")
-    _courtesy(forget_install, model_id)
+    courtesy_update(forget_install, model_id)
     return VerifyResult(model_id, path, True, False, verdict.method,
                         f"{model_id}: {path} is damaged or not the official file: {verdict.message}")
 
 
-def _courtesy(update: Callable[..., None], *args: object) -> None:
-    """Run a manifest update that a read-only cache may refuse (reading commands still succeed)."""
-    try:
+def courtesy_update(update: Callable[..., None], *args: object) -> None:
+    """Run a manifest update that a read-only cache may refuse (reading commands, verify, still
+    succeed and report their result)."""
+    with contextlib.suppress(OSError):
         update(*args)
-    except OSError:
-        pass
 
 
 def installed_checkpoint(model_id: str) -> Path:

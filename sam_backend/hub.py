@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from sam_backend.checkpoints import courtesy_update
 from sam_backend.errors import CheckpointError, CheckpointMissing, DownloadCancelled, DownloadError
 from sam_backend.hub_specs import HUB_MODELS, HubSpec, get_hub_spec, is_hub_model  # noqa: F401 - re-exported
 from sam_backend.paths import models_dir
@@ -228,7 +229,7 @@ def verify(model_id: str, progress: Progress | None = None) -> tuple[bool, str]:
     spec = get_hub_spec(model_id)
     folder = snapshot_path(model_id)
     if not (folder / "config.json").is_file():
-        _courtesy(_forget, model_id)
+        courtesy_update(_forget, model_id)
         return False, f"{model_id} is not installed"
     entry = _read_manifest()["installed"].get(model_id) or {}
     digests = hash_snapshot(spec, folder, progress)
@@ -238,9 +239,9 @@ def verify(model_id: str, progress: Progress | None = None) -> tuple[bool, str]:
         changed = sorted(n for n in set(recorded) | set(digests) if recorded.get(n) != digests.get(n))
         verdict = HubVerdict(False, "sha256", f"{', '.join(changed)} changed since the install was verified", digests)
     if not verdict.ok:
-        _courtesy(_forget, model_id)
+        courtesy_update(_forget, model_id)
         return False, f"{model_id}: {folder} is damaged or not {spec.repo_id}: {verdict.message}"
-    _courtesy(_record, spec, folder, verdict, entry.get("revision", spec.revision), entry.get("method", verdict.method))
+    courtesy_update(_record, spec, folder, verdict, entry.get("revision", spec.revision), entry.get("method", verdict.method))
     return True, f"{model_id}: OK ({verdict.message})"
 
 
@@ -441,14 +442,6 @@ def _record(spec: HubSpec, folder: Path, verdict: HubVerdict, revision: str, met
         manifest["installed"][spec.id] = {"revision": revision, "method": method, "files": files,
                                           "verified_at": int(time.time())}
         _write_manifest(manifest)
-
-
-def _courtesy(update: Callable[..., None], *args: object) -> None:
-    """A manifest update that a read-only cache may refuse (verify still reports its result)."""
-    try:
-        update(*args)
-    except OSError:
-        pass
 
 
 def _forget(model_id: str) -> None:

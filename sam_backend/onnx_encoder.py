@@ -13,6 +13,7 @@ Runtime's kernels win, and it is how bench_peers builds the peers' path.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -133,11 +134,9 @@ def load(
         raise OnnxEngineError(f"the ONNX Runtime engine could not be set up for {model_id}: {str(exc).splitlines()[0][:160]}") from exc
     stamp = path.with_suffix(".verified.json")
     n_outputs = len(session.get_outputs())
-    try:
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no or a bad stamp: verify again below
         if json.loads(stamp.read_text()).get("onnxruntime") == ort.__version__:
             return OnnxEncoder(session, n_outputs - 1, path)
-    except (OSError, ValueError, AttributeError):
-        pass
     diff = verify(OnnxEncoder(session, n_outputs - 1, path), reference)
     if not diff <= VERIFY_TOL:  # also catches NaN
         raise OnnxEngineError(f"the ONNX Runtime export of {model_id} differs from torch by {diff:.3g} (> {VERIFY_TOL}); using torch")

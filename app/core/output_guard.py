@@ -18,6 +18,7 @@ files of ours there (app.core.atomic_file.sweep_stale_temps: an earlier export k
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -109,9 +110,8 @@ class OutputGuard:
         what = self._protected_paths.get(os.path.normcase(os.path.realpath(target)))
         st = None
         try:
-            st = os.stat(target)
-        except FileNotFoundError:
-            pass
+            with contextlib.suppress(FileNotFoundError):  # a new file: nothing to protect
+                st = os.stat(target)
         except OSError as exc:
             raise UnsafeOutput(f"{path} cannot be examined ({exc.strerror or exc}); it was not written.") from None
         if what is None and st is not None:

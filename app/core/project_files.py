@@ -7,6 +7,7 @@ imported or wrote, never a file another tool changed since.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -48,10 +49,8 @@ class FilesMixin(ProjectBase):
     def _file_rel(self, path: str | Path) -> str:
         text = str(path)
         if os.path.isabs(text):
-            try:
+            with contextlib.suppress(ValueError):  # another drive (Windows): keep it absolute
                 text = os.path.relpath(text, self.root)
-            except ValueError:  # another drive (Windows): keep it absolute
-                pass
         return text.replace(os.sep, "/")
 
     def record_file(self, format_id: str, role: str, path: str | Path, sha256: str, size: int,

@@ -20,6 +20,7 @@ are written back into their image.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import threading
 import xml.etree.ElementTree as ET
@@ -234,9 +235,7 @@ class CvatExporter:
                 el.append(shape)
             report.annotations += 1
         for raw in kept(rec.extra, "cvat").get("xml", []):
-            try:
+            with contextlib.suppress(ET.ParseError):  # kept at import as parsed XML: unparseable only if edited by hand
                 el.append(ET.fromstring(raw))
-            except ET.ParseError:
-                pass
         report.images += 1
         return el

@@ -19,6 +19,7 @@ skipped: ISAT does not rotate them, so the annotations would be misplaced.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Mapping
@@ -195,13 +196,12 @@ class IsatExporter:
         if image.is_file():
             from app.core.images import probe_image
 
-            try:
+            # an image that cannot be probed has no known orientation: the export goes on
+            with contextlib.suppress(CoreError, OSError, ValueError):
                 if probe_image(image).exif_orientation != 1:
                     report.skipped.append((rec.path, "its EXIF orientation rotates it and ISAT does not, so the "
                                                      "annotations would be misplaced (bake the rotation in first)"))
                     return False
-            except (CoreError, OSError, ValueError):
-                pass
         if target.exists():
             try:
                 old = read_json(target)

@@ -22,6 +22,7 @@ written back.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -105,10 +106,8 @@ def object_xml(ann: Annotation, name: str, box: tuple[float, float, float, float
             _sub(a, "name", str(k))
             _sub(a, "value", str(v).lower() if isinstance(v, bool) else str(v))
     for raw in saved.get("xml", []) if isinstance(saved.get("xml"), list) else []:
-        try:
+        with contextlib.suppress(ET.ParseError):  # kept at import as parsed XML: unparseable only if edited by hand
             obj.append(ET.fromstring(raw))
-        except ET.ParseError:
-            pass
     return obj
 
 
@@ -194,10 +193,8 @@ class VocExporter:
         _sub(root, "filename", vid + ext)
         saved = kept(rec.extra, "voc")
         for raw in saved.get("xml", []) if isinstance(saved.get("xml"), list) else []:
-            try:
+            with contextlib.suppress(ET.ParseError):  # kept at import as parsed XML: unparseable only if edited by hand
                 root.append(ET.fromstring(raw))
-            except ET.ParseError:
-                pass
         if root.find("source") is None:
             _sub(_sub(root, "source"), "database", "SAM Labeler")
         sz = _sub(root, "size")

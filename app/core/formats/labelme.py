@@ -16,6 +16,7 @@ Files that exist already are never overwritten blindly:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -296,13 +297,12 @@ def _record(project: Project, written: list[tuple[Path, int]]) -> None:
     from app.core.errors import ProjectError
     from app.core.project_files import sha256_file
 
-    try:
-        with project.transaction():
-            for path, n in written:
-                digest, size = sha256_file(path)
-                project.record_file(FORMAT_ID, "export", path, digest, size, n)
-    except (OSError, ProjectError):
-        pass
+    # the files are written; recording them (so that a later export may overwrite them) is a
+    # courtesy that a read-only project or a vanished file may refuse
+    with contextlib.suppress(OSError, ProjectError), project.transaction():
+        for path, n in written:
+            digest, size = sha256_file(path)
+            project.record_file(FORMAT_ID, "export", path, digest, size, n)
 
 
 def labelme_text(doc: dict) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import math
 import os
@@ -107,10 +108,8 @@ def import_labelme(project: Project, src: Path | str, images_dir: Path | str | N
             session.end_file()
     except BaseException:
         for path in written:
-            try:
+            with contextlib.suppress(OSError):  # best effort: the error being raised is the one to report
                 path.unlink()
-            except OSError:
-                pass
         raise
     if progress is not None:
         progress(ticker.total, ticker.total)
