@@ -27,6 +27,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -112,6 +113,18 @@ class _Worker:
     jobs: deque[BatchJob] = field(default_factory=deque)  # sent, no result yet (the first is being labelled)
 
 
+def _answer(w: _Worker, message: tuple[str, object]) -> BatchResult | None:
+    """What a worker's message means for the run: its load error is raised, "ready" is nothing,
+    "result" / "cancelled" end its oldest job in flight (the result, or None)."""
+    kind, payload = message
+    if kind == "failed":
+        raise cast(BaseException, payload)
+    if kind == "ready" or not w.jobs:
+        return None
+    w.jobs.popleft()
+    return cast(BatchResult, payload) if kind == "result" else None
+
+
 class ProcessExecutor:
     """Executor over ``workers`` worker processes with ``threads`` torch threads each (see the
     module doc). ``loader`` builds each worker's predictor from the ModelSpec (picklable: a
@@ -171,10 +184,11 @@ class ProcessExecutor:
         model cannot be loaded, WorkerError when every worker has stopped with images left. With
         ``keep``, workers that ended the run normally stay for the next run with the same mode,
         parameters and model (close() stops them); otherwise each run starts and stops its own."""
-        source = iter(jobs)
+        source: Iterator[BatchJob] = iter(jobs)
         queued: deque[BatchJob] = deque()  # taken back from a worker that died before starting them
 
         def next_job() -> BatchJob | None:
+            """The next job: one taken back from a dead worker first, then the source's."""
             return queued.popleft() if queued else next(source, None)
 
         key = (mode, tuple(sorted(params.items())), model)
@@ -185,15 +199,12 @@ class ProcessExecutor:
             self.close()
             workers = self._start(mode, params, model)
         live = list(workers)
-        exhausted = False
         clean = False
         try:
             def feed(w: _Worker) -> None:
-                nonlocal exhausted
-                while not exhausted and len(w.jobs) < DEPTH:
-                    job = next_job()
+                while len(w.jobs) < DEPTH:
+                    job = next_job()  # (an exhausted iterator stays exhausted: no flag needed)
                     if job is None:
-                        exhausted = True
                         return
                     w.jobs.append(job)
                     try:
@@ -216,30 +227,23 @@ class ProcessExecutor:
                         continue
                     w = by_conn[id(obj)]
                     try:
-                        kind, payload = w.conn.recv()
+                        message = w.conn.recv()
                     except (EOFError, OSError):
                         dead.append(w)
                         continue
-                    if kind == "failed":
-                        raise payload
-                    if kind == "ready":
-                        continue
-                    w.jobs.popleft()
+                    result = _answer(w, message)
                     feed(w)
-                    if kind == "result":
-                        yield payload
+                    if result is not None:
+                        yield result
                 for w in dict.fromkeys(dead):
                     while w.conn.poll():  # what it sent before dying is still good
                         try:
-                            kind, payload = w.conn.recv()
+                            message = w.conn.recv()
                         except (EOFError, OSError):
                             break
-                        if kind == "failed":
-                            raise payload
-                        if kind in ("result", "cancelled") and w.jobs:
-                            w.jobs.popleft()
-                            if kind == "result":
-                                yield payload
+                        result = _answer(w, message)
+                        if result is not None:
+                            yield result
                     w.process.join(1.0)
                     live.remove(w)
                     code = w.process.exitcode
