@@ -49,7 +49,7 @@ class FastTinyViT:
         self.encoder = encoder
         self._folded: dict[Conv2dBN, tuple[torch.Tensor, torch.Tensor]] = {}
         self._bias: dict[TinyAttention, torch.Tensor] = {}
-        self._win_index: dict[tuple[int, int, int, torch.device], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self._win_index: dict[tuple[int, int, int, int, torch.device], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         with torch.no_grad():
             for m in encoder.modules():
                 if isinstance(m, Conv2dBN):
@@ -124,68 +124,47 @@ class FastTinyViT:
         return linear_add(m.proj, out.transpose(1, 2).reshape(b, n, c), windows)
 
     def windowed_attention(self, m: TinyViTBlock, x: torch.Tensor) -> torch.Tensor:
-        """x + attention over the block's windows (zero padding bottom/right, dropped afterwards)."""
+        """x + attention over the block's windows (zero padding bottom/right, dropped afterwards),
+        with one copy each way: the windows are gathered from the tokens (then their padding
+        zeroed), and each chunk of windows' output is scattered straight to its tokens (padding to
+        a spare row) — instead of pad, partition, concatenate, reverse and crop (six passes over
+        the map; ~10 % of an encode in copies, profiled)."""
         h, w = m.resolution
         ws = m.window
         b, n, c = x.shape
         if h == ws and w == ws:
             return self.attention(m.attn, x)
-        if b == 1:
-            return self._windows_gathered(m, x)
-        pad_b, pad_r = (ws - h % ws) % ws, (ws - w % ws) % ws
-        grid = F.pad(x.view(b, h, w, c), (0, 0, 0, pad_r, 0, pad_b))
-        ph, pw = h + pad_b, w + pad_r
-        nh, nw = ph // ws, pw // ws
-        win = grid.view(b, nh, ws, nw, ws, c).transpose(2, 3).reshape(b * nh * nw, ws * ws, c)
-        step = self._window_step(ws, c, win.element_size())
-        if step < win.shape[0]:
-            win = torch.cat([self.attention(m.attn, win[i : i + step]) for i in range(0, win.shape[0], step)])
-        else:
-            win = self.attention(m.attn, win)
-        grid = win.view(b, nh, nw, ws, ws, c).transpose(2, 3)
-        return grid.reshape(b, ph, pw, c)[:, :h, :w].reshape(b, n, c)
-
-    @staticmethod
-    def _window_step(ws: int, c: int, itemsize: int) -> int:
-        return max(1, CHUNK_BYTES // (ws * ws * 3 * c * itemsize))  # windows per chunk (qkv size)
-
-    def _window_index(self, h: int, w: int, ws: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """For an (h, w) token map cut into ws x ws windows (zero padding bottom/right), in window
-        order (window row, window column, row, column): the map token each window token reads
-        (padding reads token 0), the map row each one writes back to (padding: row h*w, dropped),
-        and the window tokens that are padding."""
-        key = (h, w, ws, device)
-        got = self._win_index.get(key)
-        if got is None:
-            nh, nw = -(-h // ws), -(-w // ws)
-            y = (torch.arange(nh, device=device).view(nh, 1, 1, 1) * ws + torch.arange(ws, device=device).view(1, 1, ws, 1))
-            x = (torch.arange(nw, device=device).view(1, nw, 1, 1) * ws + torch.arange(ws, device=device).view(1, 1, 1, ws))
-            valid = ((y < h) & (x < w)).flatten()
-            token = (y * w + x).expand(nh, nw, ws, ws).flatten()
-            got = (torch.where(valid, token, 0), torch.where(valid, token, h * w), torch.nonzero(~valid).flatten())
-            self._win_index[key] = got
-        return got
-
-    def _windows_gathered(self, m: TinyViTBlock, x: torch.Tensor) -> torch.Tensor:
-        """windowed_attention for one image with one copy each way: the windows are gathered from
-        the tokens (then their padding zeroed), and each chunk of windows' output is scattered
-        straight to its tokens (padding to a spare row) — instead of pad, partition, concatenate,
-        reverse and crop (six passes over the map; ~10 % of an encode in copies, profiled)."""
-        h, w = m.resolution
-        ws = m.window
-        _, n, c = x.shape
-        read, write, padding = self._window_index(h, w, ws, x.device)
-        win = x[0].index_select(0, read)
+        read, write, padding = self._window_index(b, h, w, ws, x.device)
+        win = x.reshape(b * n, c).index_select(0, read)
         if padding.numel():
             win.index_fill_(0, padding, 0.0)
         win = win.view(-1, ws * ws, c)
-        out = x.new_empty(n + 1, c)  # row n: where the padding tokens' outputs go
-        step = self._window_step(ws, c, win.element_size())
+        out = x.new_empty(b * n + 1, c)  # row b * n: where the padding tokens' outputs go
+        step = max(1, CHUNK_BYTES // (ws * ws * 3 * c * win.element_size()))  # windows per chunk (qkv size)
         tokens = ws * ws
         for i in range(0, win.shape[0], step):
             part = self.attention(m.attn, win[i : i + step])
             out.index_copy_(0, write[i * tokens : i * tokens + part.shape[0] * tokens], part.reshape(-1, c))
-        return out[:n].view(1, n, c)
+        return out[: b * n].view(b, n, c)
+
+    def _window_index(self, b: int, h: int, w: int, ws: int,
+                      device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For b (h, w) token maps cut into ws x ws windows (zero padding bottom/right), in window
+        order (image, window row, window column, row, column): the token (of the b * h * w) each
+        window token reads (padding reads token 0), the row each one writes back to (padding: row
+        b * h * w, dropped), and the window tokens that are padding."""
+        key = (b, h, w, ws, device)
+        got = self._win_index.get(key)
+        if got is None:
+            n, nh, nw = h * w, -(-h // ws), -(-w // ws)
+            y = (torch.arange(nh, device=device).view(nh, 1, 1, 1) * ws + torch.arange(ws, device=device).view(1, 1, ws, 1))
+            x = (torch.arange(nw, device=device).view(1, nw, 1, 1) * ws + torch.arange(ws, device=device).view(1, 1, 1, ws))
+            valid = ((y < h) & (x < w)).flatten().repeat(b)
+            image = torch.arange(b, device=device).repeat_interleave(nh * nw * ws * ws)
+            token = (y * w + x).expand(nh, nw, ws, ws).flatten().repeat(b) + image * n
+            got = (torch.where(valid, token, 0), torch.where(valid, token, b * n), torch.nonzero(~valid).flatten())
+            self._win_index[key] = got
+        return got
 
     def block(self, m: TinyViTBlock, x: torch.Tensor) -> torch.Tensor:
         """m(x) for tokens (B, H*W, C)."""

@@ -132,9 +132,9 @@ def test_routes_refuse_what_they_cannot_fold_or_fuse() -> None:
 
 
 def test_tiny_vit_windows_of_one_image_and_of_a_batch_agree(image: torch.Tensor, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One image's windows are gathered and scattered by index (no padded copies); a batch takes the
-    pad-and-reshape route: both give the same embedding for the same image, to float rounding (the
-    matrix products of a batch are blocked differently), over uneven chunks of windows."""
+    """The windows are gathered and scattered by index for a batch as for one image: each image of a
+    batch gets the embedding it gets alone, to float rounding (the matrix products of a batch are
+    blocked differently), over uneven chunks of windows that straddle two images."""
     torch.manual_seed(6)
     model = build_model("mobile_sam")
     _randomise_bn(model, 7)
